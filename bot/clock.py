@@ -1,0 +1,39 @@
+"""What time it is, in Europe/London, everywhere in safeguard.
+
+`SAFEGUARD_NOW` pins the clock (ISO local time, e.g. ``2026-12-28T19:30``) so demos and
+tests are repeatable; unset means the real time. Every rule about office hours, bank
+holidays and deadlines reads the time from here, never from ``datetime.now()``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+
+
+class ClockError(ValueError):
+    """SAFEGUARD_NOW is set but is not a time we can read."""
+
+
+def parse_local(text: str) -> datetime:
+    """Read an ISO time; a naive time is taken as Europe/London local time."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ClockError(
+            f"SAFEGUARD_NOW={text!r} is not an ISO time; use e.g. 2026-12-28T19:30"
+        ) from exc
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=LONDON)
+    return moment.astimezone(LONDON)
+
+
+def now() -> datetime:
+    """The current time in Europe/London (aware), honouring SAFEGUARD_NOW."""
+    pinned = os.environ.get("SAFEGUARD_NOW", "").strip()
+    if pinned:
+        return parse_local(pinned)
+    return datetime.now(LONDON)
