@@ -8,13 +8,39 @@ detector use the same pipeline through `english()`.
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from pathlib import Path
-
-import spacy
-from spacy.language import Language
+from typing import TYPE_CHECKING
 
 from bot import ROOT
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+
+def _import_spacy():  # noqa: ANN202
+    """Import spaCy without letting thinc load TensorFlow.
+
+    thinc probes for TensorFlow at import time; with Rasa's TensorFlow installed that costs
+    seconds and hundreds of MB in every CLI call and in the action server, for nothing (our
+    pipeline has no neural components). Inside the Rasa server TensorFlow is already
+    loaded and this changes nothing.
+    """
+    if "spacy" in sys.modules or "tensorflow" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["tensorflow"] = None  # type: ignore[assignment]
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("tensorflow", 0) is None:
+            del sys.modules["tensorflow"]
+    return spacy
+
+
+spacy = _import_spacy()
 
 SPACY_MODEL_DIR = ROOT / "var" / "spacy-en"
 
