@@ -1,0 +1,73 @@
+"""`safeguard serve`: the Rasa server (REST channel) and the action server, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the Rasa server (REST channel) and the action server",
+        description=(
+            "Start the action server and a Rasa server with the REST channel "
+            "(POST /webhooks/rest/webhook). Ctrl-C or SIGTERM stops both."
+        ),
+    )
+    parser.add_argument("--port", type=int, default=5005, help="Rasa server port (5005)")
+    parser.add_argument("--actions-port", type=int, default=5055, help="action server port")
+    parser.add_argument("--model", type=Path, default=None, help="trained model archive")
+    parser.set_defaults(func=run)
+
+
+def preflight(model: Path) -> str | None:
+    """A plain reason not to start, or None."""
+    if not model.exists():
+        return f"no trained model at {model}: run 'make train' first"
+    try:
+        from bot.pack import load_pack
+
+        load_pack()
+    except ImportError:
+        pass
+    except ValueError as exc:  # DataFileError: one line naming file, field and problem
+        return str(exc)
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot import processes
+
+    model = args.model or processes.DEFAULT_MODEL
+    problem = preflight(model)
+    if problem:
+        print(f"safeguard serve: {problem}", file=sys.stderr)
+        return 1
+    group = processes.ProcessGroup()
+    processes.raise_stop_on_sigterm()
+    try:
+        actions = group.start("action server", processes.action_server_cmd(args.actions_port))
+        rasa = group.start(
+            "rasa server", processes.rasa_run_cmd(model, args.port, args.actions_port)
+        )
+        print(f"[serve] starting: action server :{args.actions_port}, Rasa :{args.port}")
+        if processes.wait_for_http(
+            f"http://localhost:{args.actions_port}/health", 60, actions
+        ) and processes.wait_for_http(f"http://localhost:{args.port}/", 180, rasa):
+            print(
+                f"[serve] ready: POST http://localhost:{args.port}/webhooks/rest/webhook",
+                flush=True,
+            )
+        while (ended := group.first_exit()) is None:
+            time.sleep(0.5)
+        name, code = ended
+        print(f"[serve] the {name} stopped (exit {code}); stopping the rest", file=sys.stderr)
+        return code or 1
+    except (KeyboardInterrupt, processes.Stop):
+        print("[serve] stopping", flush=True)
+        return 0
+    finally:
+        group.stop()
