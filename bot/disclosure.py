@@ -1,0 +1,71 @@
+"""The disclosure record: which questions are asked, how answers are kept, and the summary.
+
+Rasa-independent. The Rasa form (`disclosure_form` in domain.yml) asks for these fields in
+this order, and `actions/disclosure_form.py` calls in here to check, summarise and save.
+The order follows the seeds' recording forms (Leicestershire template "Logging a concern";
+CRASAC recording guidance): the child, the child's own words, what the worker saw, when and
+where, who else, what has been done, and the worker's own view kept apart from the facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SKIPPED = "(not known)"
+KEEP_WORDING = "__keep__"
+
+
+@dataclass(frozen=True)
+class Field:
+    slot: str
+    label: str
+    # Worker-written narrative is checked for victim-blaming language. The child's own
+    # words are never checked or changed: they are recorded verbatim.
+    language_checked: bool = False
+    # Narrative fields hold the child's story: encrypted at rest, never in a page or a log.
+    narrative: bool = True
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("child_identity", "Child (name or reference)"),
+    Field("child_age", "Age or date of birth"),
+    Field("child_words", "What the child said (their own words)"),
+    Field("observations", "What you saw", language_checked=True),
+    Field("when_where", "When and where it happened; when it was disclosed"),
+    Field("others_involved", "Who else was present or is involved", language_checked=True),
+    Field("actions_taken", "What you have done and who you have told", language_checked=True),
+    Field("worker_view", "Your own view (kept apart from the facts)", language_checked=True),
+)
+FIELDS_BY_SLOT = {f.slot: f for f in FIELDS}
+RECORD_SLOTS = tuple(f.slot for f in FIELDS)
+# Slots the form fills besides the record fields, in order.
+FORM_SLOTS = ("danger_now", "disclosure_timing", *RECORD_SLOTS, "categories", "confirm_record")
+
+MAX_FIELD_CHARS = 8000
+
+
+def clean_answer(value: object) -> str:
+    """An answer as it will be stored: text kept exactly, only outer whitespace trimmed.
+
+    The child's words must be verbatim, so nothing inside the text is changed; control
+    characters other than newlines and tabs are dropped because they cannot be typed on
+    purpose and break displays.
+    """
+    text = "" if value is None else str(value)
+    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
+    return text.strip()
+
+
+def too_long(text: str) -> bool:
+    return len(text) > MAX_FIELD_CHARS
+
+
+def summary(values: dict[str, object], categories: list[str] | None = None) -> str:
+    """The record as the worker will confirm it, one labelled line per field."""
+    lines = ["Here is what I will record. Please check it:"]
+    for field in FIELDS:
+        value = clean_answer(values.get(field.slot)) or SKIPPED
+        lines.append(f"- {field.label}: {value}")
+    if categories:
+        lines.append(f"- Categories: {', '.join(categories)}")
+    return "\n".join(lines)

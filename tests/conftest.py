@@ -1,0 +1,42 @@
+"""Shared test set-up: every test runs against its own var/ folder and database.
+
+Nothing here reaches beyond loopback. The clock is pinned per test with `pinned_clock`
+or by passing `when=` explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_var(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep tests away from the developer's var/ (their concern log and key file)."""
+    var = tmp_path_factory.mktemp("var")
+    os.environ["SAFEGUARD_VAR"] = str(var)
+    os.environ["SAFEGUARD_DB_URL"] = f"sqlite:///{var / 'concerns.sqlite3'}"
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.pop("SAFEGUARD_ORG", None)
+    os.environ.pop("SAFEGUARD_NOW", None)
+
+
+@pytest.fixture
+def pinned_clock(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """Call with an ISO local time to pin `bot.clock.now()` for this test."""
+
+    def pin(iso: str) -> None:
+        monkeypatch.setenv("SAFEGUARD_NOW", iso)
+
+    return pin
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

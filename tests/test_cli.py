@@ -1,0 +1,47 @@
+"""The `safeguard` command line: help on every command, plain errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.cli import build_parser, main
+from tests.conftest import ROOT
+
+
+def subcommands() -> list[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")  # noqa: SLF001
+    return sorted(action.choices)
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    names = subcommands()
+    assert {"serve", "chat"} <= set(names)
+    for name in names:
+        with pytest.raises(SystemExit) as exit_info:
+            main([name, "--help"])
+        assert exit_info.value.code == 0
+        out = capsys.readouterr().out
+        assert f"safeguard {name}" in out, name
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: safeguard" in capsys.readouterr().out
+
+
+def test_installed_entry_point_runs() -> None:
+    exe = ROOT / ".venv" / "bin" / "safeguard"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.cli"]
+    result = subprocess.run([*cmd, "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "serve" in result.stdout
+
+
+def test_serve_without_model_says_what_to_do(tmp_path, capsys) -> None:  # noqa: ANN001
+    assert main(["serve", "--model", str(tmp_path / "missing.tar.gz")]) == 1
+    err = capsys.readouterr().err
+    assert "make train" in err and "Traceback" not in err
