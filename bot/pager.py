@@ -1,0 +1,849 @@
+"""Paging the on-call Safeguarding Lead until someone answers: a durable outbox.
+
+The seeds promise "A Safeguarding Lead is always available to staff". This module keeps that
+promise as far as software can:
+
+* `enqueue` writes a page in the caller's transaction, so a concern and its page commit
+  together ("a concern is written before anyone is paged"; nothing is lost). The escalation
+  chain for the urgency is frozen into the page when it is created: who is on call then, each
+  step's timeout, the repeats, and the fallback contact's purpose.
+* `Pager.deliver_due` is one idempotent pass: start steps that are due, send what is due,
+  retry failures with exponential back-off, move on to a person's next transport, then to the
+  next step when a step's acknowledgement timeout passes (or every recipient failed). A
+  delivery row has a unique key per (page, step, recipient, round) and is claimed with a
+  conditional UPDATE before it is sent, so two pagers never send the same step twice.
+  All state is in the database: a pager killed between write and send delivers after restart.
+* `Pager.acknowledge` stops the chain; the worker is told.
+* Every step writes a worker notice (the `page_notices` outbox) for the chat layer to show:
+  who is being paged, escalations, the acknowledgement, and finally the fallback contact.
+
+A page carries no child data: the pages table has no column that could hold any, and the
+message a transport sees (`bot.transports.PageMessage`) is built from a whitelist.
+
+A delivery claimed by a pager that then died mid-send is ambiguous (it may or may not have
+reached the service). After `claim_timeout` it is sent again: for a child at risk a possible
+duplicate page is the lesser harm than a lost one. The duplicate is counted in `attempts`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time as _time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot import clock as _clock
+from bot.clock import LONDON
+from bot.db import Base, make_engine, session_factory, transaction
+from bot.rota import URGENCIES, Fallback, Person, Roster, load_roster, on_call
+from bot.transports import PageMessage, Transport, TransportError
+
+ACTIVE, ACKNOWLEDGED, UNANSWERED = "active", "acknowledged", "unanswered"
+PENDING, CLAIMED, SENT, FAILED, CANCELLED = "pending", "claimed", "sent", "failed", "cancelled"
+
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,39}$")
+_CATEGORY = re.compile(r"^[a-z][a-z _/-]{0,39}$")
+_NAME = re.compile(r"^[^\r\n\t]{1,80}$")
+_CONTACT = re.compile(r"^[A-Za-z0-9+@._ ()/:-]{3,80}$")
+
+TARGET_LABELS = {
+    "on_call_lead": "on-call Safeguarding Lead",
+    "deputies": "on-call deputies",
+    "all_on_call": "everyone on call",
+    "person": "named contact",
+    "fallback": "fallback contact",
+}
+
+
+class PagerError(ValueError):
+    """Bad input to the pager (one plain line, safe to show a user)."""
+
+
+# --------------------------------------------------------------------------- tables
+
+
+class Page(Base):
+    """One page per logged concern. No column here can hold anything about the child."""
+
+    __tablename__ = "pages"
+
+    id = Column(Integer, primary_key=True)
+    token = Column(String(32), nullable=False, unique=True)
+    concern_ref = Column(String(40), nullable=False, index=True)
+    urgency = Column(String(16), nullable=False)
+    category = Column(String(40), nullable=False)
+    worker_name = Column(String(80), nullable=False)
+    worker_contact = Column(String(80), nullable=False)
+    status = Column(String(16), nullable=False, default=ACTIVE, index=True)
+    chain = Column(Text, nullable=False)
+    step = Column(Integer, nullable=False, default=0)
+    step_started_at = Column(DateTime, nullable=True)
+    step_deadline = Column(DateTime, nullable=True)
+    created_at = Column(DateTime, nullable=False)
+    acknowledged_at = Column(DateTime, nullable=True)
+    acknowledged_by = Column(String(120), nullable=True)
+    closed_at = Column(DateTime, nullable=True)
+    version = Column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PageDelivery(Base):
+    """One recipient of one step of a page. `dedupe_key` makes a second send impossible."""
+
+    __tablename__ = "page_deliveries"
+    __table_args__ = (UniqueConstraint("page_id", "step", "recipient_id", "round"),)
+
+    id = Column(Integer, primary_key=True)
+    page_id = Column(Integer, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False)
+    step = Column(Integer, nullable=False)
+    round = Column(Integer, nullable=False)
+    dedupe_key = Column(String(120), nullable=False, unique=True)
+    recipient_id = Column(String(40), nullable=False)
+    recipient_name = Column(String(80), nullable=False)
+    channels = Column(Text, nullable=False)
+    channel_index = Column(Integer, nullable=False, default=0)
+    transport = Column(String(16), nullable=False)
+    status = Column(String(16), nullable=False, default=PENDING, index=True)
+    tries = Column(Integer, nullable=False, default=0)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_try_at = Column(DateTime, nullable=False)
+    claim_id = Column(String(32), nullable=True)
+    claimed_at = Column(DateTime, nullable=True)
+    sent_at = Column(DateTime, nullable=True)
+    last_error = Column(String(240), nullable=True)
+    created_at = Column(DateTime, nullable=False)
+
+
+class PageNotice(Base):
+    """Something the worker must be told about their page (the chat layer shows these)."""
+
+    __tablename__ = "page_notices"
+
+    id = Column(Integer, primary_key=True)
+    page_id = Column(Integer, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False)
+    concern_ref = Column(String(40), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    shown_at = Column(DateTime, nullable=True)
+
+
+# --------------------------------------------------------------------------- time helpers
+
+
+def _db(moment: datetime) -> datetime:
+    """Stored as naive UTC: SQLite keeps no offsets, and UTC never repeats an hour."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LONDON)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc).astimezone(LONDON)
+
+
+def _hhmm(moment: datetime) -> str:
+    return moment.astimezone(LONDON).strftime("%H:%M")
+
+
+# --------------------------------------------------------------------------- the fallback
+
+
+@dataclass(frozen=True)
+class FallbackContact:
+    """A contact from the policy pack: label, phone and where the policy says so."""
+
+    label: str
+    phone: str
+    source: str
+
+
+FallbackResolver = Callable[[Fallback, str, datetime], FallbackContact | None]
+
+
+def _first_attr(obj: Any, *names: str) -> Any:
+    for name in names:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if value:
+            return value
+    return None
+
+
+def resolve_fallback(
+    fallback: Fallback, organisation: str, when: datetime
+) -> FallbackContact | None:
+    """Look the fallback purpose up in the organisation's policy pack (`bot.contacts.route`).
+
+    Returns None when the pack or the contact is not there: the caller then says the
+    contact is not set and who to ask, and never makes a number up.
+    """
+    try:
+        from bot import contacts, pack
+    except ImportError:
+        return None
+    loader = getattr(pack, "load_pack", None) or getattr(pack, "load", None)
+    route = getattr(contacts, "route", None)
+    if loader is None or route is None:
+        return None
+    try:
+        found = route(loader(fallback.pack or organisation), fallback.purpose, when)
+    except Exception:  # noqa: BLE001 - a broken pack must not stop a page; the worker is told
+        return None
+    if isinstance(found, list | tuple):
+        found = found[0] if found else None
+    if found is None:
+        return None
+    phone = _first_attr(found, "phone", "number", "telephone")
+    if not phone:
+        return None
+    label = _first_attr(found, "name", "label", "title") or fallback.purpose
+    source = _first_attr(found, "source", "cite", "citation") or "policy pack"
+    return FallbackContact(label=str(label), phone=str(phone), source=str(source))
+
+
+# --------------------------------------------------------------------------- enqueue
+
+
+def _check(value: str, pattern: re.Pattern[str], what: str) -> str:
+    value = (value or "").strip()
+    if not pattern.match(value):
+        raise PagerError(f"page: {what} {value[:40]!r} is not allowed in a page")
+    return value
+
+
+def _recipient(person: Person) -> dict[str, Any]:
+    return {
+        "id": person.id,
+        "name": person.name,
+        "role": person.role,
+        "channels": [list(c) for c in person.channels],
+    }
+
+
+def freeze_chain(roster: Roster, urgency: str, now: datetime) -> list[dict[str, Any]]:
+    """The escalation chain for `urgency` as it stands at `now`, ready to snapshot."""
+    policy = roster.escalation[urgency]
+    people = on_call(roster, now)
+    chain: list[dict[str, Any]] = []
+    for round_no in range(policy.repeat):
+        for step in policy.steps:
+            if step.target == "fallback":
+                chosen: list[Person] = []
+            elif step.target == "on_call_lead":
+                chosen = [p for p in people if p.role == "lead"][:1]
+            elif step.target == "deputies":
+                chosen = [p for p in people if p.role == "deputy"]
+            elif step.target == "all_on_call":
+                chosen = list(people)
+            else:
+                chosen = [roster.person(step.person or "")]
+            chain.append(
+                {
+                    "target": step.target,
+                    "round": round_no,
+                    "timeout_s": int(step.timeout_minutes * 60),
+                    "recipients": [_recipient(p) for p in chosen],
+                }
+            )
+    if chain[-1]["target"] != "fallback":
+        chain.append({"target": "fallback", "round": policy.repeat - 1, "timeout_s": 0})
+    for entry in chain:
+        if entry["target"] == "fallback":
+            entry["fallback"] = roster.fallback.dict()
+            entry["organisation"] = roster.organisation
+            entry["recipients"] = []
+    return chain
+
+
+def _notice(session: Session, page: Page, kind: str, text: str, now: datetime) -> None:
+    if page.urgency == "immediate" and kind != "acknowledged":
+        text = "If a child is in danger now, call 999 first. " + text
+    session.add(
+        PageNotice(
+            page_id=page.id, concern_ref=page.concern_ref, kind=kind, text=text, created_at=_db(now)
+        )
+    )
+
+
+def enqueue(
+    session: Session,
+    concern_ref: str,
+    urgency: str,
+    category: str,
+    worker_name: str,
+    worker_contact: str,
+    now: datetime,
+    *,
+    roster: Roster | None = None,
+) -> int:
+    """Write a page for a logged concern in the caller's transaction; returns the page id.
+
+    Only these fields exist on a page; category is a short label ("sexual abuse"), never
+    free text, so nothing about the child can ride along.
+    """
+    if urgency not in URGENCIES:
+        raise PagerError(f"page: urgency must be one of {', '.join(URGENCIES)}, not {urgency!r}")
+    roster = roster or load_roster()
+    page = Page(
+        token=secrets.token_urlsafe(16),
+        concern_ref=_check(concern_ref, _REF, "concern reference"),
+        urgency=urgency,
+        category=_check(category.lower(), _CATEGORY, "category"),
+        worker_name=_check(worker_name, _NAME, "worker name"),
+        worker_contact=_check(worker_contact, _CONTACT, "worker contact"),
+        status=ACTIVE,
+        chain=json.dumps(freeze_chain(roster, urgency, now)),
+        step=0,
+        created_at=_db(now),
+    )
+    session.add(page)
+    session.flush()
+    _notice(
+        session,
+        page,
+        "logged",
+        f"Concern {page.concern_ref} is logged and the on-call Safeguarding Lead is being "
+        f"paged ({urgency}). You will be told when someone acknowledges.",
+        now,
+    )
+    return int(page.id)
+
+
+# --------------------------------------------------------------------------- the pager
+
+
+@dataclass(frozen=True)
+class AckResult:
+    page_id: int
+    concern_ref: str
+    acknowledged_by: str
+    already: bool
+    worker_name: str
+    worker_contact: str
+
+
+class Pager:
+    """Delivers pages from the outbox and escalates them until someone acknowledges."""
+
+    def __init__(
+        self,
+        engine_or_url: Engine | str | None = None,
+        roster: Roster | None = None,
+        transports: dict[str, Transport] | Iterable[Transport] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        max_tries_per_transport: int = 3,
+        backoff_seconds: float = 5.0,
+        backoff_cap_seconds: float = 60.0,
+        claim_timeout_seconds: float = 120.0,
+        fallback_resolver: FallbackResolver | None = None,
+    ) -> None:
+        if isinstance(engine_or_url, Engine):
+            self.engine = engine_or_url
+        else:
+            self.engine = make_engine(engine_or_url)
+        self.factory = session_factory(self.engine)
+        self.roster = roster or load_roster()
+        if transports is None:
+            from bot.transports import default_transports
+
+            transports = default_transports()
+        if not isinstance(transports, dict):
+            transports = {t.name: t for t in transports}
+        self.transports: dict[str, Transport] = dict(transports)
+        self.clock = clock or _clock.now
+        self.max_tries = max_tries_per_transport
+        self.backoff = backoff_seconds
+        self.backoff_cap = backoff_cap_seconds
+        self.claim_timeout = timedelta(seconds=claim_timeout_seconds)
+        self.fallback_resolver = fallback_resolver or resolve_fallback
+        self.instance = secrets.token_hex(8)
+
+    # ------------------------------------------------------------------ public
+
+    def deliver_due(self) -> int:
+        """One pass: escalate what is due, send what is due. Returns pages handed to a service."""
+        now = self.clock()
+        self.sweep(now)
+        sent = 0
+        for _ in range(50):
+            advanced = self._advance_all(now)
+            handled, delivered = self._send_due(now)
+            sent += delivered
+            if not advanced and not handled:
+                break
+        return sent
+
+    def sweep(self, now: datetime | None = None) -> int:
+        """Release claims left by a pager that died mid-send, so they are sent again."""
+        now = now or self.clock()
+        stale = _db(now) - self.claim_timeout
+        with transaction(self.factory) as session:
+            result = session.execute(
+                update(PageDelivery)
+                .where(PageDelivery.status == CLAIMED, PageDelivery.claimed_at < stale)
+                .values(status=PENDING, claim_id=None, next_try_at=_db(now))
+            )
+            return int(result.rowcount or 0)
+
+    def acknowledge(self, page: int | str, by: str) -> AckResult:
+        """Stop the chain for a page (by id or opaque token) and tell the worker."""
+        now = self.clock()
+        by = " ".join((by or "").split())[:120] or "unknown"
+        for _ in range(5):
+            try:
+                with transaction(self.factory) as session:
+                    row = self._find(session, page)
+                    already = row.status == ACKNOWLEDGED
+                    if not already:
+                        row.status = ACKNOWLEDGED
+                        row.acknowledged_at = _db(now)
+                        row.acknowledged_by = by
+                        row.closed_at = row.closed_at or _db(now)
+                        session.execute(
+                            update(PageDelivery)
+                            .where(PageDelivery.page_id == row.id, PageDelivery.status == PENDING)
+                            .values(status=CANCELLED)
+                        )
+                        _notice(
+                            session,
+                            row,
+                            "acknowledged",
+                            f"{by} acknowledged concern {row.concern_ref} at {_hhmm(now)} and "
+                            f"will call you back on {row.worker_contact}.",
+                            now,
+                        )
+                    return AckResult(
+                        page_id=int(row.id),
+                        concern_ref=row.concern_ref,
+                        acknowledged_by=row.acknowledged_by or by,
+                        already=already,
+                        worker_name=row.worker_name,
+                        worker_contact=row.worker_contact,
+                    )
+            except StaleDataError:
+                continue
+        raise PagerError(f"page {page}: busy, try the acknowledgement again")
+
+    def handle_ack_callback(self, update_json: dict[str, Any] | str) -> AckResult | None:
+        """A Telegram button press (an Update with a callback_query): acknowledge the page it
+        names and answer the press. Returns None if the update is not one of our buttons."""
+        data = json.loads(update_json) if isinstance(update_json, str) else update_json
+        query = (data or {}).get("callback_query") or {}
+        from bot.transports import token_from_callback
+
+        token = token_from_callback(query.get("data"))
+        if token is None or "id" not in query:
+            return None
+        user = query.get("from") or {}
+        chat_id = ((query.get("message") or {}).get("chat") or {}).get("id", user.get("id"))
+        by = self._who(chat_id, user)
+        telegram = self.transports.get("telegram")
+        try:
+            result = self.acknowledge(token, by)
+        except PagerError:
+            if telegram is not None:
+                telegram.answer_callback(query["id"], "This page is not known here.")
+            return None
+        if telegram is not None:
+            text = (
+                f"Already acknowledged by {result.acknowledged_by}."
+                if result.already
+                else f"Acknowledged. Call {result.worker_name} back on {result.worker_contact}."
+            )
+            try:
+                telegram.answer_callback(query["id"], text[:200])
+            except TransportError:
+                pass  # the acknowledgement is recorded; the spinner just times out
+        return result
+
+    def notices(self, concern_ref: str | None = None, unseen_only: bool = True) -> list[dict]:
+        """Worker notices (oldest first) for the chat layer or console to show."""
+        with self.factory() as session:
+            query = select(PageNotice).order_by(PageNotice.id)
+            if concern_ref:
+                query = query.where(PageNotice.concern_ref == concern_ref)
+            if unseen_only:
+                query = query.where(PageNotice.shown_at.is_(None))
+            return [
+                {
+                    "id": n.id,
+                    "page_id": n.page_id,
+                    "concern_ref": n.concern_ref,
+                    "kind": n.kind,
+                    "text": n.text,
+                    "created_at": _local(n.created_at),
+                }
+                for n in session.scalars(query)
+            ]
+
+    def mark_notices_shown(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        if not ids:
+            return
+        with transaction(self.factory) as session:
+            session.execute(
+                update(PageNotice)
+                .where(PageNotice.id.in_(ids), PageNotice.shown_at.is_(None))
+                .values(shown_at=_db(self.clock()))
+            )
+
+    def run_forever(self, stop: Any, interval: float = 1.0) -> Any:
+        """Deliver until `stop` is set. With a threading.Event this blocks; with an
+        asyncio.Event it returns a coroutine to await (passes run in a worker thread)."""
+        import asyncio
+
+        if isinstance(stop, asyncio.Event):
+            return self._run_async(stop, interval)
+        self.sweep()
+        while not stop.is_set():
+            self._safe_pass()
+            stop.wait(interval)
+        return None
+
+    async def _run_async(self, stop: Any, interval: float) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.sweep)
+        while not stop.is_set():
+            await asyncio.to_thread(self._safe_pass)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except asyncio.TimeoutError:
+                pass
+
+    def _safe_pass(self) -> None:
+        try:
+            self.deliver_due()
+        except Exception as exc:  # noqa: BLE001 - the loop must outlive a bad pass
+            import logging
+
+            logging.getLogger(__name__).error("pager pass failed: %s", exc)
+            _time.sleep(0.05)
+
+    # ------------------------------------------------------------------ internals
+
+    def _who(self, chat_id: Any, user: dict[str, Any]) -> str:
+        for person in self.roster.people:
+            if person.telegram_chat_id is not None and str(person.telegram_chat_id) == str(chat_id):
+                return person.name
+        name = " ".join(x for x in (user.get("first_name"), user.get("last_name")) if x)
+        return f"{name or 'Telegram user'} (telegram {user.get('id', chat_id)})"
+
+    def _find(self, session: Session, page: int | str) -> Page:
+        row = None
+        if isinstance(page, int) or (isinstance(page, str) and page.strip().isdigit()):
+            row = session.get(Page, int(page))
+        elif isinstance(page, str) and page.strip():
+            row = session.scalars(select(Page).where(Page.token == page.strip())).first()
+        if row is None:
+            raise PagerError(f"no page with id or token {str(page)[:40]!r}")
+        return row
+
+    def _advance_all(self, now: datetime) -> bool:
+        with self.factory() as session:
+            ids = list(session.scalars(select(Page.id).where(Page.status == ACTIVE)))
+        changed = False
+        for page_id in ids:
+            try:
+                with transaction(self.factory) as session:
+                    page = session.get(Page, page_id)
+                    if page is not None and page.status == ACTIVE:
+                        changed |= self._advance(session, page, now)
+            except (StaleDataError, IntegrityError):
+                changed = True  # another pager moved it on; look again next round
+        return changed
+
+    def _advance(self, session: Session, page: Page, now: datetime) -> bool:
+        """Move one page's chain forward as far as `now` allows. True if anything changed."""
+        chain = json.loads(page.chain)
+        changed = False
+        while page.status == ACTIVE:
+            entry = chain[page.step]
+            label = TARGET_LABELS[entry["target"]]
+            where = f"step {page.step + 1} of {len(chain)}"
+            if page.step_started_at is None:
+                changed = True
+                if entry["target"] == "fallback":
+                    self._send_to_fallback(session, page, entry, now)
+                    if page.step == len(chain) - 1:
+                        page.status = UNANSWERED
+                        page.closed_at = _db(now)
+                        return True
+                    page.step += 1
+                    continue
+                recipients = entry["recipients"]
+                if not recipients:
+                    _notice(
+                        session,
+                        page,
+                        "skipped",
+                        f"No one to page as {label} ({where}): nobody in that role is on call. "
+                        "Moving to the next step.",
+                        now,
+                    )
+                    page.step += 1
+                    continue
+                for person in recipients:
+                    channels = person["channels"]
+                    session.add(
+                        PageDelivery(
+                            page_id=page.id,
+                            step=page.step,
+                            round=entry["round"],
+                            dedupe_key=f"{page.id}:{page.step}:{person['id']}:{entry['round']}",
+                            recipient_id=person["id"],
+                            recipient_name=person["name"],
+                            channels=json.dumps(channels),
+                            channel_index=0,
+                            transport=channels[0][0],
+                            status=PENDING,
+                            next_try_at=_db(now),
+                            created_at=_db(now),
+                        )
+                    )
+                page.step_started_at = _db(now)
+                page.step_deadline = _db(now + timedelta(seconds=entry["timeout_s"]))
+                names = ", ".join(p["name"] for p in recipients)
+                minutes = entry["timeout_s"] / 60
+                _notice(
+                    session,
+                    page,
+                    "paging",
+                    f"Paging {names} as {label} ({where}). If no one acknowledges within "
+                    f"{minutes:g} min, it escalates.",
+                    now,
+                )
+                session.flush()
+                return True
+            deadline = page.step_deadline
+            all_failed = self._step_failed(session, page)
+            if _db(now) >= deadline or all_failed:
+                names = ", ".join(p["name"] for p in entry["recipients"])
+                why = (
+                    "could not be reached by any channel"
+                    if all_failed
+                    else f"did not acknowledge within {entry['timeout_s'] / 60:g} min"
+                )
+                _notice(
+                    session, page, "escalating", f"{names} {why}; escalating from {where}.", now
+                )
+                page.step += 1
+                page.step_started_at = None
+                page.step_deadline = None
+                changed = True
+                continue
+            return changed
+        return changed
+
+    def _step_failed(self, session: Session, page: Page) -> bool:
+        statuses = list(
+            session.scalars(
+                select(PageDelivery.status).where(
+                    PageDelivery.page_id == page.id, PageDelivery.step == page.step
+                )
+            )
+        )
+        return bool(statuses) and all(s == FAILED for s in statuses)
+
+    def _send_to_fallback(
+        self, session: Session, page: Page, entry: dict[str, Any], now: datetime
+    ) -> None:
+        fallback = Fallback.parse_obj(entry["fallback"])
+        contact = self.fallback_resolver(fallback, entry["organisation"], now)
+        if contact is not None:
+            text = (
+                f"No Safeguarding Lead has acknowledged concern {page.concern_ref}. Take "
+                f"responsibility for the immediate action now: call {contact.label} on "
+                f"{contact.phone} (source: {contact.source})."
+            )
+        else:
+            text = (
+                f"No Safeguarding Lead has acknowledged concern {page.concern_ref}. Take "
+                "responsibility for the immediate action now. The fallback contact "
+                f"({fallback.purpose}) is not set in the {entry['organisation']} policy pack: "
+                "ask your organisation's Designated Safeguarding Lead or administrator for it."
+            )
+        _notice(session, page, "fallback", text, now)
+
+    def _send_due(self, now: datetime) -> tuple[bool, int]:
+        with self.factory() as session:
+            due = list(
+                session.scalars(
+                    select(PageDelivery.id)
+                    .where(PageDelivery.status == PENDING, PageDelivery.next_try_at <= _db(now))
+                    .order_by(PageDelivery.next_try_at, PageDelivery.id)
+                )
+            )
+        handled = False
+        sent = 0
+        for delivery_id in due:
+            claim = self._claim(delivery_id, now)
+            if claim is None:
+                continue
+            handled = True
+            message, transport_name, address, live = claim
+            if not live:
+                self._finish(delivery_id, CANCELLED, now)
+                continue
+            transport = self.transports.get(transport_name)
+            try:
+                if transport is None:
+                    raise TransportError(f"{transport_name}: transport not configured")
+                transport.send(message, address)
+            except TransportError as exc:
+                self._failed(delivery_id, str(exc), now, retry=transport is not None)
+            except Exception as exc:  # noqa: BLE001 - a buggy transport must not stop paging
+                self._failed(delivery_id, f"{transport_name}: {type(exc).__name__}", now, True)
+            else:
+                self._finish(delivery_id, SENT, now)
+                sent += 1
+        return handled, sent
+
+    def _claim(self, delivery_id: int, now: datetime) -> tuple[PageMessage, str, str, bool] | None:
+        claim_id = secrets.token_hex(8)
+        with transaction(self.factory) as session:
+            result = session.execute(
+                update(PageDelivery)
+                .where(PageDelivery.id == delivery_id, PageDelivery.status == PENDING)
+                .values(status=CLAIMED, claim_id=claim_id, claimed_at=_db(now))
+            )
+            if result.rowcount != 1:
+                return None
+            delivery = session.get(PageDelivery, delivery_id)
+            page = session.get(Page, delivery.page_id)
+            chain = json.loads(page.chain)
+            channels = json.loads(delivery.channels)
+            address = channels[delivery.channel_index][1]
+            message = PageMessage(
+                page_id=int(page.id),
+                token=page.token,
+                urgency=page.urgency,
+                concern_ref=page.concern_ref,
+                category=page.category,
+                worker_name=page.worker_name,
+                worker_contact=page.worker_contact,
+                step_label=(
+                    f"{TARGET_LABELS[chain[delivery.step]['target']]}, "
+                    f"step {delivery.step + 1} of {len(chain)}"
+                ),
+            )
+            return message, delivery.transport, address, page.status != ACKNOWLEDGED
+
+    def _finish(self, delivery_id: int, status: str, now: datetime) -> None:
+        with transaction(self.factory) as session:
+            delivery = session.get(PageDelivery, delivery_id)
+            delivery.status = status
+            if status == SENT:
+                delivery.sent_at = _db(now)
+                delivery.attempts += 1
+
+    def _failed(self, delivery_id: int, error: str, now: datetime, retry: bool) -> None:
+        with transaction(self.factory) as session:
+            delivery = session.get(PageDelivery, delivery_id)
+            page = session.get(Page, delivery.page_id)
+            delivery.last_error = error[:240]
+            delivery.tries += 1
+            if retry:
+                delivery.attempts += 1
+            channels = json.loads(delivery.channels)
+            if retry and delivery.tries < self.max_tries:
+                wait = min(self.backoff * 2 ** (delivery.tries - 1), self.backoff_cap)
+                delivery.status = PENDING
+                delivery.next_try_at = _db(now + timedelta(seconds=wait))
+            elif delivery.channel_index + 1 < len(channels):
+                delivery.channel_index += 1
+                delivery.transport = channels[delivery.channel_index][0]
+                delivery.tries = 0
+                delivery.status = PENDING
+                delivery.next_try_at = _db(now)
+            else:
+                delivery.status = FAILED
+                _notice(
+                    session,
+                    page,
+                    "unreachable",
+                    f"Could not page {delivery.recipient_name} by any channel.",
+                    now,
+                )
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def page_rows(engine: Engine) -> list[dict[str, Any]]:
+    """Every page with its deliveries, for `safeguard pages` (one row per recipient)."""
+    factory = session_factory(engine)
+    rows: list[dict[str, Any]] = []
+    with factory() as session:
+        for page in session.scalars(select(Page).order_by(Page.id)):
+            base = {
+                "id": page.id,
+                "concern_ref": page.concern_ref,
+                "urgency": page.urgency,
+                "page_status": page.status,
+                "created_at": _local(page.created_at),
+                "acknowledged_at": _local(page.acknowledged_at),
+                "acknowledged_by": page.acknowledged_by,
+            }
+            deliveries = list(
+                session.scalars(
+                    select(PageDelivery)
+                    .where(PageDelivery.page_id == page.id)
+                    .order_by(PageDelivery.step, PageDelivery.id)
+                )
+            )
+            if not deliveries:
+                rows.append(
+                    base
+                    | {
+                        "step": None,
+                        "recipient": None,
+                        "transport": None,
+                        "status": page.status,
+                        "attempts": 0,
+                        "last_error": None,
+                    }
+                )
+            for d in deliveries:
+                rows.append(
+                    base
+                    | {
+                        "step": d.step + 1,
+                        "recipient": d.recipient_name,
+                        "transport": d.transport,
+                        "status": d.status,
+                        "attempts": d.attempts,
+                        "last_error": d.last_error,
+                    }
+                )
+    return rows
+
+
+def stopper() -> threading.Event:
+    """A stop flag for `Pager.run_forever` (Ctrl-C sets it in `safeguard pager run`)."""
+    return threading.Event()
