@@ -130,8 +130,13 @@ class EventTypes:
             if " ".join(name.split()).casefold() == wanted:
                 return name
         raise UnknownEventType(
-            f"unknown event type {event_type!r}; allowed: " + ", ".join(self.allowed)
+            f"unknown event type {event_type!r}; allowed: " + ", ".join(self.addable)
         )
+
+    @property
+    def addable(self) -> tuple[str, ...]:
+        """The types a person may add (the raised event is written only by `record`)."""
+        return tuple(name for name in self.allowed if name != self.raised)
 
 
 DEFAULT_EVENT_TYPES = EventTypes(allowed=CRASAC_EVENT_TYPES)
@@ -468,7 +473,21 @@ class ConcernLog:
             self._sealer = Sealer(key)
         except CryptoError as exc:
             raise ConcernLogError(str(exc)) from None
-        self.engine = engine if engine is not None else make_engine(url or settings.db_url())
+        if engine is None:
+            try:
+                engine = make_engine(url or settings.db_url())
+            except ImportError as exc:
+                raise ConcernLogError(
+                    f"cannot open the concern log database: its driver ({exc.name}) is not "
+                    "installed"
+                ) from None
+            except SQLAlchemyError:
+                # The message would echo the URL, password and all: describe it instead.
+                raise ConcernLogError(
+                    "cannot open the concern log database: the URL is not valid (e.g. "
+                    "sqlite:////path/concerns.sqlite3 or postgresql+psycopg2://user@host/db)"
+                ) from None
+        self.engine = engine
         self.sessions = session_factory(self.engine)
         if migrate:
             from bot.migrate import MigrationError, upgrade
@@ -642,7 +661,7 @@ class ConcernLog:
     def add_event(
         self,
         ref: str,
-        type: str,  # noqa: A002 - the documented API name
+        type: str,
         text: str,
         by: str,
         happened_at: datetime | None = None,
