@@ -62,10 +62,14 @@ from bot.transports import PageMessage, Transport, TransportError
 ACTIVE, ACKNOWLEDGED, UNANSWERED = "active", "acknowledged", "unanswered"
 PENDING, CLAIMED, SENT, FAILED, CANCELLED = "pending", "claimed", "sent", "failed", "cancelled"
 
+# What may appear in a page. Category is a short label or a comma-separated list of labels
+# ("sexual abuse, cse"); contact is a phone number, extension, email or handle. Anything else
+# is refused, so free text (which could name the child) cannot ride along.
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,39}$")
-_CATEGORY = re.compile(r"^[a-z][a-z _/-]{0,39}$")
-_NAME = re.compile(r"^[^\r\n\t]{1,80}$")
-_CONTACT = re.compile(r"^[A-Za-z0-9+@._ ()/:-]{3,80}$")
+_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9 ,&/()'-]{0,119}$")
+_NAME = re.compile(r"^[^\r\n\t]{1,200}$")
+_CONTACT = re.compile(r"^[A-Za-z0-9+@._ ()/:#,'-]{3,200}$")
+NO_CONTACT = "not given (see the concern log)"
 
 TARGET_LABELS = {
     "on_call_lead": "on-call Safeguarding Lead",
@@ -87,14 +91,15 @@ class Page(Base):
     """One page per logged concern. No column here can hold anything about the child."""
 
     __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("token", name="uq_pages_token"),)
 
     id = Column(Integer, primary_key=True)
-    token = Column(String(32), nullable=False, unique=True)
+    token = Column(String(32), nullable=False)
     concern_ref = Column(String(40), nullable=False, index=True)
     urgency = Column(String(16), nullable=False)
-    category = Column(String(40), nullable=False)
-    worker_name = Column(String(80), nullable=False)
-    worker_contact = Column(String(80), nullable=False)
+    category = Column(String(120), nullable=False)
+    worker_name = Column(String(200), nullable=False)
+    worker_contact = Column(String(200), nullable=False)
     status = Column(String(16), nullable=False, default=ACTIVE, index=True)
     chain = Column(Text, nullable=False)
     step = Column(Integer, nullable=False, default=0)
@@ -113,15 +118,22 @@ class PageDelivery(Base):
     """One recipient of one step of a page. `dedupe_key` makes a second send impossible."""
 
     __tablename__ = "page_deliveries"
-    __table_args__ = (UniqueConstraint("page_id", "step", "recipient_id", "round"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "page_id", "step", "recipient_id", "round", name="uq_page_deliveries_once"
+        ),
+        UniqueConstraint("dedupe_key", name="uq_page_deliveries_dedupe_key"),
+    )
 
     id = Column(Integer, primary_key=True)
-    page_id = Column(Integer, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False)
+    page_id = Column(
+        Integer, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     step = Column(Integer, nullable=False)
     round = Column(Integer, nullable=False)
-    dedupe_key = Column(String(120), nullable=False, unique=True)
+    dedupe_key = Column(String(120), nullable=False)
     recipient_id = Column(String(40), nullable=False)
-    recipient_name = Column(String(80), nullable=False)
+    recipient_name = Column(String(200), nullable=False)
     channels = Column(Text, nullable=False)
     channel_index = Column(Integer, nullable=False, default=0)
     transport = Column(String(16), nullable=False)
@@ -142,7 +154,9 @@ class PageNotice(Base):
     __tablename__ = "page_notices"
 
     id = Column(Integer, primary_key=True)
-    page_id = Column(Integer, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False)
+    page_id = Column(
+        Integer, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     concern_ref = Column(String(40), nullable=False, index=True)
     kind = Column(String(16), nullable=False)
     text = Column(Text, nullable=False)
@@ -305,6 +319,8 @@ def enqueue(
     Only these fields exist on a page; category is a short label ("sexual abuse"), never
     free text, so nothing about the child can ride along.
     """
+    if isinstance(category, list | tuple):
+        category = ", ".join(str(c).strip() for c in category)
     if urgency not in URGENCIES:
         raise PagerError(f"page: urgency must be one of {', '.join(URGENCIES)}, not {urgency!r}")
     roster = roster or load_roster()
@@ -312,7 +328,7 @@ def enqueue(
         token=secrets.token_urlsafe(16),
         concern_ref=_check(concern_ref, _REF, "concern reference"),
         urgency=urgency,
-        category=_check(category.lower(), _CATEGORY, "category"),
+        category=_check(" ".join(category.lower().split()), _CATEGORY, "category"),
         worker_name=_check(worker_name, _NAME, "worker name"),
         worker_contact=_check(worker_contact, _CONTACT, "worker contact"),
         status=ACTIVE,
@@ -331,6 +347,38 @@ def enqueue(
         now,
     )
     return int(page.id)
+
+
+def page_concern(
+    session: Session, concern: Any, *, now: datetime | None = None, roster: Roster | None = None
+) -> int:
+    """Page for a concern row inside its own transaction (for `ConcernLog.record`'s
+    ``in_same_transaction``). Reads exactly five attributes, never anything else:
+    reference, urgency, categories, worker_name, worker_contact.
+
+    A contact or category the page may not carry is replaced by a pointer to the concern
+    log rather than refused: failing here would lose the concern itself.
+    """
+    categories = concern.categories or []
+    if isinstance(categories, str):
+        categories = [categories]
+    category = " ".join(", ".join(str(c).strip() for c in categories).lower().split())
+    if not _CATEGORY.match(category):
+        category = "not given (see the concern log)"
+    contact = " ".join((concern.worker_contact or "").split())
+    if not _CONTACT.match(contact):
+        contact = NO_CONTACT
+    name = " ".join((concern.worker_name or "").split())[:200] or "unknown worker"
+    return enqueue(
+        session,
+        concern.reference,
+        concern.urgency,
+        category,
+        name,
+        contact,
+        now or _clock.now(),
+        roster=roster,
+    )
 
 
 # --------------------------------------------------------------------------- the pager
