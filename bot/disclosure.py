@@ -69,3 +69,28 @@ def summary(values: dict[str, object], categories: list[str] | None = None) -> s
     if categories:
         lines.append(f"- Categories: {', '.join(categories)}")
     return "\n".join(lines)
+
+
+# A category's special route in the policy pack (bot/pack.py ROUTE_IDS), where the seeds
+# give one: FGM -> the mandatory reporting duty; radicalisation -> Prevent/Channel;
+# CSE -> the organisation's CSE risk assessment; domestic abuse -> the harm-assessment
+# points (seed 002 s.3.43); a concern about staff or a volunteer -> LADO route; online
+# abuse by a colleague -> report within one hour without alerting them.
+CATEGORY_ROUTES: dict[str, str] = {
+    "fgm": "fgm",
+    "radicalisation": "prevent",
+    "cse": "cse_risk_assessment",
+    "domestic_abuse": "domestic_abuse",
+    "staff_allegation": "allegation_staff",
+    "online_colleague": "online_concern_colleague",
+}
+
+
+def routes_for(categories: list[str]) -> list[str]:
+    """The special routes that apply to the chosen categories, in order, without repeats."""
+    routes: list[str] = []
+    for category in categories:
+        route = CATEGORY_ROUTES.get(category)
+        if route and route not in routes:
+            routes.append(route)
+    return routes

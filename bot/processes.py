@@ -47,9 +47,17 @@ def endpoints_file(action_port: int) -> Path:
 
 def rasa_run_cmd(model: Path, port: int, action_port: int) -> list[str]:
     return [
-        str(BIN / "rasa"), "run", "--model", str(model), "--port", str(port),
-        "--credentials", str(ROOT / "credentials.yml"),
-        "--endpoints", str(endpoints_file(action_port)), "--quiet",
+        str(BIN / "rasa"),
+        "run",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--endpoints",
+        str(endpoints_file(action_port)),
+        "--quiet",
     ]
 
 

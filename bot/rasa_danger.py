@@ -64,9 +64,7 @@ def apply_floor(parse: dict[str, Any], text: str) -> dict[str, Any]:
     return result
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class DangerDetector(GraphComponent):
     """Deterministic immediate-harm floor over the trained intent classifier."""
 

@@ -35,17 +35,20 @@ def run(args: argparse.Namespace) -> int:
     processes.raise_stop_on_sigterm()
     try:
         actions = group.start("action server", processes.action_server_cmd(args.actions_port))
-        if not processes.wait_for_http(
-            f"http://localhost:{args.actions_port}/health", 60, actions
-        ):
+        if not processes.wait_for_http(f"http://localhost:{args.actions_port}/health", 60, actions):
             print("safeguard chat: the action server did not start (see above)", file=sys.stderr)
             return 1
         print("[chat] loading the assistant (about 20 seconds)... type /stop to quit", flush=True)
         shell = group.start(
             "chat",
             [
-                str(processes.BIN / "rasa"), "shell", "--model", str(model),
-                "--endpoints", str(processes.endpoints_file(args.actions_port)), "--quiet",
+                str(processes.BIN / "rasa"),
+                "shell",
+                "--model",
+                str(model),
+                "--endpoints",
+                str(processes.endpoints_file(args.actions_port)),
+                "--quiet",
             ],
         )
         # Ctrl-C reaches every process in the terminal's group; the shell ends on it.

@@ -1,0 +1,99 @@
+"""Organisation-specific answers, read from the policy pack by `bot.policy_answers`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import latest_text, pack, say, say_failure
+
+
+class PackAnswer(Action):
+    """Answer from the pack; any failure becomes a plain message with the emergency line."""
+
+    action: str = ""
+
+    def name(self) -> str:
+        return self.action
+
+    def answer(self, tracker: Tracker) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        try:
+            say(dispatcher, self.answer(tracker))
+        except Exception as exc:  # noqa: BLE001
+            say_failure(dispatcher, self.action, exc)
+        return []
+
+
+class AnswerContact(PackAnswer):
+    action = "action_answer_contact"
+
+    def answer(self, tracker: Tracker) -> str:
+        from bot.policy_answers import contacts_answer
+
+        return contacts_answer(pack(), latest_text(tracker))
+
+
+class AnswerTimescale(PackAnswer):
+    action = "action_answer_timescale"
+
+    def answer(self, tracker: Tracker) -> str:
+        from bot.policy_answers import timescales_answer
+
+        return timescales_answer(pack(), latest_text(tracker))
+
+
+class AnswerChildDefinition(PackAnswer):
+    action = "action_answer_child_definition"
+
+    def answer(self, tracker: Tracker) -> str:
+        from bot.policy_answers import child_definition_answer
+
+        return child_definition_answer(pack())
+
+
+class AnswerTraining(PackAnswer):
+    action = "action_answer_training"
+
+    def answer(self, tracker: Tracker) -> str:
+        from bot.policy_answers import training_answer
+
+        return training_answer(pack())
+
+
+class AnswerAfterReport(PackAnswer):
+    action = "action_answer_after_report"
+
+    def answer(self, tracker: Tracker) -> str:
+        from bot.policy_answers import after_report_answer
+
+        return after_report_answer(pack())
+
+
+class FallbackContacts(PackAnswer):
+    """After the general fallback response: who to call, from this organisation's pack."""
+
+    action = "action_fallback_contacts"
+
+    def answer(self, tracker: Tracker) -> str:
+        from bot.policy_answers import emergency_text
+
+        return emergency_text(pack())
+
+
+class ExplainCategory(PackAnswer):
+    action = "action_explain_category"
+
+    def answer(self, tracker: Tracker) -> str:
+        from bot import categories
+
+        category = categories.find_category(latest_text(tracker))
+        if category is None:
+            return categories.menu_text()
+        return categories.explain(category)

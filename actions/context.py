@@ -1,0 +1,65 @@
+"""What every action needs to know: the worker, the policy pack, the urgency of a message."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.reporting import Worker
+
+logger = logging.getLogger(__name__)
+
+PLAIN_ERROR = (
+    "Sorry, something went wrong on my side and I could not do that. "
+    "If a child is in danger right now, call 999. Otherwise tell your Safeguarding Lead "
+    "directly, in person or by phone."
+)
+
+
+def worker_from(tracker: Tracker) -> Worker:
+    """The worker behind this conversation, from the roster when the channel id is known."""
+    sender = str(tracker.sender_id or "unknown")
+    try:
+        from bot import rota
+
+        roster = rota.load_roster()
+        for person in roster.people:
+            if str(person.telegram_chat_id or "") == sender or person.id == sender:
+                return Worker(id=sender, name=person.name, contact=person.phone or "")
+    except Exception:  # noqa: BLE001 - a broken roster must not stop a worker being heard
+        logger.warning("roster unavailable while identifying a worker", exc_info=True)
+    return Worker(id=sender, name=f"worker {sender}", contact=f"chat id {sender}")
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+def latest_urgency(tracker: Tracker) -> str:
+    triage = (tracker.latest_message or {}).get("triage") or {}
+    return str(triage.get("urgency") or "routine")
+
+
+def pack():  # noqa: ANN201
+    from bot.pack import load_pack
+
+    return load_pack()
+
+
+def say(dispatcher: CollectingDispatcher, text: str, **kwargs: Any) -> None:
+    dispatcher.utter_message(text=text, **kwargs)
+
+
+def say_failure(dispatcher: CollectingDispatcher, what: str, exc: BaseException) -> None:
+    """Tell the worker plainly; log what failed (never the conversation's text)."""
+    logger.error("%s failed: %s", what, type(exc).__name__)
+    try:
+        from bot.policy_answers import emergency_text
+
+        extra = "\n\n" + emergency_text(pack())
+    except Exception:  # noqa: BLE001
+        extra = ""
+    say(dispatcher, PLAIN_ERROR + extra)

@@ -1,0 +1,318 @@
+"""The guided disclosure record: validation, the category and confirm questions, save, cancel.
+
+The questions and their order are in domain.yml (`disclosure_form`); the fields and the
+summary in `bot/disclosure.py`; saving and paging in `bot/reporting.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import pack, say, say_failure, worker_from
+from bot import disclosure
+from bot.disclosure import FIELDS, FIELDS_BY_SLOT, KEEP_WORDING, SKIPPED
+
+ACCEPT = "__accept__"
+# Every slot the form fills or keeps: cleared after saving or cancelling, so the
+# conversation does not go on holding a copy of the child's story.
+FORM_STATE_SLOTS = (
+    *disclosure.FORM_SLOTS,
+    "suggested_categories",
+    "language_review",
+    "language_pending",
+    "language_choices",
+    "correct_field",
+)
+
+
+def clear_form_state() -> list[EventType]:
+    return [SlotSet(slot, None) for slot in FORM_STATE_SLOTS]
+
+
+def too_long_message(field_label: str) -> str:
+    return (
+        f"That answer is too long to record here ({disclosure.MAX_FIELD_CHARS} characters at "
+        f"most for '{field_label}'). Send the key part, and tell your Safeguarding Lead the rest."
+    )
+
+
+def timing_of(text: str) -> str | None:
+    lowered = text.lower()
+    if any(w in lowered for w in ("with me", "still here", "now", "during", "in the session")):
+        return "during"
+    if any(w in lowered for w in ("ended", "after", "gone", "left", "finished", "over")):
+        return "after"
+    return None
+
+
+class ValidateDisclosureForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_disclosure_form"
+
+    # -- danger and timing -------------------------------------------------------------
+    async def validate_danger_now(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is True:
+            # 999 first, before anything else is asked; then the alarm.
+            dispatcher.utter_message(response="utter_call_999")
+            from actions.danger import paged_message
+            from bot.reporting import raise_alarm
+
+            try:
+                say(dispatcher, paged_message(raise_alarm(worker_from(tracker)), pack()))
+            except Exception as exc:  # noqa: BLE001
+                say_failure(dispatcher, "raise alarm", exc)
+        return {"danger_now": bool(value)}
+
+    async def validate_disclosure_timing(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        timing = timing_of(str(value or ""))
+        if timing is None:
+            say(dispatcher, "Sorry, I didn't catch that. Is the child still with you?")
+            return {"disclosure_timing": None}
+        dispatcher.utter_message(
+            response="utter_guidance_during" if timing == "during" else "utter_guidance_after"
+        )
+        return {"disclosure_timing": timing}
+
+    # -- the record fields ---------------------------------------------------------------
+    def _plain(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+        text = disclosure.clean_answer(value)
+        if text == KEEP_WORDING or not text:
+            return {slot: None}
+        if disclosure.too_long(text):
+            say(dispatcher, too_long_message(FIELDS_BY_SLOT[slot].label))
+            return {slot: None}
+        return {slot: text}
+
+    def _checked(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Worker-written text: check the language, let them rephrase or keep it."""
+        review = tracker.get_slot("language_review")
+        pending = tracker.get_slot("language_pending") or {}
+        choices = list(tracker.get_slot("language_choices") or [])
+        done = {"language_review": None, "language_pending": None}
+        if value == KEEP_WORDING:
+            if review == slot and pending.get("text"):
+                choices.append({"field": slot, "choice": "kept", "rules": pending.get("rules", [])})
+                return {slot: pending["text"], **done, "language_choices": choices}
+            return {slot: None}
+        plain = self._plain(slot, value, dispatcher)
+        text = plain[slot]
+        if text is None or text == SKIPPED:
+            return {**plain, **done}
+        from bot import language
+
+        findings = language.check(text)
+        if findings:
+            say(dispatcher, language.format_for_chat(findings))
+            return {
+                slot: None,
+                "language_review": slot,
+                "language_pending": {"text": text, "rules": sorted({f.rule for f in findings})},
+            }
+        if review == slot:
+            choices.append(
+                {"field": slot, "choice": "rephrased", "rules": pending.get("rules", [])}
+            )
+        return {slot: text, **done, "language_choices": choices}
+
+    async def validate_child_identity(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        return self._plain("child_identity", value, dispatcher)
+
+    async def validate_child_age(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        return self._plain("child_age", value, dispatcher)
+
+    async def validate_child_words(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        # Verbatim: never language-checked, never changed.
+        result = self._plain("child_words", value, dispatcher)
+        if result["child_words"] and result["child_words"] != SKIPPED:
+            from bot import categories
+
+            result["suggested_categories"] = categories.suggest_categories(result["child_words"])
+        return result
+
+    async def validate_observations(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        return self._checked("observations", value, dispatcher, tracker)
+
+    async def validate_when_where(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        return self._plain("when_where", value, dispatcher)
+
+    async def validate_others_involved(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        return self._checked("others_involved", value, dispatcher, tracker)
+
+    async def validate_actions_taken(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        return self._checked("actions_taken", value, dispatcher, tracker)
+
+    async def validate_worker_view(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        return self._checked("worker_view", value, dispatcher, tracker)
+
+    # -- categories and confirmation -----------------------------------------------------
+    async def validate_categories(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        from bot import categories
+
+        values = value if isinstance(value, list) else [value]
+        if values == [ACCEPT]:
+            chosen = list(tracker.get_slot("suggested_categories") or []) or ["other"]
+        else:
+            text = " ".join(str(v) for v in values)
+            chosen = categories.suggest_categories(text) or [disclosure.clean_answer(text)[:80]]
+        return {"categories": chosen}
+
+    async def validate_confirm_record(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        if value is True:
+            return {"confirm_record": True}
+        buttons = [
+            {"title": field.label, "payload": f'/correct_answer{{"correct_field":"{field.slot}"}}'}
+            for field in FIELDS
+        ]
+        buttons.append(
+            {"title": "Categories", "payload": '/correct_answer{"correct_field":"categories"}'}
+        )
+        say(dispatcher, "What would you like to change?", buttons=buttons)
+        return {"confirm_record": None}
+
+
+class AskCategories(Action):
+    def name(self) -> str:
+        return "action_ask_categories"
+
+    async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        from bot import categories
+
+        suggested = list(tracker.get_slot("suggested_categories") or [])
+        names = [categories.name_of(c) for c in suggested]
+        choices = [
+            {"title": c.name, "payload": c.name} for c in categories.load_categories().categories
+        ]
+        if names:
+            say(
+                dispatcher,
+                f"From what you've told me, this may be: {', '.join(names)}. Is that right? "
+                "Tap Yes, or choose or type the right category.",
+                buttons=[{"title": "Yes", "payload": "/affirm"}, *choices],
+            )
+        else:
+            say(dispatcher, "Which kind of concern is this? Choose or type one.", buttons=choices)
+        return []
+
+
+class AskConfirmRecord(Action):
+    def name(self) -> str:
+        return "action_ask_confirm_record"
+
+    async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        from bot import categories
+
+        answers = {f.slot: tracker.get_slot(f.slot) for f in FIELDS}
+        cats = [categories.name_of(c) for c in tracker.get_slot("categories") or []]
+        say(
+            dispatcher,
+            disclosure.summary(answers, cats),
+            buttons=[
+                {"title": "Save and tell the lead", "payload": "/affirm"},
+                {"title": "Change something", "payload": "/deny"},
+            ],
+        )
+        return []
+
+
+class StartCorrection(Action):
+    """Clear the answer the worker wants to change, so the form asks for it again."""
+
+    def name(self) -> str:
+        return "action_start_correction"
+
+    async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        slot = tracker.get_slot("correct_field")
+        changeable = {f.slot for f in FIELDS} | {"categories"}
+        if slot not in changeable:
+            buttons = [
+                {"title": f.label, "payload": f'/correct_answer{{"correct_field":"{f.slot}"}}'}
+                for f in FIELDS
+            ]
+            say(dispatcher, "Which answer do you want to change?", buttons=buttons)
+            return [SlotSet("correct_field", None)]
+        return [
+            SlotSet(slot, None),
+            SlotSet("correct_field", None),
+            SlotSet("confirm_record", None),
+        ]
+
+
+class SubmitDisclosure(Action):
+    """Save the record (and its pages, in one transaction), then say what happens next."""
+
+    def name(self) -> str:
+        return "action_submit_disclosure"
+
+    async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        from bot import categories, clock
+        from bot.reporting import draft_from_answers, raise_concern
+
+        worker = worker_from(tracker)
+        answers = {f.slot: tracker.get_slot(f.slot) for f in FIELDS}
+        chosen = list(tracker.get_slot("categories") or [])
+        urgency = "immediate" if tracker.get_slot("danger_now") else "urgent"
+        now = clock.now()
+        try:
+            draft = draft_from_answers(
+                answers, chosen, urgency, worker, tracker.get_slot("language_choices"), now
+            )
+            draft.categories = [categories.name_of(c) for c in chosen]
+            outcome = raise_concern(draft, now)
+        except Exception as exc:  # noqa: BLE001
+            say_failure(dispatcher, "save disclosure", exc)
+            return [SlotSet("confirm_record", None)]
+        if not outcome.saved:
+            from bot.policy_answers import emergency_text
+
+            say(
+                dispatcher,
+                "I could NOT save this record: "
+                f"{outcome.problems[0] if outcome.problems else 'unknown error'}.\n"
+                "Your answers are still here. Tell your Safeguarding Lead now, by phone or in "
+                "person; say 'carry on' to try saving again.\n\n" + emergency_text(pack()),
+            )
+            return [SlotSet("confirm_record", None)]
+        say(dispatcher, saved_message(outcome, chosen, now))
+        return [*clear_form_state(), SlotSet("concern_ref", outcome.reference)]
+
+
+def saved_message(outcome, chosen: list[str], now) -> str:  # noqa: ANN001
+    """Reference, who was paged, the deadlines from the pack, and category routes."""
+    from actions.danger import paged_message
+    from bot import policy_answers
+
+    pack_obj = pack()
+    parts = [f"Saved. Your reference is {outcome.reference}."]
+    parts.append(paged_message(outcome, pack_obj).split("\n\nIf you cannot reach anyone")[0])
+    deadlines = policy_answers.deadlines_after_concern(pack_obj, now)
+    if deadlines:
+        lines = [f"• {what}: by {when.strftime('%a %d %b %H:%M')}" for what, when in deadlines]
+        parts.append("Deadlines from your policy:\n" + "\n".join(lines))
+    for route_id in disclosure.routes_for(chosen):
+        parts.append(policy_answers.route_answer(pack_obj, route_id))
+    return "\n\n".join(parts)
+
+
+class CancelDisclosure(Action):
+    def name(self) -> str:
+        return "action_cancel_disclosure"
+
+    async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        say(
+            dispatcher,
+            "Cancelled: nothing was saved, and I have cleared your answers. If you still have "
+            "a worry about a child, tell your Safeguarding Lead directly. If a child is in "
+            "danger right now, call 999.",
+        )
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *clear_form_state()]

@@ -1,0 +1,144 @@
+"""Raise a concern: write it, then page the Safeguarding Lead, then tell the worker.
+
+The order is the point: the concern (and its pages, in the same transaction) is committed
+before anyone is paged, so a crash can never leave a page for a concern that does not
+exist, nor a concern nobody is paged about. Rasa-independent; the actions call in here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import clock, disclosure
+
+# What a page may say about a concern's category when the worker has not chosen one.
+DANGER_CATEGORY = "danger now"
+
+
+@dataclass(frozen=True)
+class Worker:
+    """Who is talking to the bot: how the lead calls them back. Never the child."""
+
+    id: str
+    name: str
+    contact: str = ""
+
+
+@dataclass
+class Outcome:
+    """What happened when a concern was raised, for the chat to tell the worker."""
+
+    reference: str | None = None
+    saved: bool = False
+    paged: list[str] = field(default_factory=list)
+    first_wait_minutes: float | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def _page_in_same_transaction(now: datetime):  # noqa: ANN202
+    from bot import pager
+
+    def add_pages(session, row) -> None:  # noqa: ANN001
+        pager.page_concern(session, row, now=now)
+
+    return add_pages
+
+
+def who_is_paged(urgency: str, now: datetime) -> tuple[list[str], float | None]:
+    """Names of the first people the page goes to, and how long before it escalates."""
+    from bot import rota
+
+    try:
+        roster = rota.load_roster()
+    except ValueError:
+        return [], None
+    people = rota.on_call(roster, now)
+    chain = roster.escalation.get(urgency)
+    if not chain:
+        return [], None
+    first = chain.steps[0]
+    if first.target == "on_call_lead":
+        names = [p.name for p in people if p.role == "lead"][:1]
+    elif first.target == "deputies":
+        names = [p.name for p in people if p.role == "deputy"]
+    elif first.target == "person" and first.person:
+        names = [roster.person(first.person).name]
+    elif first.target == "all_on_call":
+        names = [p.name for p in people]
+    else:
+        names = []
+    return names, first.timeout_minutes or None
+
+
+def raise_concern(draft, now: datetime | None = None) -> Outcome:  # noqa: ANN001
+    """Record `draft` (a ConcernDraft) and its pages in one transaction.
+
+    The page carries only the reference, urgency, categories and the worker's name and
+    contact (`bot.pager.page_concern` reads nothing else), never the child's details.
+    """
+    from bot.concern_log import ConcernLog, ConcernLogError
+
+    now = now or clock.now()
+    outcome = Outcome()
+    try:
+        view = ConcernLog().record(
+            draft,
+            in_same_transaction=_page_in_same_transaction(now),
+        )
+    except ConcernLogError as exc:
+        outcome.problems.append(str(exc))
+        return outcome
+    outcome.reference, outcome.saved = view.reference, True
+    outcome.paged, outcome.first_wait_minutes = who_is_paged(draft.urgency, now)
+    return outcome
+
+
+def raise_alarm(worker: Worker, now: datetime | None = None) -> Outcome:
+    """Danger now: a minimal immediate concern (no child data yet) so the lead is paged."""
+    from bot.concern_log import ConcernDraft
+
+    now = now or clock.now()
+    draft = ConcernDraft(
+        urgency="immediate",
+        worker_id=worker.id,
+        worker_name=worker.name,
+        worker_contact=worker.contact,
+        child=disclosure.SKIPPED,
+        categories=[DANGER_CATEGORY],
+        created_at=now,
+    )
+    return raise_concern(draft, now)
+
+
+def draft_from_answers(
+    answers: dict[str, object],
+    categories: list[str],
+    urgency: str,
+    worker: Worker,
+    language_choices: list | None = None,
+    now: datetime | None = None,
+):  # noqa: ANN201
+    """The form's answers as a ConcernDraft, every text kept exactly as given."""
+    from bot.concern_log import ConcernDraft
+
+    def text(slot: str) -> str:
+        return disclosure.clean_answer(answers.get(slot))
+
+    return ConcernDraft(
+        urgency=urgency,
+        worker_id=worker.id,
+        worker_name=worker.name,
+        worker_contact=worker.contact,
+        child=text("child_identity") or disclosure.SKIPPED,
+        child_age=text("child_age"),
+        child_words=text("child_words"),
+        observations=text("observations"),
+        happened_when=text("when_where"),
+        others_involved=text("others_involved"),
+        actions_taken=text("actions_taken"),
+        worker_view=text("worker_view"),
+        categories=list(categories),
+        language_choices=list(language_choices or []),
+        created_at=now or clock.now(),
+    )
