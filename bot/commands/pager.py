@@ -1,0 +1,169 @@
+"""`safeguard pager run|ack|notices`: the delivery loop, acknowledging, and worker notices.
+
+    safeguard pager run [--interval 1.0]
+    safeguard pager ack ID [--by NAME]
+    safeguard pager notices [--concern REF] [--all] [--json]
+
+`run` sends pages in the foreground until Ctrl-C (or SIGTERM) stops it cleanly; a gap in
+cover is printed loudly first. Transports: the console always; Telegram when
+SAFEGUARD_TELEGRAM_TOKEN is set; Teams webhooks for people with a teams_webhook_url.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import signal
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    pager = subparsers.add_parser(
+        "pager",
+        help="run the paging loop, acknowledge a page, show notices for workers",
+        description=(
+            "Page the on-call Safeguarding Lead for every logged concern and escalate until "
+            "someone acknowledges (roster: SAFEGUARD_ROSTER; database: SAFEGUARD_DB_URL)."
+        ),
+    )
+    actions = pager.add_subparsers(dest="pager_command", metavar="ACTION")
+    pager.set_defaults(func=lambda _args: _usage(pager))
+
+    run = actions.add_parser(
+        "run",
+        help="run the delivery loop in the foreground (Ctrl-C stops it)",
+        description=(
+            "Send due pages, retry failures, escalate unacknowledged pages, until Ctrl-C. "
+            "Pages left by a stopped or crashed pager are picked up on start."
+        ),
+    )
+    run.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
+    run.set_defaults(func=run_loop)
+
+    ack = actions.add_parser(
+        "ack",
+        help="acknowledge a page (stops its escalation)",
+        description="Acknowledge a page by its id (from `safeguard pages`) or its token.",
+    )
+    ack.add_argument("page", metavar="ID", help="page id or token")
+    ack.add_argument("--by", metavar="NAME", help="who is acknowledging (default: your login)")
+    ack.set_defaults(func=run_ack)
+
+    notices = actions.add_parser(
+        "notices",
+        help="what the worker has been told about their pages",
+        description="Worker notices from the pager (paging, escalations, acknowledgement).",
+    )
+    notices.add_argument("--concern", metavar="REF", help="only this concern")
+    notices.add_argument("--all", action="store_true", help="include notices already shown")
+    notices.add_argument("--json", action="store_true", help="print JSON")
+    notices.set_defaults(func=run_notices)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _pager():  # noqa: ANN202
+    """A Pager on SAFEGUARD_DB_URL with the schema brought up to date, or an error line."""
+    from bot.datafile import DataFileError
+    from bot.db import make_engine
+    from bot.migrate import MigrationError, upgrade
+    from bot.pager import Pager
+    from bot.transports import TransportError
+
+    try:
+        engine = make_engine()
+        upgrade(engine)
+        return Pager(engine), None
+    except (DataFileError, MigrationError, TransportError) as exc:
+        return None, str(exc)
+
+
+def run_loop(args: argparse.Namespace) -> int:
+    import threading
+
+    from bot.clock import now
+    from bot.commands.rota import print_alarm
+    from bot.rota import cover_warnings
+
+    if not 0.05 <= args.interval <= 60:
+        print("safeguard pager: --interval must be between 0.05 and 60 seconds", file=sys.stderr)
+        return 2
+    pager, problem = _pager()
+    if problem:
+        print(f"safeguard pager: {problem}", file=sys.stderr)
+        return 1
+    print_alarm(cover_warnings(pager.roster, now(), 72))
+    stop = threading.Event()
+
+    def _stop(_signum, _frame) -> None:  # noqa: ANN001
+        stop.set()
+
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    print(
+        f"Pager running ({', '.join(sorted(pager.transports))}); Ctrl-C to stop.",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        pager.run_forever(stop, interval=args.interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for transport in pager.transports.values():
+            close = getattr(transport, "close", None)
+            if close:
+                close()
+        pager.engine.dispose()
+    print("Pager stopped.", file=sys.stderr)
+    return 0
+
+
+def run_ack(args: argparse.Namespace) -> int:
+    from bot.pager import PagerError
+
+    pager, problem = _pager()
+    if problem:
+        print(f"safeguard pager: {problem}", file=sys.stderr)
+        return 1
+    by = args.by or os.environ.get("SAFEGUARD_USER") or getpass.getuser()
+    try:
+        result = pager.acknowledge(args.page, by)
+    except PagerError as exc:
+        print(f"safeguard pager: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        pager.engine.dispose()
+    if result.already:
+        print(
+            f"Page {result.page_id} ({result.concern_ref}) was already acknowledged by "
+            f"{result.acknowledged_by}."
+        )
+    else:
+        print(
+            f"Acknowledged page {result.page_id} ({result.concern_ref}). Call "
+            f"{result.worker_name} back on {result.worker_contact}."
+        )
+    return 0
+
+
+def run_notices(args: argparse.Namespace) -> int:
+    pager, problem = _pager()
+    if problem:
+        print(f"safeguard pager: {problem}", file=sys.stderr)
+        return 1
+    try:
+        rows = pager.notices(args.concern, unseen_only=not args.all)
+    finally:
+        pager.engine.dispose()
+    if args.json:
+        print(json.dumps(rows, indent=2, default=lambda v: v.isoformat()))
+    elif not rows:
+        print("No notices.")
+    for row in [] if args.json else rows:
+        print(f"{row['created_at'].strftime('%d %b %H:%M')}  {row['concern_ref']}  {row['text']}")
+    return 0
