@@ -34,6 +34,11 @@ def action_server_cmd(port: int) -> list[str]:
     return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
 
 
+def pager_cmd() -> list[str]:
+    """The paging loop: sends due pages, retries, escalates (bot/pager.py)."""
+    return [sys.executable, "-m", "bot.cli", "pager", "run"]
+
+
 def endpoints_file(action_port: int) -> Path:
     """endpoints.yml with the action server URL on the port we started it on."""
     from bot import settings

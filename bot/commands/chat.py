@@ -24,13 +24,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot import processes
-    from bot.commands.serve import preflight
+    from bot.commands.serve import preflight, print_alarms
 
     model = args.model or processes.DEFAULT_MODEL
     problem = preflight(model)
     if problem:
         print(f"safeguard chat: {problem}", file=sys.stderr)
         return 1
+    print_alarms()
     group = processes.ProcessGroup()
     processes.raise_stop_on_sigterm()
     try:
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         if not processes.wait_for_http(f"http://localhost:{args.actions_port}/health", 60, actions):
             print("safeguard chat: the action server did not start (see above)", file=sys.stderr)
             return 1
+        group.start("pager", processes.pager_cmd())
         print("[chat] loading the assistant (about 20 seconds)... type /stop to quit", flush=True)
         shell = group.start(
             "chat",

@@ -38,6 +38,21 @@ def preflight(model: Path) -> str | None:
     return None
 
 
+def cover_alarms() -> list[str]:
+    """Gaps in Safeguarding Lead cover now or in the next 72 hours: shown loudly at start-up."""
+    from bot import clock, rota
+
+    try:
+        return rota.cover_warnings(rota.load_roster(), clock.now())
+    except ValueError as exc:  # a broken roster is itself a gap in cover
+        return [f"THE ROSTER CANNOT BE READ, SO NOBODY CAN BE PAGED: {exc}"]
+
+
+def print_alarms() -> None:
+    for warning in cover_alarms():
+        print(f"!!! {warning}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from bot import processes
 
@@ -46,14 +61,16 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"safeguard serve: {problem}", file=sys.stderr)
         return 1
+    print_alarms()
     group = processes.ProcessGroup()
     processes.raise_stop_on_sigterm()
     try:
         actions = group.start("action server", processes.action_server_cmd(args.actions_port))
+        group.start("pager", processes.pager_cmd())
         rasa = group.start(
             "rasa server", processes.rasa_run_cmd(model, args.port, args.actions_port)
         )
-        print(f"[serve] starting: action server :{args.actions_port}, Rasa :{args.port}")
+        print(f"[serve] starting: action server :{args.actions_port}, pager, Rasa :{args.port}")
         if processes.wait_for_http(
             f"http://localhost:{args.actions_port}/health", 60, actions
         ) and processes.wait_for_http(f"http://localhost:{args.port}/", 180, rasa):
