@@ -176,6 +176,9 @@ class Contact(Strict):
     serves: str = "any"
     not_set: str | None = None
     notes: str | None = None
+    when_closed: str | None = Field(
+        None, description="contact id to call when this one is closed (LADO -> First Response)"
+    )
     source: Source
 
     _id = validator("id", allow_reuse=True)(_slug)
@@ -475,6 +478,10 @@ def _check_references(pack: Pack) -> str | None:
     if not pack.timescales and not pack.timescales_not_set:
         return "timescales: give timescales, or timescales_not_set"
     for index, contact in enumerate(pack.contacts):
+        if contact.when_closed is not None and contact.when_closed not in contact_ids:
+            return f"contacts[{index}].when_closed: unknown contact id {contact.when_closed!r}"
+        if contact.when_closed == contact.id:
+            return f"contacts[{index}].when_closed: a contact cannot be its own fallback"
         if contact.source.seed not in pack.seeds:
             return f"contacts[{index}].source.seed: {contact.source.seed!r} is not in seeds"
     return None
