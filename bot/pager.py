@@ -189,54 +189,47 @@ def _hhmm(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class FallbackContact:
-    """A contact from the policy pack: label, phone and where the policy says so."""
+    """The policy pack's answer for the fallback purpose now.
+
+    `phone` is None when the policy sets no number; `reason` then says so and who to ask
+    (the pack's own words). `source` names the seed file and section.
+    """
 
     label: str
-    phone: str
+    phone: str | None
+    reason: str
     source: str
 
 
-FallbackResolver = Callable[[Fallback, str, datetime], FallbackContact | None]
-
-
-def _first_attr(obj: Any, *names: str) -> Any:
-    for name in names:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if value:
-            return value
-    return None
+FallbackResolver = Callable[[Fallback, str, datetime], "FallbackContact | None"]
 
 
 def resolve_fallback(
     fallback: Fallback, organisation: str, when: datetime
 ) -> FallbackContact | None:
-    """Look the fallback purpose up in the organisation's policy pack (`bot.contacts.route`).
+    """Look the fallback purpose up in the organisation's policy pack with
+    `bot.contacts.route`, at the time the chain reaches it (out-of-hours matters).
 
-    Returns None when the pack or the contact is not there: the caller then says the
-    contact is not set and who to ask, and never makes a number up.
+    Returns None only if the pack cannot be loaded: the caller then says the contact is not
+    set and who to ask, and never makes a number up.
     """
     try:
-        from bot import contacts, pack
-    except ImportError:
-        return None
-    loader = getattr(pack, "load_pack", None) or getattr(pack, "load", None)
-    route = getattr(contacts, "route", None)
-    if loader is None or route is None:
-        return None
-    try:
-        found = route(loader(fallback.pack or organisation), fallback.purpose, when)
+        from bot.contacts import route
+        from bot.pack import load_pack
+
+        routes = route(load_pack(fallback.pack or organisation), fallback.purpose, when)
     except Exception:  # noqa: BLE001 - a broken pack must not stop a page; the worker is told
         return None
-    if isinstance(found, list | tuple):
-        found = found[0] if found else None
-    if found is None:
+    if not routes:
         return None
-    phone = _first_attr(found, "phone", "number", "telephone")
-    if not phone:
-        return None
-    label = _first_attr(found, "name", "label", "title") or fallback.purpose
-    source = _first_attr(found, "source", "cite", "citation") or "policy pack"
-    return FallbackContact(label=str(label), phone=str(phone), source=str(source))
+    best = routes[0]
+    contact = getattr(best, "contact", None)
+    return FallbackContact(
+        label=(contact.name if contact is not None else fallback.purpose),
+        phone=best.number,
+        reason=best.reason,
+        source=best.source,
+    )
 
 
 # --------------------------------------------------------------------------- enqueue
@@ -723,18 +716,22 @@ class Pager:
     ) -> None:
         fallback = Fallback.parse_obj(entry["fallback"])
         contact = self.fallback_resolver(fallback, entry["organisation"], now)
-        if contact is not None:
+        opening = (
+            f"No Safeguarding Lead has acknowledged concern {page.concern_ref}. Take "
+            "responsibility for the immediate action now"
+        )
+        if contact is not None and contact.phone:
             text = (
-                f"No Safeguarding Lead has acknowledged concern {page.concern_ref}. Take "
-                f"responsibility for the immediate action now: call {contact.label} on "
-                f"{contact.phone} (source: {contact.source})."
+                f"{opening}: call {contact.label} on {contact.phone} ({contact.reason} "
+                f"Source: {contact.source}.)"
             )
+        elif contact is not None:
+            text = f"{opening}. The fallback contact is not set: {contact.reason}"
         else:
             text = (
-                f"No Safeguarding Lead has acknowledged concern {page.concern_ref}. Take "
-                "responsibility for the immediate action now. The fallback contact "
-                f"({fallback.purpose}) is not set in the {entry['organisation']} policy pack: "
-                "ask your organisation's Designated Safeguarding Lead or administrator for it."
+                f"{opening}. The fallback contact ({fallback.purpose}) could not be read from "
+                f"the {fallback.pack or entry['organisation']} policy pack: ask your "
+                "organisation's Designated Safeguarding Lead or administrator for it."
             )
         _notice(session, page, "fallback", text, now)
 
