@@ -198,6 +198,36 @@ class PostgresServer:
 
 
 _servers: dict[str, PostgresServer] = {}
+_shared: dict[str, object] = {"server": None, "url": None, "users": 0}
+
+
+def _acquire() -> str:
+    """Start the one shared server on first use; later users get the same database URL.
+
+    Shared so that importing the fixture into a test module as well as registering the
+    plugin never starts two servers.
+    """
+    if _shared["server"] is None:
+        server = PostgresServer()
+        try:
+            server.start()
+            url = server.create_database("safeguard_test")
+        except PostgresUnavailable:
+            server.stop()
+            raise
+        _servers[url] = server
+        _shared.update(server=server, url=url)
+    _shared["users"] = int(_shared["users"]) + 1
+    return str(_shared["url"])
+
+
+def _release() -> None:
+    _shared["users"] = int(_shared["users"]) - 1
+    server = _shared["server"]
+    if int(_shared["users"]) <= 0 and isinstance(server, PostgresServer):
+        server.stop()
+        _servers.clear()
+        _shared.update(server=None, url=None, users=0)
 
 
 def fresh_database(url: str) -> str:
@@ -212,15 +242,24 @@ def fresh_database(url: str) -> str:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """SQLAlchemy URL of an empty database on a throwaway loopback PostgreSQL server."""
-    server = PostgresServer()
     try:
-        server.start()
+        url = _acquire()
     except PostgresUnavailable as exc:
-        server.stop()
         pytest.fail(f"PostgreSQL test server: {exc}", pytrace=False)
     try:
-        url = server.create_database("safeguard_test")
-        _servers[url] = server
         yield url
     finally:
-        server.stop()
+        _release()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, once on SQLite and once on PostgreSQL: the same tests run on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    return fresh_database(request.getfixturevalue("postgres_url"))
