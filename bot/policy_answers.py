@@ -1,0 +1,360 @@
+"""Short, plain answers from the organisation's policy pack, for a worker on a phone.
+
+Every answer is a few lines of plain text: numbers written the way they are dialled
+("024 7683 3003") so a phone makes them tap-to-call, and a last line naming the source
+(seed file and section). Nothing here invents a value: where the pack says a number or
+rule is not set, the answer says so and who to ask.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from bot import clock
+from bot.contacts import Route, purpose_from_text, route, time_context
+from bot.hours import is_working_time
+from bot.pack import ROUTE_IDS, Pack, Source, Timescale, format_number
+
+BULLET = "• "
+_STOPWORDS = {
+    "what",
+    "when",
+    "have",
+    "does",
+    "long",
+    "much",
+    "time",
+    "many",
+    "with",
+    "that",
+    "this",
+    "there",
+    "tell",
+    "need",
+    "must",
+    "should",
+    "about",
+    "from",
+    "your",
+    "mine",
+    "within",
+    "timescale",
+    "timescales",
+    "deadline",
+    "deadlines",
+    "hours",
+    "days",
+}
+
+
+def _now(when: datetime | None) -> datetime:
+    return clock.parse_local(when.isoformat()) if when is not None else clock.now()
+
+
+def _sources_line(pack: Pack, sources: list[str]) -> str:
+    """'Source: <seed> (<section>; <section>); <seed> (...)', grouped by seed file."""
+    by_seed: dict[str, list[str]] = {}
+    for cited in sources:
+        if not cited:
+            continue
+        seed, _, section = cited.partition(", ")
+        sections = by_seed.setdefault(seed, [])
+        for part in (p.strip() for p in section.split(";")):
+            if part and part not in sections:
+                sections.append(part)
+    if not by_seed:
+        return f"Source: {pack.short_name} policy pack ({', '.join(pack.seeds)})"
+    return "Source: " + "; ".join(
+        f"{seed} ({'; '.join(sections)})" if sections else seed
+        for seed, sections in by_seed.items()
+    )
+
+
+def _cite(source: Source | None) -> str:
+    return source.cite() if source is not None else ""
+
+
+def _route_line(item: Route) -> str:
+    contact = item.contact
+    if contact is None:
+        return BULLET + item.reason
+    parts = [contact.name]
+    reach = []
+    if item.number:
+        reach.append(item.number)
+    if contact.email:
+        reach.append(contact.email)
+    head = f"{contact.name}: {' / '.join(reach)}" if reach else parts[0]
+    reason = item.reason
+    if reason.startswith(contact.name + ": "):
+        reason = reason[len(contact.name) + 2 :]
+        reason = reason[:1].upper() + reason[1:]
+    elif reason.startswith(contact.name + " "):
+        reason = "It " + reason[len(contact.name) + 1 :]
+    return f"{BULLET}{head}. {reason}"
+
+
+def _routes_block(pack: Pack, purpose: str, when: datetime) -> tuple[list[str], list[str]]:
+    items = route(pack, purpose, when)
+    return [_route_line(item) for item in items], [item.source for item in items]
+
+
+# -- contacts -----------------------------------------------------------------------------
+
+
+def contacts_answer(pack: Pack, text: str, when: datetime | None = None) -> str:
+    """Who to call for what the worker asked ("who's the LADO?"), right now.
+
+    With no recognisable purpose: the Safeguarding Lead, emergency, and out-of-hours social
+    care. When the purpose has no contact in this pack, the "not set" line is followed by
+    the Safeguarding Lead so the worker always has someone to go to.
+    """
+    moment = _now(when)
+    purpose = purpose_from_text(text or "")
+    lines: list[str] = []
+    sources: list[str] = []
+    if purpose is None:
+        purposes = ["safeguarding_lead", "emergency", "out_of_hours_social_care"]
+        lines.append(f"{pack.short_name} contacts ({time_context(pack, moment)}):")
+    else:
+        purposes = [purpose]
+        items = route(pack, purpose, moment)
+        if all(item.contact is None for item in items) and purpose != "safeguarding_lead":
+            purposes.append("safeguarding_lead")
+    for wanted in purposes:
+        block, cited = _routes_block(pack, wanted, moment)
+        lines.extend(block)
+        sources.extend(cited)
+    if "emergency" not in purposes:
+        lines.append("If a child is in danger now, call 999.")
+    lines.append(_sources_line(pack, sources))
+    return "\n".join(lines)
+
+
+def emergency_text(pack: Pack, when: datetime | None = None) -> str:
+    """The line under "Call 999 now": how to reach the Safeguarding Lead (and, out of
+    hours, out-of-hours social care) right now, or what is not set and who to ask."""
+    moment = _now(when)
+    lines: list[str] = []
+    sources: list[str] = []
+    lead = route(pack, "safeguarding_lead", moment)
+    first = lead[0]
+    if first.contact is not None and first.number:
+        lines.append(f"Then tell {first.contact.name}: {first.number}.")
+    elif first.contact is not None:
+        lines.append(
+            f"Then tell {first.contact.name}. Number not set for this deployment: "
+            f"{first.contact.not_set}"
+        )
+    else:
+        lines.append(f"Then tell {pack.ask_first}. {first.reason}")
+    sources.append(first.source)
+    if is_working_time(pack, moment) is not True:
+        ooh = route(pack, "out_of_hours_social_care", moment)
+        best = ooh[0]
+        if best.contact is not None and best.number:
+            lines.append(
+                f"Out of hours ({time_context(pack, moment)}): {best.contact.name} {best.number}."
+            )
+        elif best.contact is not None:
+            lines.append(
+                f"Out of hours: {best.contact.name}. Number not set for this deployment: "
+                f"{best.contact.not_set}"
+            )
+        else:
+            lines.append(f"Out of hours: {best.reason}")
+        sources.append(best.source)
+    lines.append(_sources_line(pack, sources))
+    return "\n".join(lines)
+
+
+# -- timescales and deadlines -------------------------------------------------------------
+
+
+def _words(text: str) -> set[str]:
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    found = {w for w in words if len(w) > 3 and w not in _STOPWORDS}
+    # "manager" also matches "line manager"; plural/singular both ways.
+    return found | {w.rstrip("s") for w in found}
+
+
+def _timescale_line(item: Timescale) -> str:
+    duration = item.duration().describe()
+    applies = f" ({item.applies_to})" if item.applies_to else ""
+    return f"{BULLET}{item.what}: {duration}{applies}."
+
+
+def timescales_answer(pack: Pack, text: str | None = None) -> str:
+    """The policy's timescales; with `text` ("how long do I have to tell my manager?"),
+    only the ones it is about (all of them if none match)."""
+    if not pack.timescales:
+        reason = pack.timescales_not_set or "no timescales are set"
+        return (
+            f"{pack.short_name}: timescales not set for this deployment - {reason} "
+            f"Ask {pack.ask_first}.\n" + _sources_line(pack, [])
+        )
+    chosen = list(pack.timescales)
+    if text:
+        wanted = _words(text)
+        matching = [
+            item
+            for item in pack.timescales
+            if wanted & _words(f"{item.what} {item.applies_to or ''}")
+        ]
+        if matching:
+            chosen = matching
+    lines = [f"{pack.short_name} timescales:"]
+    lines.extend(_timescale_line(item) for item in chosen)
+    lines.append(_sources_line(pack, [item.source.cite() for item in chosen]))
+    return "\n".join(lines)
+
+
+def deadlines_after_concern(pack: Pack, saved_at: datetime) -> list[tuple[str, datetime]]:
+    """Deadlines that start when a concern is saved, earliest first, e.g.
+    [("Consult your line manager (within 2 hours)", 21:30), ...]. Timescales marked
+    `after_concern: false` (e.g. the weekly log review) and `not stated` ones are skipped."""
+    start = clock.parse_local(saved_at.isoformat())
+    found: list[tuple[str, datetime]] = []
+    for item in pack.timescales:
+        if not item.after_concern:
+            continue
+        deadline = item.duration().deadline(start, pack)
+        if deadline is None:
+            continue
+        found.append((f"{item.what} ({item.duration().describe()})", deadline))
+    found.sort(key=lambda pair: pair[1])
+    return found
+
+
+def format_deadline(deadline: datetime, saved_at: datetime) -> str:
+    """'now', 'by 21:30 today', 'by 17:00 Tue 24 Nov'."""
+    deadline = clock.parse_local(deadline.isoformat())
+    saved_at = clock.parse_local(saved_at.isoformat())
+    if deadline == saved_at:
+        return "now"
+    if deadline.date() == saved_at.date():
+        return f"by {deadline:%H:%M} today"
+    return f"by {deadline:%H:%M} {deadline:%a} {deadline.day} {deadline:%b}"
+
+
+def deadlines_answer(pack: Pack, saved_at: datetime) -> str:
+    """The deadlines after a concern, as lines a worker can read."""
+    deadlines = deadlines_after_concern(pack, saved_at)
+    if not deadlines:
+        return (
+            f"{pack.short_name}: no timescales are set for this deployment. Ask "
+            f"{pack.ask_first}.\n" + _sources_line(pack, [])
+        )
+    lines = [f"{BULLET}{what}: {format_deadline(when, saved_at)}" for what, when in deadlines]
+    sources = [t.source.cite() for t in pack.timescales if t.after_concern]
+    return "\n".join(lines + [_sources_line(pack, sources)])
+
+
+# -- the rest of the policy ---------------------------------------------------------------
+
+
+def child_definition_answer(pack: Pack) -> str:
+    definition = pack.child_definition
+    return f"{definition.text}\n{_sources_line(pack, [definition.source.cite()])}"
+
+
+def recording_answer(pack: Pack) -> str:
+    """What to record and where: the system, what to write, sub-types / event types."""
+    rec = pack.recording
+    lines = []
+    if rec.system:
+        lines.append(f"Record it on: {rec.system}.")
+    else:
+        lines.append(f"Recording system not set for this deployment: {rec.not_set}")
+    lines.append(rec.where)
+    if rec.what_to_record:
+        lines.append("Record:")
+        lines.extend(BULLET + item for item in rec.what_to_record)
+    if rec.concern_types:
+        lines.append("Concern types: " + ", ".join(rec.concern_types) + ".")
+    if rec.event_types:
+        lines.append("Entries (sub-types):")
+        lines.extend(f"{BULLET}{e.name} - {e.description}" for e in rec.event_types)
+    if rec.review:
+        lines.append(rec.review)
+    lines.append("Write the child's words exactly as they said them.")
+    lines.append(_sources_line(pack, [rec.source.cite()]))
+    return "\n".join(lines)
+
+
+def training_answer(pack: Pack) -> str:
+    training = pack.training
+    if not training.requirements:
+        return (
+            f"Training requirements not set for this deployment: {training.not_set} "
+            f"Ask {pack.ask_first}.\n" + _sources_line(pack, [])
+        )
+    lines = [f"{pack.short_name} safeguarding training:"]
+    lines.extend(f"{BULLET}{r.who}: {r.what} - {r.when}." for r in training.requirements)
+    lines.append(_sources_line(pack, [r.source.cite() for r in training.requirements]))
+    return "\n".join(lines)
+
+
+def retention_answer(pack: Pack) -> str:
+    retention = pack.retention
+    if not retention.rules:
+        return (
+            f"Retention period not set for this deployment: {retention.not_set}\n"
+            + _sources_line(pack, [])
+        )
+    lines = [f"{BULLET}{r.what}: {r.period}." for r in retention.rules]
+    return "\n".join(lines + [_sources_line(pack, [r.source.cite() for r in retention.rules])])
+
+
+def after_report_answer(pack: Pack) -> str:
+    lines = ["After you report:"]
+    lines.extend(BULLET + step.text for step in pack.after_report)
+    lines.append(_sources_line(pack, [step.source.cite() for step in pack.after_report]))
+    return "\n".join(lines)
+
+
+def route_answer(pack: Pack, route_id: str) -> str:
+    """The steps, timescales and contacts for a special route (FGM, allegation, ...)."""
+    if route_id not in ROUTE_IDS:
+        return (
+            f"There is no route called {route_id!r}. Routes: {', '.join(ROUTE_IDS)}.\n"
+            + _sources_line(pack, [])
+        )
+    special = pack.route(route_id)
+    if special is None:
+        label = route_id.replace("_", " ")
+        return (
+            f"{pack.short_name}: no {label} procedure is set for this deployment. Ask "
+            f"{pack.ask_first}. If a child is in danger now, call 999.\n" + _sources_line(pack, [])
+        )
+    lines = [f"{special.title}", f"When: {special.when}"]
+    lines.extend(f"{n}. {step}" for n, step in enumerate(special.steps, start=1))
+    sources = [special.source.cite()]
+    for timescale_id in special.timescales:
+        item = pack.timescale(timescale_id)
+        lines.append(f"Timescale - {item.what}: {item.duration().describe()}.")
+        sources.append(item.source.cite())
+    for contact_id in special.contacts:
+        contact = pack.contact(contact_id)
+        if contact.number or contact.email:
+            reach = " / ".join(
+                x
+                for x in (
+                    route_number(contact.number),
+                    contact.email,
+                )
+                if x
+            )
+            lines.append(f"{BULLET}{contact.name}: {reach}")
+        else:
+            lines.append(f"{BULLET}{contact.name}: number not set - {contact.not_set}")
+        sources.append(contact.source.cite())
+    if special.not_set:
+        lines.append(f"Not set: {special.not_set}")
+    lines.append(_sources_line(pack, sources))
+    return "\n".join(lines)
+
+
+def route_number(number: str | None) -> str | None:
+    return format_number(number) if number else None
