@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Protocol
 
@@ -388,7 +388,7 @@ class Duration:
         }[self.unit]
         # Elapsed time, not wall-clock arithmetic: two hours is two real hours across a
         # GMT/BST change.
-        return (start.astimezone(LONDON) + step * self.count).astimezone(LONDON)
+        return (start.astimezone(timezone.utc) + step * self.count).astimezone(LONDON)
 
     def describe(self) -> str:
         if self.unit in ("immediately", "same working day", NOT_STATED):
