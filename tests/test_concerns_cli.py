@@ -1,0 +1,240 @@
+"""`safeguard concerns` / `safeguard concern ...`: output, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.cli import main
+from bot.clock import LONDON
+from bot.concern_log import CRASAC_EVENT_TYPES, ConcernDraft, ConcernLog
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = Fernet.generate_key().decode()
+WORDS = "He said if I tell anyone\nI'll be taken away."
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("SAFEGUARD_DB_URL", url)
+    monkeypatch.setenv("SAFEGUARD_KEY", KEY)
+    monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path / "var"))
+    monkeypatch.setenv("SAFEGUARD_NOW", "2026-11-23T16:00")
+    monkeypatch.setenv("SAFEGUARD_USER", "Jo Bloggs (SGL)")
+    return url
+
+
+def record(url: str, **changes: object) -> str:
+    fields: dict[str, object] = dict(
+        urgency="urgent",
+        worker_id="w-9",
+        worker_name="Sam",
+        child="Child B",
+        child_words=WORDS,
+        categories=["emotional abuse"],
+        worker_view="Seemed scared of going home.",
+    )
+    fields.update(changes)
+    return ConcernLog(url).record(ConcernDraft(**fields)).reference  # type: ignore[arg-type]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_empty_then_with_concerns(env: str, capsys, monkeypatch) -> None:  # noqa: ANN001
+    assert run(capsys, "concerns") == (0, "No concerns recorded.\n", "")
+    assert run(capsys, "concerns", "--open") == (0, "No open concerns.\n", "")
+    first = record(env)
+    monkeypatch.setenv("SAFEGUARD_NOW", "2026-11-23T17:30")
+    second = record(env, worker_id="w-2", worker_name="Ali", urgency="routine", categories=[])
+    code, out, err = run(capsys, "concerns")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].startswith("REFERENCE")
+    assert lines[1].startswith(f"{second}  2026-11-23 17:30 routine   open   Ali (w-2) / -")
+    assert lines[2].startswith(f"{first}  2026-11-23 16:00 urgent    open   Sam (w-9)")
+    assert "Child B" not in out and "taken away" not in out  # no child details in the list
+
+
+def test_list_json_open_and_by_worker(env: str, capsys, monkeypatch) -> None:  # noqa: ANN001
+    first = record(env)
+    second = record(env, worker_id="w-2", worker_name="Ali")
+    assert run(capsys, "concern", "close", first, "--reason", "Held by police")[0] == 0
+    code, out, _ = run(capsys, "concerns", "--open", "--json")
+    data = json.loads(out)
+    assert code == 0 and [d["reference"] for d in data] == [second]
+    assert set(data[0]) == {
+        "reference",
+        "created_at",
+        "urgency",
+        "status",
+        "worker_id",
+        "worker_name",
+        "categories",
+    }
+    assert data[0]["created_at"] == "2026-11-23T16:00:00+00:00"
+    _, out, _ = run(capsys, "concerns", "--json", "--worker", "w-9")
+    assert [(d["reference"], d["status"]) for d in json.loads(out)] == [(first, "closed")]
+
+
+def test_show_prints_the_record_and_chronology(env: str, capsys) -> None:  # noqa: ANN001
+    ref = record(env, disclosed_at=datetime(2026, 11, 23, 15, 0, tzinfo=LONDON))
+    code, out, err = run(capsys, "concern", "show", ref.lower())
+    assert code == 0 and err == ""
+    assert out.startswith(f"{ref}  OPEN  urgency: urgent")
+    assert "The child's words (verbatim):\n  He said if I tell anyone\n  I'll be taken away." in out
+    assert "The worker's own view (not fact):\n  Seemed scared of going home." in out
+    assert "Disclosed: 2026-11-23 15:00" in out
+    assert "2026-11-23 16:00  Concern Raised  (Sam)" in out
+
+
+def test_show_json_is_the_exact_record(env: str, capsys) -> None:  # noqa: ANN001
+    ref = record(env)
+    code, out, _ = run(capsys, "concern", "show", ref, "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["child_words"] == WORDS
+    assert data["status"] == "open"
+    assert [e["type"] for e in data["chronology"]] == ["Concern Raised"]
+
+
+def test_add_event_backdated_and_attributed(env: str, capsys) -> None:  # noqa: ANN001
+    ref = record(env)
+    code, out, err = run(
+        capsys, "concern", "add-event", ref, "consultation with SGL", "Agreed to refer", "--at",
+        "2026-11-23T15:30", "--by", "Sam",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert out == f"Added 'Consultation with SGL' at 2026-11-23 15:30 to {ref}.\n"
+    assert run(capsys, "concern", "add-event", ref, "SG update", "Rang MASH")[0] == 0
+    events = ConcernLog(env).chronology(ref)
+    assert [(e.type, e.by) for e in events] == [
+        ("Consultation with SGL", "Sam"),
+        ("Concern Raised", "Sam"),
+        ("SG update", "Jo Bloggs (SGL)"),  # --by defaults to SAFEGUARD_USER
+    ]
+    _, out, _ = run(capsys, "concern", "show", ref)
+    assert "2026-11-23 15:30  Consultation with SGL  (Sam, recorded 2026-11-23 16:00)" in out
+
+
+def test_unknown_event_type_lists_the_allowed_ones(env: str, capsys) -> None:  # noqa: ANN001
+    ref = record(env)
+    code, out, err = run(capsys, "concern", "add-event", ref, "Phoned mum", "x")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("safeguard: unknown event type 'Phoned mum'; allowed: ")
+    for name in CRASAC_EVENT_TYPES[1:]:
+        assert name in err
+
+
+def test_bad_time_is_a_usage_error(env: str, capsys) -> None:  # noqa: ANN001
+    ref = record(env)
+    code, _, err = run(capsys, "concern", "add-event", ref, "SG update", "x", "--at", "yesterday")
+    assert code == 2
+    assert err == (
+        "safeguard: --at 'yesterday' is not a date and time; use e.g. 2026-11-23T14:30\n"
+    )
+    code, _, err = run(
+        capsys, "concern", "add-event", ref, "SG update", "x", "--at", "2026-11-24T09:00"
+    )
+    assert code == 2 and "in the future" in err
+
+
+def test_close_and_reopen(env: str, capsys) -> None:  # noqa: ANN001
+    ref = record(env)
+    code, out, _ = run(capsys, "concern", "close", ref, "--by", "Jo", "--reason", "Held by LADO")
+    assert code == 0
+    assert out == f"{ref} is now closed ('Concern Closed' at 2026-11-23 16:00).\n"
+    code, _, err = run(capsys, "concern", "close", ref)
+    assert (code, err) == (2, f"safeguard: {ref} is already closed\n")
+    assert run(capsys, "concern", "reopen", ref, "--reason", "Closed in error")[0] == 0
+    assert run(capsys, "concern", "close", ref)[0] == 0  # no reason: recorded as such
+    events = ConcernLog(env).chronology(ref)
+    assert [(e.type, e.text) for e in events][1:] == [
+        ("Concern Closed", "Held by LADO"),
+        ("Concern Reopened", "Closed in error"),
+        ("Concern Closed", "No reason given."),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["concern", "show", "SG-2222-2222"], "no concern with reference SG-2222-2222"),
+        (["concern", "show", "banana"], "'banana' is not a concern reference"),
+        (["concern", "close", "SG-2222-2222"], "no concern with reference SG-2222-2222"),
+        (["concern", "add-event", "SG-2222-2222", "SG update", "x"], "no concern with reference"),
+    ],
+)
+def test_unknown_reference_exits_1(env: str, capsys, argv: list[str], message: str) -> None:  # noqa: ANN001
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == ""
+    assert err.startswith(f"safeguard: {message}") and err.count("\n") == 1
+
+
+def test_concern_without_action_prints_help(env: str, capsys) -> None:  # noqa: ANN001
+    code, out, _ = run(capsys, "concern")
+    assert code == 2 and "usage: safeguard concern" in out
+
+
+def test_wrong_key_exits_1(env: str, capsys, monkeypatch) -> None:  # noqa: ANN001
+    ref = record(env)
+    monkeypatch.setenv("SAFEGUARD_KEY", Fernet.generate_key().decode())
+    code, _, err = run(capsys, "concern", "show", ref)
+    assert code == 1
+    assert err.startswith("safeguard: could not read the concern: cannot decrypt")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cli(env_changes: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    environ = dict(os.environ, **env_changes)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environ,
+        timeout=120,
+    )
+
+
+def test_unreachable_database_is_one_line_no_traceback(env: str) -> None:
+    url = f"postgresql+psycopg2://sg:hunter2@127.0.0.1:{_closed_port()}/safeguard"
+    result = _cli({"SAFEGUARD_DB_URL": url}, "concerns")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        "safeguard: cannot prepare the database postgresql+psycopg2://sg:***@127.0.0.1:"
+    )
+
+
+def test_unsafe_key_file_is_one_line_with_the_chmod(env: str, tmp_path: Path) -> None:
+    key_file = tmp_path / "loose.key"
+    key_file.write_text(Fernet.generate_key().decode() + "\n")
+    key_file.chmod(0o644)
+    result = _cli({"SAFEGUARD_KEY": "", "SAFEGUARD_KEY_FILE": str(key_file)}, "concerns")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"safeguard: key file {key_file} is accessible to other users (mode 0644); "
+        f"run: chmod 600 {key_file}\n"
+    )
