@@ -84,15 +84,17 @@ class FakeHTTPServer:
                 elif "x-www-form-urlencoded" in ctype:
                     record.form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
                 status, payload = outer._respond(record)
+                # Recorded before the reply goes out, so a client that has its answer can
+                # rely on seeing its request here.
+                with outer._cond:
+                    outer.requests.append(record)
+                    outer._cond.notify_all()
                 data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                with outer._cond:
-                    outer.requests.append(record)
-                    outer._cond.notify_all()
 
             do_GET = do_POST = _handle  # noqa: N815
 
