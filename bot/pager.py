@@ -62,11 +62,11 @@ from bot.transports import PageMessage, Transport, TransportError
 ACTIVE, ACKNOWLEDGED, UNANSWERED = "active", "acknowledged", "unanswered"
 PENDING, CLAIMED, SENT, FAILED, CANCELLED = "pending", "claimed", "sent", "failed", "cancelled"
 
-# What may appear in a page. Category is a short label or a comma-separated list of labels
-# ("sexual abuse, cse"); contact is a phone number, extension, email or handle. Anything else
-# is refused, so free text (which could name the child) cannot ride along.
+# What may appear in a page. Category is a comma-separated list of category ids
+# ("cse, neglect"; see `page_category`); contact is a phone number, extension, email or
+# handle. Anything else is refused, so free text (which could name the child) cannot ride
+# along.
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,39}$")
-_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9 ,&/()'-]{0,119}$")
 _NAME = re.compile(r"^[^\r\n\t]{1,200}$")
 _CONTACT = re.compile(r"^[A-Za-z0-9+@._ ()/:#,'-]{3,200}$")
 NO_CONTACT = "not given (see the concern log)"
@@ -242,6 +242,19 @@ def _check(value: str, pattern: re.Pattern[str], what: str) -> str:
     return value
 
 
+def _check_category(category: str | list[str] | tuple[str, ...]) -> str:
+    """Category ids only: free text is refused (it could name the child)."""
+    parts = category if isinstance(category, list | tuple) else str(category).split(",")
+    parts = [str(p).strip().lower() for p in parts]
+    known = _known_categories()
+    for part in parts:
+        if part in ("other", "not given"):
+            continue
+        if not _SLUG.match(part) or (known is not None and part not in known):
+            raise PagerError(f"page: category {part[:40]!r} is not a category id")
+    return ", ".join(dict.fromkeys(parts)) or "not given"
+
+
 def _recipient(person: Person) -> dict[str, Any]:
     return {
         "id": person.id,
@@ -312,8 +325,6 @@ def enqueue(
     Only these fields exist on a page; category is a short label ("sexual abuse"), never
     free text, so nothing about the child can ride along.
     """
-    if isinstance(category, list | tuple):
-        category = ", ".join(str(c).strip() for c in category)
     if urgency not in URGENCIES:
         raise PagerError(f"page: urgency must be one of {', '.join(URGENCIES)}, not {urgency!r}")
     roster = roster or load_roster()
@@ -321,7 +332,7 @@ def enqueue(
         token=secrets.token_urlsafe(16),
         concern_ref=_check(concern_ref, _REF, "concern reference"),
         urgency=urgency,
-        category=_check(" ".join(category.lower().split()), _CATEGORY, "category"),
+        category=_check_category(category),
         worker_name=_check(worker_name, _NAME, "worker name"),
         worker_contact=_check(worker_contact, _CONTACT, "worker contact"),
         status=ACTIVE,
@@ -342,6 +353,38 @@ def enqueue(
     return int(page.id)
 
 
+_SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _known_categories() -> frozenset[str] | None:
+    """Category ids from knowledge/abuse_categories.yml, or None if it cannot be read."""
+    try:
+        from bot.categories import load_categories
+
+        return frozenset(c.id for c in load_categories().categories)
+    except Exception:  # noqa: BLE001 - then the slug rule alone applies
+        return None
+
+
+def page_category(categories: Any) -> str:
+    """The categories as a page may carry them: known category ids only ("cse, neglect").
+
+    Anything else (free text, which could name the child) becomes "other": the Lead reads
+    the concern itself when they call back.
+    """
+    if isinstance(categories, str):
+        categories = [categories]
+    known = _known_categories()
+    out: list[str] = []
+    for raw in categories or []:
+        label = str(raw).strip().lower()
+        if not _SLUG.match(label) or (known is not None and label not in known):
+            label = "other"
+        if label not in out:
+            out.append(label)
+    return ", ".join(out) or "not given"
+
+
 def page_concern(
     session: Session, concern: Any, *, now: datetime | None = None, roster: Roster | None = None
 ) -> int:
@@ -349,15 +392,10 @@ def page_concern(
     ``in_same_transaction``). Reads exactly five attributes, never anything else:
     reference, urgency, categories, worker_name, worker_contact.
 
-    A contact or category the page may not carry is replaced by a pointer to the concern
-    log rather than refused: failing here would lose the concern itself.
+    A contact or category the page may not carry is replaced (by a pointer to the concern
+    log, or "other") rather than refused: failing here would lose the concern itself.
     """
-    categories = concern.categories or []
-    if isinstance(categories, str):
-        categories = [categories]
-    category = " ".join(", ".join(str(c).strip() for c in categories).lower().split())
-    if not _CATEGORY.match(category):
-        category = "not given (see the concern log)"
+    category = page_category(concern.categories)
     contact = " ".join((concern.worker_contact or "").split())
     if not _CONTACT.match(contact):
         contact = NO_CONTACT
