@@ -135,9 +135,8 @@ class ValidateDisclosureForm(FormValidationAction):
         # Verbatim: never language-checked, never changed.
         result = self._plain("child_words", value, dispatcher)
         if result["child_words"] and result["child_words"] != SKIPPED:
-            from bot import categories
 
-            result["suggested_categories"] = categories.suggest_categories(result["child_words"])
+            result["suggested_categories"] = disclosure.categories_in(result["child_words"])
         return result
 
     async def validate_observations(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
@@ -157,14 +156,13 @@ class ValidateDisclosureForm(FormValidationAction):
 
     # -- categories and confirmation -----------------------------------------------------
     async def validate_categories(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        from bot import categories
 
         values = value if isinstance(value, list) else [value]
         if values == [ACCEPT]:
             chosen = list(tracker.get_slot("suggested_categories") or []) or ["other"]
         else:
             text = " ".join(str(v) for v in values)
-            chosen = categories.suggest_categories(text) or [disclosure.clean_answer(text)[:80]]
+            chosen = disclosure.categories_in(text) or [disclosure.clean_answer(text)[:80]]
         return {"categories": chosen}
 
     async def validate_confirm_record(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
@@ -189,7 +187,7 @@ class AskCategories(Action):
         from bot import categories
 
         suggested = list(tracker.get_slot("suggested_categories") or [])
-        names = [categories.name_of(c) for c in suggested]
+        names = [disclosure.category_name(c) for c in suggested]
         choices = [
             {"title": c.name, "payload": c.name} for c in categories.load_categories().categories
         ]
@@ -210,10 +208,9 @@ class AskConfirmRecord(Action):
         return "action_ask_confirm_record"
 
     async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        from bot import categories
 
         answers = {f.slot: tracker.get_slot(f.slot) for f in FIELDS}
-        cats = [categories.name_of(c) for c in tracker.get_slot("categories") or []]
+        cats = [disclosure.category_name(c) for c in tracker.get_slot("categories") or []]
         say(
             dispatcher,
             disclosure.summary(answers, cats),
@@ -255,7 +252,7 @@ class SubmitDisclosure(Action):
         return "action_submit_disclosure"
 
     async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        from bot import categories, clock
+        from bot import clock
         from bot.reporting import draft_from_answers, raise_concern
 
         worker = worker_from(tracker)
@@ -267,7 +264,6 @@ class SubmitDisclosure(Action):
             draft = draft_from_answers(
                 answers, chosen, urgency, worker, tracker.get_slot("language_choices"), now
             )
-            draft.categories = [categories.name_of(c) for c in chosen]
             outcome = raise_concern(draft, now)
         except Exception as exc:  # noqa: BLE001
             say_failure(dispatcher, "save disclosure", exc)

@@ -94,3 +94,48 @@ def routes_for(categories: list[str]) -> list[str]:
         if route and route not in routes:
             routes.append(route)
     return routes
+
+
+# Concerns about the adults around the child have their own routes but are not categories
+# of abuse in the seed appendices; recognised by these words in what the worker says.
+ROUTE_ONLY_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "staff_allegation": (
+        "member of staff", "staff member", "a teacher", "volunteer", "colleague", "coworker",
+        "co-worker", "allegation against", "allegation about", "about staff",
+    ),
+}
+CATEGORY_NAMES: dict[str, str] = {
+    "staff_allegation": "Concern about a member of staff or a volunteer",
+    "online_colleague": "Online concern about a colleague",
+}
+
+
+def categories_in(text: str) -> list[str]:
+    """Category ids suggested by what was said: the abuse categories, then the routes
+    for concerns about staff. A colleague's online activity is its own route."""
+    from bot import categories
+
+    wanted = " ".join(text.lower().split())
+    for category in categories.load_categories().categories:
+        if wanted in (category.id, category.name.lower()):
+            return [category.id]
+    for category_id, name in CATEGORY_NAMES.items():
+        if wanted in (category_id, name.lower()):
+            return [category_id]
+    found = list(categories.suggest_categories(text))
+    lowered = " ".join(text.lower().split())
+    if any(word in lowered for word in ROUTE_ONLY_CATEGORIES["staff_allegation"]):
+        online = "online" in found or any(w in lowered for w in ("online", "internet", "phone"))
+        found.append("online_colleague" if online else "staff_allegation")
+    return found
+
+
+def category_name(category_id: str) -> str:
+    from bot import categories
+
+    if category_id in CATEGORY_NAMES:
+        return CATEGORY_NAMES[category_id]
+    for category in categories.load_categories().categories:
+        if category.id == category_id:
+            return category.name
+    return category_id  # the worker's own words for a category we do not list
