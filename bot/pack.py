@@ -13,6 +13,7 @@ fields are added, never renamed or removed, so packs written against it keep val
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime
 from functools import cache
@@ -403,7 +404,12 @@ class Pack(Strict):
 
     # -- lookups used by routing and answers --------------------------------------------
     def office_rule(self) -> HoursRule:
-        return parse_rule(self.office_hours.rule or "not stated")
+        """The office-hours rule. Office hours never include England and Wales bank
+        holidays (they are working days in no policy), whether or not the rule says so."""
+        rule = parse_rule(self.office_hours.rule or "not stated")
+        if rule.kind == "windows" and not rule.closed_bank_holidays:
+            rule = dataclasses.replace(rule, closed_bank_holidays=True)
+        return rule
 
     def contact(self, contact_id: str) -> Contact:
         for contact in self.contacts:

@@ -328,3 +328,29 @@ def test_contacts_cli_errors(argv, code, words, capsys: pytest.CaptureFixture[st
     assert cli.main(argv) == code
     err = capsys.readouterr().err.strip()
     assert words in err and "\n" not in err and "Traceback" not in err
+
+
+def test_office_hours_never_include_bank_holidays(tmp_path: Path) -> None:
+    # The Children's Society: "between 5pm and 9am on weekdays, or on weekends and
+    # statutory holidays" is out of hours; a pack may write just "mon-fri 09:00-17:00".
+    data = dict(LEICS_LIKE)
+    data["office_hours"] = dict(LEICS_LIKE["office_hours"], rule="mon-fri 09:00-17:00")
+    data["contacts"] = LEICS_LIKE["contacts"] + [
+        {
+            "id": "ooh-manager",
+            "name": "Out of hours manager",
+            "purposes": ["safeguarding_lead"],
+            "available": "outside office hours",
+            "not_set": "redacted in the published policy; staff find it on the intranet",
+            "source": {"seed": "003_9575e7561e5f41db.txt", "section": "test only"},
+        }
+    ]
+    path = tmp_path / "leics-like.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    pack = load_pack_file(path)
+    assert route(pack, "safeguarding_lead", at("2026-12-28T11:00"))[0].open_now is True
+    assert route(pack, "safeguarding_lead", at("2026-12-29T11:00"))[0].open_now is False
+    assert route(pack, "safeguarding_lead", at("2026-12-29T17:00"))[0].open_now is True
+    found = route(pack, "safeguarding_lead", at("2026-12-29T11:00"))[0]
+    assert "for outside office hours and it is office hours now" in found.reason
+    assert "Number not set for this deployment: redacted" in found.reason
