@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import pack, say, say_failure, worker_from
+from actions.context import latest_text, pack, say, say_failure, worker_from
 
 
 def paged_message(outcome, pack_obj) -> str:  # noqa: ANN001
@@ -48,7 +48,7 @@ class RaiseAlarm(Action):
         from bot.reporting import raise_alarm
 
         try:
-            outcome = raise_alarm(worker_from(tracker))
+            outcome = raise_alarm(worker_from(tracker), latest_text(tracker))
             say(dispatcher, paged_message(outcome, pack()))
         except Exception as exc:  # noqa: BLE001 - 999 was already said; still give numbers
             say_failure(dispatcher, "raise alarm", exc)

@@ -65,7 +65,11 @@ class ValidateDisclosureForm(FormValidationAction):
             from bot.reporting import raise_alarm
 
             try:
-                say(dispatcher, paged_message(raise_alarm(worker_from(tracker)), pack()))
+                outcome = raise_alarm(
+                    worker_from(tracker),
+                    "Asked 'is anyone in danger right now?', the worker said yes.",
+                )
+                say(dispatcher, paged_message(outcome, pack()))
             except Exception as exc:  # noqa: BLE001
                 say_failure(dispatcher, "raise alarm", exc)
         return {"danger_now": bool(value)}
@@ -135,7 +139,6 @@ class ValidateDisclosureForm(FormValidationAction):
         # Verbatim: never language-checked, never changed.
         result = self._plain("child_words", value, dispatcher)
         if result["child_words"] and result["child_words"] != SKIPPED:
-
             result["suggested_categories"] = disclosure.categories_in(result["child_words"])
         return result
 
@@ -291,10 +294,8 @@ def saved_message(outcome, chosen: list[str], now) -> str:  # noqa: ANN001
     pack_obj = pack()
     parts = [f"Saved. Your reference is {outcome.reference}."]
     parts.append(paged_message(outcome, pack_obj).split("\n\nIf you cannot reach anyone")[0])
-    deadlines = policy_answers.deadlines_after_concern(pack_obj, now)
-    if deadlines:
-        lines = [f"• {what}: by {when.strftime('%a %d %b %H:%M')}" for what, when in deadlines]
-        parts.append("Deadlines from your policy:\n" + "\n".join(lines))
+    if policy_answers.deadlines_after_concern(pack_obj, now):
+        parts.append(policy_answers.deadlines_answer(pack_obj, now))
     for route_id in disclosure.routes_for(chosen):
         parts.append(policy_answers.route_answer(pack_obj, route_id))
     return "\n\n".join(parts)

@@ -59,15 +59,17 @@ def who_is_paged(urgency: str, now: datetime) -> tuple[list[str], float | None]:
         return [], None
     first = chain.steps[0]
     if first.target == "on_call_lead":
-        names = [p.name for p in people if p.role == "lead"][:1]
+        chosen = [p for p in people if p.role == "lead"][:1]
     elif first.target == "deputies":
-        names = [p.name for p in people if p.role == "deputy"]
+        chosen = [p for p in people if p.role == "deputy"]
     elif first.target == "person" and first.person:
-        names = [roster.person(first.person).name]
+        chosen = [roster.person(first.person)]
     elif first.target == "all_on_call":
-        names = [p.name for p in people]
+        chosen = list(people)
     else:
-        names = []
+        chosen = []
+    # The lead's own number, so the worker can ring them too (deployment data, not policy).
+    names = [f"{p.name} ({p.phone})" if p.phone else p.name for p in chosen]
     return names, first.timeout_minutes or None
 
 
@@ -94,8 +96,9 @@ def raise_concern(draft, now: datetime | None = None) -> Outcome:  # noqa: ANN00
     return outcome
 
 
-def raise_alarm(worker: Worker, now: datetime | None = None) -> Outcome:
-    """Danger now: a minimal immediate concern (no child data yet) so the lead is paged."""
+def raise_alarm(worker: Worker, report: str = "", now: datetime | None = None) -> Outcome:
+    """Danger now: an immediate concern holding what the worker reported, so the lead is
+    paged at once. The details follow in the disclosure form; the page carries none."""
     from bot.concern_log import ConcernDraft
 
     now = now or clock.now()
@@ -105,6 +108,8 @@ def raise_alarm(worker: Worker, now: datetime | None = None) -> Outcome:
         worker_name=worker.name,
         worker_contact=worker.contact,
         child=disclosure.SKIPPED,
+        observations=disclosure.clean_answer(report)[: disclosure.MAX_FIELD_CHARS]
+        or "The worker reported that someone is in danger now.",
         categories=[DANGER_CATEGORY],
         created_at=now,
     )

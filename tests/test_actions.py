@@ -1,0 +1,409 @@
+"""Every custom action, run as the action server runs it: tracker fixtures in, a
+CollectingDispatcher and the exact events out (the financial-demo pattern)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import answers, danger, disclosure_form, leads, notes
+from bot import disclosure
+from tests.conftest import ROOT
+
+CANARY_NAME = "Canary Childname"
+CANARY_WORDS = "he hurt me with the kettle canaryword"
+
+
+@pytest.fixture(autouse=True)
+def fresh_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own concern log, key and pinned clock (a Tuesday afternoon)."""
+    monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path))
+    monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path / 'concerns.sqlite3'}")
+    monkeypatch.setenv("SAFEGUARD_NOW", "2026-11-24T14:30")
+    monkeypatch.setenv("SAFEGUARD_ORG", "crasac")
+    return tmp_path
+
+
+def make_tracker(
+    text: str = "",
+    slots: dict[str, Any] | None = None,
+    sender: str = "worker-1",
+    intent: str = "start_disclosure",
+    events: list[dict] | None = None,
+    active_loop: str | None = None,
+) -> Tracker:
+    return Tracker.from_dict(
+        {
+            "sender_id": sender,
+            "slots": dict(slots or {}),
+            "latest_message": {
+                "text": text,
+                "intent": {"name": intent, "confidence": 1.0},
+                "entities": [],
+            },
+            "events": events or [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {"name": active_loop} if active_loop else {},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+def run(action, tracker: Tracker, domain: dict | None = None):  # noqa: ANN001, ANN201
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, domain or {}))
+    return dispatcher.messages, events
+
+
+def texts(messages: list[dict]) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+# -- organisation answers ------------------------------------------------------------------
+
+
+def test_contact_answer_comes_from_the_pack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFEGUARD_ORG", "leics-seips")
+    monkeypatch.setenv("SAFEGUARD_NOW", "2026-12-04T16:45")  # Friday, LADO closed at 16:30
+    messages, events = run(answers.AnswerContact(), make_tracker("who's the LADO?"))
+    assert events == []
+    reply = texts(messages)
+    assert "First Response" in reply
+    assert "Source" in reply
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        answers.AnswerTimescale(),
+        answers.AnswerChildDefinition(),
+        answers.AnswerTraining(),
+        answers.AnswerAfterReport(),
+        answers.FallbackContacts(),
+    ],
+)
+def test_pack_answers_reply_once_with_a_source(action) -> None:  # noqa: ANN001
+    messages, events = run(action, make_tracker("how long do I have?"))
+    assert events == []
+    assert len(messages) == 1
+    assert "Source" in messages[0]["text"]
+
+
+def test_a_broken_pack_gives_a_plain_message_with_999(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFEGUARD_ORG", "no-such-org")
+    messages, events = run(answers.AnswerContact(), make_tracker("who do i call"))
+    assert events == []
+    assert "999" in texts(messages)
+    assert "Traceback" not in texts(messages)
+
+
+def test_explain_category_and_menu() -> None:
+    messages, _ = run(answers.ExplainCategory(), make_tracker("what are the signs of county lines"))
+    assert "Source" in texts(messages)
+    messages, _ = run(answers.ExplainCategory(), make_tracker("signs"))
+    assert messages
+
+
+# -- danger ------------------------------------------------------------------------------------
+
+
+def test_alarm_records_an_immediate_concern_and_pages_without_child_data() -> None:
+    from bot import pager
+    from bot.concern_log import ConcernLog
+    from bot.db import make_engine
+
+    messages, events = run(danger.RaiseAlarm(), make_tracker("hes outside with a knife"))
+    assert events == []
+    reply = texts(messages)
+    assert "I have paged" in reply and "(reference SG-" in reply
+    concerns = ConcernLog().list()
+    assert [c.urgency for c in concerns] == ["immediate"]
+    rows = pager.page_rows(make_engine())
+    assert rows and rows[0]["concern_ref"] == concerns[0].reference
+    assert "knife" not in str(rows)
+
+
+def test_alarm_with_the_database_down_still_gives_numbers(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path}/missing-dir/x.sqlite3")
+    messages, events = run(danger.RaiseAlarm(), make_tracker("emergency"))
+    assert events == []
+    reply = texts(messages)
+    assert "could NOT page" in reply
+    assert "Phone them yourself now" in reply
+
+
+# -- the disclosure form -----------------------------------------------------------------------
+
+
+def validate(slot: str, value: Any, slots: dict[str, Any] | None = None):  # noqa: ANN201
+    form = disclosure_form.ValidateDisclosureForm()
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(str(value), slots=slots)
+    result = asyncio.run(getattr(form, f"validate_{slot}")(value, dispatcher, tracker, {}))
+    return result, dispatcher.messages
+
+
+def test_danger_answer_yes_says_999_first_then_pages() -> None:
+    result, messages = validate("danger_now", True)
+    assert result == {"danger_now": True}
+    assert (
+        messages[0]
+        == {
+            "text": None,
+            "buttons": [],
+            "elements": [],
+            "custom": {},
+            "template": "utter_call_999",
+            "response": "utter_call_999",
+            "image": None,
+            "attachment": None,
+        }
+        or messages[0].get("response") == "utter_call_999"
+    )
+    assert "I have paged" in texts(messages[1:])
+
+
+def test_danger_answer_no_asks_nothing_more() -> None:
+    assert validate("danger_now", False) == ({"danger_now": False}, [])
+
+
+@pytest.mark.parametrize(
+    ("answer", "timing", "response"),
+    [
+        ("The child is with me now", "during", "utter_guidance_during"),
+        ("The session has ended", "after", "utter_guidance_after"),
+    ],
+)
+def test_timing_shows_the_guidance_for_the_moment(answer, timing, response) -> None:  # noqa: ANN001
+    result, messages = validate("disclosure_timing", answer)
+    assert result == {"disclosure_timing": timing}
+    assert messages[0]["response"] == response
+
+
+def test_unclear_timing_is_asked_again() -> None:
+    result, messages = validate("disclosure_timing", "banana")
+    assert result == {"disclosure_timing": None}
+    assert messages
+
+
+def test_child_words_are_kept_verbatim_and_never_language_checked() -> None:
+    words = "  she said he's her boyfriend and she's putting herself at risk, innit  "
+    result, messages = validate("child_words", words)
+    assert result["child_words"] == words.strip()
+    assert messages == []
+
+
+def test_victim_blaming_wording_is_flagged_then_kept_on_request() -> None:
+    text = "She keeps putting herself at risk."
+    result, messages = validate("observations", text)
+    assert result == {
+        "observations": None,
+        "language_review": "observations",
+        "language_pending": {"text": text, "rules": result["language_pending"]["rules"]},
+    }
+    assert result["language_pending"]["rules"]
+    assert "consider" in texts(messages).lower()
+    pending = result["language_pending"]
+    kept, messages = validate(
+        "observations",
+        disclosure.KEEP_WORDING,
+        slots={"language_review": "observations", "language_pending": pending},
+    )
+    assert kept == {
+        "observations": text,
+        "language_review": None,
+        "language_pending": None,
+        "language_choices": [
+            {"field": "observations", "choice": "kept", "rules": pending["rules"]}
+        ],
+    }
+    assert messages == []
+
+
+def test_rephrased_wording_is_recorded_as_rephrased() -> None:
+    pending = {"text": "She keeps putting herself at risk.", "rules": ["x"]}
+    result, messages = validate(
+        "observations",
+        "Adults may be exploiting her vulnerability.",
+        slots={"language_review": "observations", "language_pending": pending},
+    )
+    assert result["observations"] == "Adults may be exploiting her vulnerability."
+    assert result["language_choices"] == [
+        {"field": "observations", "choice": "rephrased", "rules": ["x"]}
+    ]
+    assert messages == []
+
+
+def test_a_huge_answer_is_refused_plainly() -> None:
+    result, messages = validate("when_where", "x" * (disclosure.MAX_FIELD_CHARS + 1))
+    assert result == {"when_where": None}
+    assert "too long" in texts(messages)
+
+
+def test_categories_accept_the_suggestion_or_take_the_workers_choice() -> None:
+    result, _ = validate("categories", ["__accept__"], {"suggested_categories": ["sexual"]})
+    assert result == {"categories": ["sexual"]}
+    result, _ = validate("categories", "fgm")
+    assert result == {"categories": ["fgm"]}
+    result, _ = validate("categories", "it's about a volunteer at the club")
+    assert "staff_allegation" in result["categories"]
+
+
+def test_confirm_no_offers_what_to_change() -> None:
+    result, messages = validate("confirm_record", False)
+    assert result == {"confirm_record": None}
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert '/correct_answer{"correct_field":"child_age"}' in payloads
+
+
+def test_form_validation_run_returns_exact_events() -> None:
+    """The whole FormValidationAction as Rasa calls it, for one answer."""
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    tracker = make_tracker(
+        "14",
+        slots={"requested_slot": "child_age", "child_age": "14"},
+        events=[
+            {"event": "user", "text": "14", "parse_data": {}},
+            {"event": "slot", "name": "child_age", "value": "14"},
+        ],
+        active_loop="disclosure_form",
+    )
+    messages, events = run(disclosure_form.ValidateDisclosureForm(), tracker, domain)
+    assert SlotSet("child_age", "14") in events
+
+
+def full_answers() -> dict[str, Any]:
+    return {
+        "danger_now": False,
+        "disclosure_timing": "after",
+        "child_identity": CANARY_NAME,
+        "child_age": "14",
+        "child_words": CANARY_WORDS,
+        "observations": "red mark on her left arm",
+        "when_where": "last night at home; told me at 3pm today",
+        "others_involved": "mum's partner",
+        "actions_taken": "listened, told her I would tell the lead",
+        "worker_view": "she seemed frightened",
+        "categories": ["physical"],
+        "confirm_record": True,
+        "language_choices": [],
+    }
+
+
+def test_submit_saves_verbatim_pages_without_child_data_and_clears_the_story() -> None:
+    from bot import pager
+    from bot.concern_log import ConcernLog
+    from bot.db import make_engine
+
+    messages, events = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=full_answers()))
+    reply = texts(messages)
+    assert "Saved. Your reference is SG-" in reply
+    (concern,) = ConcernLog().list()
+    assert concern.child_words == CANARY_WORDS
+    assert concern.child == CANARY_NAME
+    assert concern.urgency == "urgent"
+    assert events == [
+        *[SlotSet(slot, None) for slot in disclosure_form.FORM_STATE_SLOTS],
+        SlotSet("concern_ref", concern.reference),
+    ]
+    rows = str(pager.page_rows(make_engine()))
+    assert concern.reference in rows
+    assert "canaryword" not in rows.lower() and "Canary" not in rows
+    assert "canaryword" not in reply and CANARY_NAME not in reply
+
+
+def test_submit_with_the_database_down_keeps_the_answers(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path}/missing-dir/x.sqlite3")
+    messages, events = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=full_answers()))
+    assert events == [SlotSet("confirm_record", None)]
+    reply = texts(messages)
+    assert "could NOT save" in reply and "carry on" in reply
+
+
+def test_cancel_clears_everything_and_ends_the_form() -> None:
+    messages, events = run(disclosure_form.CancelDisclosure(), make_tracker(slots=full_answers()))
+    assert events == [
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        *[SlotSet(slot, None) for slot in disclosure_form.FORM_STATE_SLOTS],
+    ]
+    assert "nothing was saved" in texts(messages)
+
+
+def test_correction_clears_the_chosen_answer() -> None:
+    tracker = make_tracker(slots={"correct_field": "child_age", "child_age": "13"})
+    _, events = run(disclosure_form.StartCorrection(), tracker)
+    assert events == [
+        SlotSet("child_age", None),
+        SlotSet("correct_field", None),
+        SlotSet("confirm_record", None),
+    ]
+
+
+def test_correction_without_a_field_asks_which() -> None:
+    messages, events = run(disclosure_form.StartCorrection(), make_tracker("i got it wrong"))
+    assert events == [SlotSet("correct_field", None)]
+    assert messages[0]["buttons"]
+
+
+def test_ask_categories_offers_the_suggestions() -> None:
+    tracker = make_tracker(slots={"suggested_categories": ["cse"]})
+    messages, events = run(disclosure_form.AskCategories(), tracker)
+    assert events == []
+    assert messages[0]["buttons"][0] == {"title": "Yes", "payload": "/affirm"}
+
+
+def test_summary_shows_every_answer_to_confirm() -> None:
+    messages, events = run(disclosure_form.AskConfirmRecord(), make_tracker(slots=full_answers()))
+    assert events == []
+    assert CANARY_WORDS in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+
+
+# -- notes and leads ---------------------------------------------------------------------------
+
+
+def test_check_note_flags_and_explains() -> None:
+    messages, events = run(notes.CheckNote(), make_tracker("check my note: she is involved in CSE"))
+    assert events == []
+    assert "consider" in texts(messages).lower()
+
+
+def test_check_note_without_text_asks_for_it() -> None:
+    messages, _ = run(notes.CheckNote(), make_tracker("can you check my note"))
+    assert messages[0]["response"] == "utter_ask_note_text"
+
+
+def test_check_note_clean_text() -> None:
+    messages, _ = run(notes.CheckNote(), make_tracker("check this: she told me at 3pm."))
+    assert "nothing to change" in texts(messages)
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("check my note: she was at risk", "she was at risk"),
+        ("Is this ok to write - he is a drug runner", "he is a drug runner"),
+        ("check my note", ""),
+        ("/check_note", ""),
+    ],
+)
+def test_note_is_taken_after_the_request(text: str, note: str) -> None:
+    assert notes.note_from(text) == note
+
+
+def test_only_leads_list_concerns() -> None:
+    messages, _ = run(leads.ListOpenConcerns(), make_tracker(sender="worker-1"))
+    assert "Only Safeguarding Leads" in texts(messages)
+    run(danger.RaiseAlarm(), make_tracker("knife"))
+    messages, _ = run(leads.ListOpenConcerns(), make_tracker(sender="alex"))
+    reply = texts(messages)
+    assert "1 open concern" in reply and "immediate" in reply
