@@ -205,16 +205,19 @@ class Finding:
 
 # --------------------------------------------------------------------------- text helpers
 
+_WORD_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")
 _SPACE_LIKE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def normalise(text: str) -> str:
-    """Same-length copy for matching: curly apostrophes straightened, odd spaces made plain.
+    """Same-length copy for matching: curly apostrophes straightened, odd spaces made plain,
+    hyphens inside words made spaces ("drug-running" matches "drug running").
 
     Offsets stay valid because every replacement is one character for one.
     """
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
+    text = _WORD_HYPHEN.sub(" ", text)
     return _SPACE_LIKE.sub(" ", text)
 
 
@@ -480,14 +483,8 @@ def _tokens(nlp: Any, words: str) -> list[str]:
 
 
 def _alternative_tokens(nlp: Any, words: str) -> list[dict[str, Any]]:
-    """Token specs for one alternative; a hyphen between words is optional."""
-    specs: list[dict[str, Any]] = []
-    for token in _tokens(nlp, words):
-        if token in {"-", "\u2010", "\u2011"} and specs:
-            specs.append({"ORTH": {"IN": ["-", "\u2010", "\u2011"]}, "OP": "?"})
-        else:
-            specs.append({"LOWER": token})
-    return specs
+    """Token specs for one alternative (hyphenated words become separate words)."""
+    return [{"LOWER": token} for token in _tokens(nlp, words)]
 
 
 def _slot(nlp: Any, item: str, word_sets: dict[str, list[str]]) -> tuple[list[Any], bool]:
