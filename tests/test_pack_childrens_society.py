@@ -301,7 +301,6 @@ def test_only_general_timescales_run_from_every_concern(pack: Pack) -> None:
     assert general == {
         "consult-line-manager",
         "manager-consults-safeguarding-team",
-        "start-mosaic-workflow",
         "referral-childrens-services",
     }
 
@@ -367,3 +366,77 @@ def test_after_report_mentions_the_local_authority_decision(pack: Pack) -> None:
     text = " ".join(step.text for step in pack.after_report)
     assert "within one working day" in text
     assert "three working days" in text
+
+
+# -- what a worker reads in chat (bot.policy_answers) ----------------------------------------
+
+
+@pytest.mark.parametrize("iso", ["2026-11-23T18:00", "2026-11-28T11:00", "2026-12-28T11:00"])
+@pytest.mark.parametrize("question", ["it's late, who do I call?", "hello"])
+def test_out_of_hours_answer_in_chat(pack: Pack, iso: str, question: str) -> None:
+    from bot.policy_answers import contacts_answer
+
+    answer = contacts_answer(pack, question, when=at(iso))
+    assert "emergency out of hours contact number" in answer
+    assert "Number not set for this deployment" in answer
+    assert "intranet" in answer
+    assert "999" in answer
+    assert answer.splitlines()[-1].startswith("Source: 002_d3f9acad92c1597f.txt")
+    # No number but 999 in the answer: the redacted number is never filled in.
+    assert set(re.findall(r"\d{3,}", answer.replace(SEED, ""))) <= {"999"}
+
+
+@pytest.mark.parametrize("iso", ["2026-11-23T18:00", "2026-11-28T11:00", "2026-12-28T11:00"])
+def test_emergency_text_out_of_hours_points_to_the_intranet(pack: Pack, iso: str) -> None:
+    from bot.policy_answers import emergency_text
+
+    text = emergency_text(pack, when=at(iso))
+    assert text.startswith("Then tell The Children's Society emergency out of hours")
+    assert "intranet" in text
+
+
+def test_emergency_text_in_office_hours_is_the_line_manager(pack: Pack) -> None:
+    from bot.policy_answers import emergency_text
+
+    text = emergency_text(pack, when=at("2026-11-24T10:00"))
+    assert text.startswith("Then tell Your line manager")
+    assert "Out of hours" not in text
+
+
+def test_how_long_to_tell_my_manager(pack: Pack) -> None:
+    from bot.policy_answers import timescales_answer
+
+    answer = timescales_answer(pack, "how long do I have to tell my manager?")
+    assert "Consult your line manager about the concern: within 2 hours" in answer
+    assert "1 hour" not in answer.replace("within 1 hour", "")
+
+
+def test_online_concern_about_a_colleague_answer(pack: Pack) -> None:
+    from bot.policy_answers import timescales_answer
+
+    answer = timescales_answer(pack, "colleague doing something online")
+    assert "within 1 hour" in answer
+    assert "information systems director" in answer
+    assert "3.45" in answer
+
+
+def test_deadlines_after_an_evening_concern(pack: Pack) -> None:
+    from bot.policy_answers import deadlines_after_concern
+
+    deadlines = deadlines_after_concern(pack, at("2026-11-23T19:30"))
+    assert [when for _, when in deadlines] == [
+        at("2026-11-23T21:30"),
+        at("2026-11-23T22:30"),
+        at("2026-11-24T17:00"),
+    ]
+    assert deadlines[0][0].startswith("Consult your line manager")
+    assert deadlines[2][0].startswith("Referral to the local authority children's services")
+
+
+def test_fgm_route_answer_is_not_set_with_999(pack: Pack) -> None:
+    from bot.policy_answers import route_answer
+
+    answer = route_answer(pack, "fgm")
+    assert "no fgm procedure is set for this deployment" in answer.lower()
+    assert "Ask your line manager" in answer
+    assert "call 999" in answer

@@ -279,3 +279,55 @@ def test_allegation_route_offers_lado_then_first_response(pack: Pack) -> None:
     assert special is not None
     assert special.contacts[:2] == ["lado", "first-response"]
     assert any("LEBC" in step for step in special.steps)
+
+
+# -- what a worker reads in chat (bot.policy_answers) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("iso", "first_number"),
+    [
+        ("2026-11-27T16:29", ALLEGATIONS_LINE),
+        ("2026-11-27T16:31", FIRST_RESPONSE),
+        ("2026-11-26T16:45", ALLEGATIONS_LINE),
+        ("2026-11-23T08:29", FIRST_RESPONSE),
+    ],
+)
+def test_who_is_the_lado_in_chat(pack: Pack, iso: str, first_number: str) -> None:
+    from bot.policy_answers import contacts_answer
+
+    answer = contacts_answer(pack, "who's the LADO?", when=at(iso))
+    first_line = answer.splitlines()[0]
+    assert first_number in first_line
+    assert "call 999" in answer
+    assert answer.splitlines()[-1].startswith(f"Source: {SEED}")
+
+
+def test_who_is_the_dsl_in_chat(pack: Pack) -> None:
+    from bot.policy_answers import contacts_answer, emergency_text
+
+    answer = contacts_answer(pack, "who is the DSL?", when=at("2026-11-24T10:00"))
+    assert answer.splitlines()[0].startswith("• Designated Safeguarding Lead (DSL)")
+    assert "Number not set for this deployment" in answer
+    assert "blank" in answer
+    text = emergency_text(pack, when=at("2026-11-24T10:00"))
+    assert text.startswith("Then tell Designated Safeguarding Lead (DSL). Number not set")
+
+
+def test_timescales_answer_says_immediately_and_invents_no_hours(pack: Pack) -> None:
+    from bot.policy_answers import deadlines_after_concern, timescales_answer
+
+    answer = timescales_answer(pack)
+    assert "immediately" in answer
+    assert "not stated" in answer
+    assert "hour" not in answer and "working day" not in answer
+    saved = at("2026-11-27T16:31")
+    assert [when for _, when in deadlines_after_concern(pack, saved)] == [saved, saved]
+
+
+def test_retention_answer_is_eight_years(pack: Pack) -> None:
+    from bot.policy_answers import retention_answer
+
+    answer = retention_answer(pack)
+    assert "eight years" in answer
+    assert "44. Confidentiality and Record Keeping" in answer
