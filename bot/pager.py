@@ -27,6 +27,7 @@ duplicate page is the lesser harm than a lost one. The duplicate is counted in `
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -356,6 +357,7 @@ def enqueue(
 _SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
+@functools.lru_cache(maxsize=1)
 def _known_categories() -> frozenset[str] | None:
     """Category ids from knowledge/abuse_categories.yml, or None if it cannot be read."""
     try:
