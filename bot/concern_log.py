@@ -82,6 +82,12 @@ CRASAC_EVENT_TYPES: tuple[str, ...] = (
     "Manager Sign off (concern closed)",
 )
 
+RAISED_TYPE = "Concern Raised"
+CLOSED_TYPE = "Concern Closed"
+UPDATE_TYPE = "Update"
+"""safeguard's own update type, used only when an organisation lists no update types of
+its own (a chronology must be able to say what happened next)."""
+
 REOPENED_TYPE = "Concern Reopened"
 """safeguard's own record type, not a policy rule: the log is append-only, so undoing a
 close (e.g. closed by mistake) must itself be an event. CRASAC's policy (seed 000,
@@ -97,9 +103,26 @@ class EventTypes:
     """
 
     allowed: tuple[str, ...]
-    raised: str = "Concern Raised"
-    closed: str = "Concern Closed"
+    raised: str = RAISED_TYPE
+    closed: str = CLOSED_TYPE
     reopened: str = REOPENED_TYPE
+
+    @classmethod
+    def from_names(cls, names: Iterable[str]) -> EventTypes:
+        """An organisation's event-type names (e.g. a pack's ``recording.event_types``),
+        completed with safeguard's own record types where the organisation has none:
+        "Concern Raised", "Concern Closed" and "Concern Reopened", and "Update" if no
+        other type is left. Most policies (all seeds but CRASAC's) name no such types, yet
+        the log must still record raising, closing and what happens in between."""
+        given = [name.strip() for name in names if name and name.strip()]
+        lifecycle = (RAISED_TYPE, CLOSED_TYPE, REOPENED_TYPE)
+        allowed = list(dict.fromkeys(given))
+        if not [name for name in allowed if name not in lifecycle]:
+            allowed.append(UPDATE_TYPE)
+        for name in lifecycle:
+            if name not in allowed:
+                allowed.append(name)
+        return cls(allowed=tuple(allowed))
 
     def __post_init__(self) -> None:
         allowed = tuple(dict.fromkeys(name.strip() for name in self.allowed if name.strip()))
@@ -465,10 +488,7 @@ class ConcernLog:
         elif isinstance(event_types, EventTypes):
             self.event_types = event_types
         else:
-            try:
-                self.event_types = EventTypes(allowed=tuple(event_types))
-            except ValueError as exc:
-                raise ConcernLogError(str(exc)) from None
+            self.event_types = EventTypes.from_names(event_types)
         try:
             self._sealer = Sealer(key)
         except CryptoError as exc:

@@ -321,8 +321,47 @@ def test_plain_list_of_event_types_is_accepted(store_url: str, clock) -> None:  
     log = ConcernLog(store_url, key=KEY, event_types=["Concern Raised", "Concern Closed", "Note"])
     ref = log.record(draft()).reference
     log.add_event(ref, "Note", "x", "Jo")
-    with pytest.raises(ConcernLogError, match="raised type"):
-        ConcernLog(store_url, key=KEY, event_types=["Concern Closed"])
+    assert log.event_types.allowed == (
+        "Concern Raised",
+        "Concern Closed",
+        "Note",
+        "Concern Reopened",
+    )
+
+
+def test_a_pack_without_lifecycle_types_still_records_and_closes(store_url: str, clock) -> None:  # noqa: ANN001, F811
+    # The Children's Society pack names its own Mosaic steps and no raise/close types.
+    names = ["Safeguarding workflow", "Case note", "Chronology"]
+    log = ConcernLog(store_url, key=KEY, event_types=names)
+    ref = log.record(draft()).reference
+    log.add_event(ref, "case note", "Referral discussed with service manager", "Jo")
+    log.close(ref, "Jo", "Held by social care")
+    assert [e.type for e in log.chronology(ref)] == [
+        "Concern Raised",
+        "Case note",
+        "Concern Closed",
+    ]
+    assert log.event_types.allowed == (
+        *names,
+        "Concern Raised",
+        "Concern Closed",
+        "Concern Reopened",
+    )
+
+
+def test_no_event_types_at_all_gets_a_plain_update_type() -> None:
+    assert EventTypes.from_names([]).allowed == (
+        "Update",
+        "Concern Raised",
+        "Concern Closed",
+        "Concern Reopened",
+    )
+    assert EventTypes.from_names(["Concern Closed", " "]).allowed == (
+        "Concern Closed",
+        "Update",
+        "Concern Raised",
+        "Concern Reopened",
+    )
 
 
 # --------------------------------------------------------------------------- durability
