@@ -15,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -83,12 +84,24 @@ def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
             command.upgrade(alembic_config(connection), revision)
         return current_revision(engine)
+    except CommandError as exc:
+        # Typically the database was migrated by a newer safeguard than this one.
+        raise MigrationError(
+            f"cannot prepare the database {where}: {_first_line(str(exc))} (is it from a "
+            "newer version of safeguard? run that version, or restore a matching backup)"
+        ) from exc
     except SQLAlchemyError as exc:
         original = getattr(exc, "orig", None) or exc
-        detail = (str(original).strip().splitlines() or [""])[0][:200]
         raise MigrationError(
-            f"cannot prepare the database {where}: {type(original).__name__}: {detail}"
+            f"cannot prepare the database {where}: {type(original).__name__}: "
+            f"{_first_line(str(original))}"
         ) from exc
     finally:
         if not isinstance(engine_or_url, Engine):
             engine.dispose()
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    lines = text.strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -119,3 +119,19 @@ def test_unreachable_database_is_one_plain_line(tmp_path: Path) -> None:
     assert message.startswith("cannot prepare the database sqlite:///")
     assert "unable to open database file" in message
     assert "\n" not in message
+
+
+def test_database_from_a_newer_version_is_one_plain_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'newer.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099_future'")
+    finally:
+        engine.dispose()
+    with pytest.raises(MigrationError) as info:
+        upgrade(url)
+    message = str(info.value)
+    assert "Can't locate revision identified by '0099_future'" in message
+    assert "newer version of safeguard" in message and "\n" not in message
