@@ -527,6 +527,20 @@ def load_pack_file(path: Path | str) -> Pack:
     return pack
 
 
+def check_packs(paths: list[Path] | None = None) -> list[str]:
+    """Validate pack files (default: every packs/*.yml); the one-line problems, if any.
+
+    For start-up checks: `problems = check_packs(); if problems: print them and exit 1`.
+    """
+    problems = []
+    for path in paths if paths is not None else sorted(PACKS_DIR.glob("*.yml")):
+        try:
+            load_pack_file(path)
+        except PackError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def available_orgs() -> list[str]:
     """Org names with a pack file in PACKS_DIR, sorted."""
     return sorted(p.stem for p in PACKS_DIR.glob("*.yml"))

@@ -377,3 +377,15 @@ def test_working_day_deadline_properties(start: datetime, days: int, office: str
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     clear_cache()
+
+
+def test_check_packs_for_start_up(tmp_path: Path) -> None:
+    from bot.pack import check_packs
+
+    assert check_packs() == []
+    data = crasac_data()
+    data["routes"][0]["contacts"] = ["nobody"]
+    bad = write_pack(tmp_path, data)
+    assert check_packs([CRASAC, bad]) == [
+        f"{bad}: routes[0].contacts[0]: unknown contact id 'nobody'"
+    ]
