@@ -359,13 +359,20 @@ _SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 @functools.lru_cache(maxsize=1)
 def _known_categories() -> frozenset[str] | None:
-    """Category ids from knowledge/abuse_categories.yml, or None if it cannot be read."""
-    try:
-        from bot.categories import load_categories
+    """Category ids from knowledge/abuse_categories.yml, or None if it cannot be read.
 
-        return frozenset(c.id for c in load_categories().categories)
+    Only the ids are read (plain YAML): the full validated load needs spaCy, and the
+    categories module owns validating that file.
+    """
+    from bot import ROOT
+    from bot.datafile import read_yaml
+
+    try:
+        data = read_yaml(ROOT / "knowledge" / "abuse_categories.yml")
+        ids = frozenset(str(c["id"]) for c in data["categories"])
     except Exception:  # noqa: BLE001 - then the slug rule alone applies
         return None
+    return ids or None
 
 
 def page_category(categories: Any) -> str:
