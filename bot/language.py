@@ -206,6 +206,7 @@ class Finding:
 # --------------------------------------------------------------------------- text helpers
 
 _WORD_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE_LIKE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -218,6 +219,7 @@ def normalise(text: str) -> str:
     """
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
     text = _WORD_HYPHEN.sub(" ", text)
+    text = _SURROGATE.sub("\ufffd", text)  # spaCy cannot store lone surrogates
     return _SPACE_LIKE.sub(" ", text)
 
 
@@ -424,7 +426,7 @@ def ages_in(sentence: str) -> list[int]:
     "under 13" counts as 12. A school year counts as its youngest age (Year 7 -> 11).
     """
     lowered = sentence.lower()
-    found: list[int] = []
+    found: dict[int, int] = {}  # where the number is -> age (two patterns may find one number)
     for index, pattern in enumerate(_AGE_PATTERNS):
         for match in pattern.finditer(lowered):
             value = _number(match.group(1))
@@ -433,13 +435,14 @@ def ages_in(sentence: str) -> list[int]:
             if index == len(_AGE_PATTERNS) - 1:
                 value -= 1  # "under 13"
             if 1 <= value <= 99:
-                found.append(value)
-    found += [_DECADES[m.group(1)] for m in _DECADE.finditer(lowered)]
+                found.setdefault(match.start(1), value)
+    for match in _DECADE.finditer(lowered):
+        found.setdefault(match.start(1), _DECADES[match.group(1)])
     for match in _SCHOOL_YEAR.finditer(lowered):
         year = int(match.group(1))
         if 1 <= year <= 13:
-            found.append(year + 4)
-    return found
+            found.setdefault(match.start(1), year + 4)
+    return [found[at] for at in sorted(found)]
 
 
 # --------------------------------------------------------------------------- compiling
@@ -635,6 +638,17 @@ def _without_quote_marks(text: str, single_marks: list[int]) -> str:
     return "".join(chars)
 
 
+def _with_closing_mark(text: str, start: int, end: int, single_marks: set[int]) -> int:
+    """'with "elders"': a match holding an opening quote mark keeps its closing mark."""
+    if end >= len(text):
+        return end
+    if _DOUBLE_MARKS.match(text, end) and len(_DOUBLE_MARKS.findall(text, start, end)) % 2:
+        return end + 1
+    if end in single_marks and any(i in single_marks for i in range(start, end)):
+        return end + 1
+    return end
+
+
 def _chunks(text: str) -> list[tuple[int, int]]:
     """Split into pieces of at most CHUNK_CHARS, at a blank line, line break or space."""
     pieces: list[tuple[int, int]] = []
@@ -756,6 +770,7 @@ def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
     if not checked.strip():
         return []
     quotes, single_marks = quotations(checked)
+    single_set = set(single_marks)
     matchable = _without_quote_marks(normalise(checked), single_marks)
     quote_starts = [s for s, _ in quotes]
     starts = line_starts(text)
@@ -772,10 +787,7 @@ def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
                 continue
             if not _condition_holds(compiled.rule.condition, ctx, start, end, rules):
                 continue
-            if len(_DOUBLE_MARKS.findall(checked, char_start, char_end)) % 2 and (
-                char_end < len(checked) and _DOUBLE_MARKS.match(checked, char_end)
-            ):
-                char_end += 1  # 'with "elders"': keep the closing mark with the word
+            char_end = _with_closing_mark(checked, char_start, char_end, single_set)
             candidates.append((char_start, char_end, compiled))
     findings: list[Finding] = []
     for char_start, char_end, compiled in _resolve(candidates):
