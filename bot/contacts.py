@@ -199,9 +199,15 @@ def _route_one(pack: Pack, purpose: str, contact: Contact, when: datetime) -> Ro
         opens = _next_opening(rule, when)
         if opens is not None:
             reason += f" It opens {_day_words(opens, when)} at {opens:%H:%M}."
-    if contact.number is None and contact.email is None and contact.not_set:
-        reason += f" Number not set for this deployment: {contact.not_set}"
+    reason += _not_set_suffix(contact)
     return Route(purpose, contact, reason, is_open, contact.source.cite())
+
+
+def _not_set_suffix(contact: Contact) -> str:
+    """' Number not set for this deployment: <why>' for a contact with no number/email."""
+    if contact.number is None and contact.email is None and contact.not_set:
+        return f" Number not set for this deployment: {contact.not_set}"
+    return ""
 
 
 def _sort_key(pack: Pack, item: Route, when: datetime) -> tuple[int, int]:
@@ -261,6 +267,7 @@ def route(pack: Pack, purpose: str, when: datetime | None = None) -> list[Route]
                 reason = f"{why}, so call {fallback.name}."
                 if fallback_open is False:
                     reason = f"{why}; {fallback.name} is also closed now."
+                reason += _not_set_suffix(fallback)
                 final.append(
                     Route(
                         purpose,
@@ -333,6 +340,7 @@ def _with_other_side(
             reason = f"{side}, use {contact.name} ({context})."
         else:
             reason = f"{context[0].upper()}{context[1:]}, so use {contact.name}."
+        reason += _not_set_suffix(contact)
         extra.append(Route(purpose, contact, reason, is_open, contact.source.cite()))
     if office_open is None:
         return found + extra

@@ -17,6 +17,7 @@ from bot.hours import is_working_time
 from bot.pack import ROUTE_IDS, Pack, Source, Timescale, format_number
 
 BULLET = "• "
+MAX_MATCHED_TIMESCALES = 3
 _STOPWORDS = {
     "what",
     "when",
@@ -140,19 +141,24 @@ def emergency_text(pack: Pack, when: datetime | None = None) -> str:
     sources: list[str] = []
     lead = route(pack, "safeguarding_lead", moment)
     first = lead[0]
+    who = first.contact.name if first.contact is not None else ""
     if first.contact is not None and first.number:
-        lines.append(f"Then tell {first.contact.name}: {first.number}.")
+        lines.append(f"Then tell {who}: {first.number}.")
     elif first.contact is not None:
         lines.append(
-            f"Then tell {first.contact.name}. Number not set for this deployment: "
-            f"{first.contact.not_set}"
+            f"Then tell {who}. Number not set for this deployment: {first.contact.not_set}"
         )
     else:
         lines.append(f"Then tell {pack.ask_first}. {first.reason}")
     sources.append(first.source)
-    if is_working_time(pack, moment) is not True:
-        ooh = route(pack, "out_of_hours_social_care", moment)
-        best = ooh[0]
+    ooh = route(pack, "out_of_hours_social_care", moment)
+    best = ooh[0]
+    already = (
+        best.contact is not None
+        and first.contact is not None
+        and (best.contact.id == first.contact.id)
+    )
+    if is_working_time(pack, moment) is not True and not already:
         if best.contact is not None and best.number:
             lines.append(
                 f"Out of hours ({time_context(pack, moment)}): {best.contact.name} {best.number}."
@@ -197,13 +203,16 @@ def timescales_answer(pack: Pack, text: str | None = None) -> str:
     chosen = list(pack.timescales)
     if text:
         wanted = _words(text)
-        matching = [
-            item
+        scored = [
+            (len(wanted & _words(f"{item.what} {item.applies_to or ''}")), item)
             for item in pack.timescales
-            if wanted & _words(f"{item.what} {item.applies_to or ''}")
         ]
-        if matching:
-            chosen = matching
+        best = max(score for score, _ in scored)
+        if best:
+            matching = [item for score, item in scored if score == best]
+            # Keep the answer phone-sized: the ones that run from a new concern first.
+            matching.sort(key=lambda item: not item.after_concern)
+            chosen = matching[:MAX_MATCHED_TIMESCALES]
     lines = [f"{pack.short_name} timescales:"]
     lines.extend(_timescale_line(item) for item in chosen)
     lines.append(_sources_line(pack, [item.source.cite() for item in chosen]))

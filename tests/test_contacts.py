@@ -354,3 +354,13 @@ def test_office_hours_never_include_bank_holidays(tmp_path: Path) -> None:
     found = route(pack, "safeguarding_lead", at("2026-12-29T11:00"))[0]
     assert "for outside office hours and it is office hours now" in found.reason
     assert "Number not set for this deployment: redacted" in found.reason
+
+
+@pytest.mark.parametrize("org", ORGS)
+@pytest.mark.parametrize("moment", TIMES.values(), ids=list(TIMES))
+@pytest.mark.parametrize("purpose", PURPOSES)
+def test_every_numberless_contact_says_why(org: str, moment: str, purpose: str) -> None:
+    # Including fallbacks and the other side of office hours, which are added by routing.
+    for item in route(load_pack(org), purpose, at(moment)):
+        if item.contact is not None and not (item.contact.number or item.contact.email):
+            assert "Number not set for this deployment: " in item.reason, item.reason
