@@ -798,9 +798,9 @@ class Pager:
             if claim is None:
                 continue
             handled = True
-            message, transport_name, address, live = claim
+            message, transport_name, address, live, claim_id = claim
             if not live:
-                self._finish(delivery_id, CANCELLED, now)
+                self._finish(delivery_id, claim_id, CANCELLED, now)
                 continue
             transport = self.transports.get(transport_name)
             try:
@@ -808,15 +808,20 @@ class Pager:
                     raise TransportError(f"{transport_name}: transport not configured")
                 transport.send(message, address)
             except TransportError as exc:
-                self._failed(delivery_id, str(exc), now, retry=transport is not None)
+                self._failed(delivery_id, claim_id, str(exc), now, retry=transport is not None)
             except Exception as exc:  # noqa: BLE001 - a buggy transport must not stop paging
-                self._failed(delivery_id, f"{transport_name}: {type(exc).__name__}", now, True)
+                error = f"{transport_name}: {type(exc).__name__}"
+                self._failed(delivery_id, claim_id, error, now, retry=True)
             else:
-                self._finish(delivery_id, SENT, now)
+                self._finish(delivery_id, claim_id, SENT, now)
                 sent += 1
         return handled, sent
 
-    def _claim(self, delivery_id: int, now: datetime) -> tuple[PageMessage, str, str, bool] | None:
+    def _claim(
+        self, delivery_id: int, now: datetime
+    ) -> tuple[PageMessage, str, str, bool, str] | None:
+        """Take a pending delivery for this pass (a conditional UPDATE: only one pager can
+        win it) and build its message from the page's whitelisted columns."""
         claim_id = secrets.token_hex(8)
         with transaction(self.factory) as session:
             result = session.execute(
@@ -844,19 +849,29 @@ class Pager:
                     f"step {delivery.step + 1} of {len(chain)}"
                 ),
             )
-            return message, delivery.transport, address, page.status != ACKNOWLEDGED
+            live = page.status != ACKNOWLEDGED
+            return message, delivery.transport, address, live, claim_id
 
-    def _finish(self, delivery_id: int, status: str, now: datetime) -> None:
+    def _finish(self, delivery_id: int, claim_id: str, status: str, now: datetime) -> None:
         with transaction(self.factory) as session:
             delivery = session.get(PageDelivery, delivery_id)
+            ours = delivery.status == CLAIMED and delivery.claim_id == claim_id
+            # Released by a sweep but not yet taken again: record the send so it is not
+            # repeated. Taken by another pager meanwhile: that pager records its own.
+            if not ours and not (status == SENT and delivery.status == PENDING):
+                return
             delivery.status = status
             if status == SENT:
                 delivery.sent_at = _db(now)
                 delivery.attempts += 1
 
-    def _failed(self, delivery_id: int, error: str, now: datetime, retry: bool) -> None:
+    def _failed(
+        self, delivery_id: int, claim_id: str, error: str, now: datetime, retry: bool
+    ) -> None:
         with transaction(self.factory) as session:
             delivery = session.get(PageDelivery, delivery_id)
+            if delivery.status != CLAIMED or delivery.claim_id != claim_id:
+                return  # released by a sweep and handled elsewhere
             page = session.get(Page, delivery.page_id)
             delivery.last_error = error[:240]
             delivery.tries += 1

@@ -172,7 +172,7 @@ class TelegramTransport:
 
     def __init__(self, token: str, base_url: str | None = None, timeout: float = 15.0) -> None:
         if not token:
-            raise TransportError("telegram: no bot token set (SAFEGUARD_TELEGRAM_TOKEN)")
+            raise TransportError("telegram: no bot token set (TELEGRAM_BOT_TOKEN)")
         self.token = token
         self.base_url = base_url
         self.timeout = timeout
@@ -273,15 +273,23 @@ def token_from_callback(data: str | None) -> str | None:
 def default_transports(stream: TextIO | None = None) -> dict[str, Transport]:
     """Transports configured from the environment; the console is always there.
 
-    SAFEGUARD_TELEGRAM_TOKEN      enables Telegram (SAFEGUARD_TELEGRAM_BASE_URL for a test server)
+    TELEGRAM_BOT_TOKEN            enables Telegram (SAFEGUARD_TELEGRAM_TOKEN also accepted)
+    TELEGRAM_BASE_URL             another Bot API server, e.g. a local one or a test fake
     SAFEGUARD_TEAMS_DISABLED=1    turns Teams webhooks off (on by default; URLs are per person)
     """
     import os
 
+    def env(*names: str) -> str:
+        for name in names:
+            value = os.environ.get(name, "").strip()
+            if value:
+                return value
+        return ""
+
     out: dict[str, Transport] = {"console": ConsoleTransport(stream)}
-    token = os.environ.get("SAFEGUARD_TELEGRAM_TOKEN", "").strip()
+    token = env("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN")
     if token:
-        base = os.environ.get("SAFEGUARD_TELEGRAM_BASE_URL", "").strip() or None
+        base = env("TELEGRAM_BASE_URL", "SAFEGUARD_TELEGRAM_BASE_URL") or None
         out["telegram"] = TelegramTransport(token, base_url=base)
     if os.environ.get("SAFEGUARD_TEAMS_DISABLED", "").strip() not in ("1", "true", "yes"):
         out["teams"] = TeamsTransport()

@@ -762,3 +762,48 @@ def test_cli_pages_and_ack(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa
     assert err.count("\n") == 1 and "no page with id or token '77'" in err
     assert cli.main(["pager", "notices", "--concern", "SG-AAAA-BBBB"]) == 0
     assert "Lee acknowledged concern SG-AAAA-BBBB" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("meanwhile", "expected"),
+    [
+        # Swept back to pending while we were sending: record our send so it is not repeated.
+        ({"status": "pending", "claim_id": None}, "sent"),
+        # Swept and taken by another pager: that pager owns the row now; leave it alone.
+        ({"status": "claimed", "claim_id": "another-pager"}, "claimed"),
+    ],
+)
+def test_a_pager_only_finishes_rows_it_still_owns(
+    harness: Harness, meanwhile: dict, expected: str
+) -> None:
+    engine = harness.engine
+
+    class SlowSend:
+        name = "telegram"
+
+        def send(self, message, address) -> None:  # noqa: ANN001
+            with transaction(session_factory(engine)) as session:
+                session.execute(update(PageDelivery).values(**meanwhile))
+
+    harness.transports = [SlowSend()]
+    harness.pager = harness.new_pager()
+    harness.enqueue("urgent")
+    harness.pager.deliver_due()
+    with session_factory(engine)() as session:
+        row = session.scalars(select(PageDelivery)).one()
+    assert row.status == expected
+    assert row.claim_id == meanwhile["claim_id"]
+
+
+def test_default_transports_from_the_environment(monkeypatch) -> None:  # noqa: ANN001
+    from bot.transports import default_transports
+
+    for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN", "SAFEGUARD_TEAMS_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    assert sorted(default_transports()) == ["console", "teams"]
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")
+    monkeypatch.setenv("SAFEGUARD_TEAMS_DISABLED", "1")
+    transports = default_transports()
+    assert sorted(transports) == ["console", "telegram"]
+    assert transports["telegram"].base_url == "http://127.0.0.1:9/bot"

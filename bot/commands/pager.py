@@ -6,7 +6,7 @@
 
 `run` sends pages in the foreground until Ctrl-C (or SIGTERM) stops it cleanly; a gap in
 cover is printed loudly first. Transports: the console always; Telegram when
-SAFEGUARD_TELEGRAM_TOKEN is set; Teams webhooks for people with a teams_webhook_url.
+TELEGRAM_BOT_TOKEN is set; Teams webhooks for people with a teams_webhook_url.
 """
 
 from __future__ import annotations
