@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, validator
@@ -32,7 +33,14 @@ from bot.pack import PURPOSES, Contact, Pack, format_number
 
 PURPOSES_FILE = ROOT / "knowledge" / "purposes.yml"
 
-__all__ = ["PURPOSES", "Route", "route", "purpose_from_text", "PURPOSES_FILE"]
+__all__ = [
+    "PURPOSES",
+    "PURPOSES_FILE",
+    "Route",
+    "load_purpose_phrases",
+    "purpose_from_text",
+    "route",
+]
 
 
 @dataclass(frozen=True)
@@ -99,9 +107,21 @@ def _normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def load_purpose_phrases(path: Path | None = None) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Read and compile knowledge/purposes.yml (or `path`); a broken file raises a one-line
+    DataFileError, so start-up can check it before the first message arrives."""
+    if path is None:
+        return _phrase_patterns()
+    return _compile(path)
+
+
 @cache
 def _phrase_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    data = load_model(PURPOSES_FILE, _PurposesFile)
+    return _compile(PURPOSES_FILE)
+
+
+def _compile(path: Path) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    data = load_model(path, _PurposesFile)
     patterns = []
     for entry in data.purposes:
         alternatives = sorted({_normalise(p) for p in entry.phrases}, key=len, reverse=True)
@@ -112,10 +132,11 @@ def _phrase_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
 
 def purpose_from_text(text: str) -> str | None:
     """The contact purpose a worker's message asks about, or None if none is recognised."""
+    patterns = _phrase_patterns()
     if not text or not text.strip():
         return None
     normal = _normalise(text)
-    for purpose, pattern in _phrase_patterns():
+    for purpose, pattern in patterns:
         if pattern.search(normal):
             return purpose
     return None

@@ -364,3 +364,54 @@ def test_every_numberless_contact_says_why(org: str, moment: str, purpose: str) 
     for item in route(load_pack(org), purpose, at(moment)):
         if item.contact is not None and not (item.contact.number or item.contact.email):
             assert "Number not set for this deployment: " in item.reason, item.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("purposes:\n  - purpose: pizza\n    phrases: [pizza]\n", "purposes[0].purpose: 'pizza'"),
+        ("purposes:\n  - purpose: lado\n    phrases: []\n", "purposes[0].phrases:"),
+        ("purposes:\n  - purpose: lado\n    phrases: [x]\n    words: [x]\n", "words: extra fields"),
+        ("purposes: [\n", "line"),
+        ("", "expected a mapping"),
+    ],
+)
+def test_broken_purposes_file_is_one_line(tmp_path: Path, text: str, problem: str) -> None:
+    from bot.contacts import load_purpose_phrases
+    from bot.datafile import DataFileError
+
+    path = tmp_path / "purposes.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError) as caught:
+        load_purpose_phrases(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and problem in message and "\n" not in message
+
+
+def test_the_real_purposes_file_covers_every_purpose_it_can() -> None:
+    from bot.contacts import load_purpose_phrases
+
+    named = {purpose for purpose, _ in load_purpose_phrases()}
+    assert named == set(PURPOSES)
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("02476 833003", "024 7683 3003"),
+        ("0116 305 4141", "0116 305 4141"),
+        ("03330 139 797", "0333 013 9797"),
+        ("0800 616 171", "0800 616 171"),
+        ("0808 800 5000", "0808 800 5000"),
+        ("0800 1111", "0800 1111"),
+        ("07700 900123", "0770 090 0123"),  # Ofcom drama range, not a real line
+        ("01245 123456", "01245 123456"),
+        ("999", "999"),
+        ("101", "101"),
+        ("116 123", "116 123"),
+    ],
+)
+def test_numbers_are_written_for_tap_to_call(number: str, shown: str) -> None:
+    from bot.pack import format_number
+
+    assert format_number(number) == shown
