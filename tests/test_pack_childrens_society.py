@@ -442,14 +442,6 @@ def test_fgm_route_answer_is_not_set_with_999(pack: Pack) -> None:
     assert "call 999" in answer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/contacts.py (packs A): a contact added as the other side of office hours or as a "
-        "when_closed fallback gets a reason without its not_set text, so the chat line has no "
-        "number and no explanation. Remove this mark when that is fixed."
-    ),
-)
 def test_every_numberless_line_in_chat_says_why(pack: Pack) -> None:
     from bot.policy_answers import contacts_answer
 
