@@ -45,3 +45,15 @@ def test_serve_without_model_says_what_to_do(tmp_path, capsys) -> None:  # noqa:
     assert main(["serve", "--model", str(tmp_path / "missing.tar.gz")]) == 1
     err = capsys.readouterr().err
     assert "make train" in err and "Traceback" not in err
+
+
+def test_serve_refuses_a_broken_setting_with_one_line_per_problem(
+    tmp_path, capsys, monkeypatch  # noqa: ANN001
+) -> None:
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"not used: the data check comes first")
+    monkeypatch.setenv("SAFEGUARD_ORG", "no-such-org")
+    assert main(["serve", "--model", str(model)]) == 1
+    err = capsys.readouterr().err
+    assert "policy pack" in err and "no-such-org" in err
+    assert "Traceback" not in err

@@ -27,14 +27,11 @@ def preflight(model: Path) -> str | None:
     """A plain reason not to start, or None."""
     if not model.exists():
         return f"no trained model at {model}: run 'make train' first"
-    try:
-        from bot.pack import load_pack
+    from bot import startup
 
-        load_pack()
-    except ImportError:
-        pass
-    except ValueError as exc:  # DataFileError: one line naming file, field and problem
-        return str(exc)
+    found = startup.problems()
+    if found:
+        return "\n".join(found)
     return None
 
 
