@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import say, say_failure
+from actions.context import latest_text, say, say_failure, worker_from
 
 LEAD_ROLES = {"lead", "deputy", "admin"}
 
@@ -54,4 +55,53 @@ class ListOpenConcerns(Action):
             say(dispatcher, "\n".join(lines))
         except Exception as exc:  # noqa: BLE001
             say_failure(dispatcher, "list open concerns", exc)
+        return []
+
+
+# "update SG-7KQ2-M4XP: called MASH, referral made"
+_UPDATE = re.compile(r"\b(SG[\s-]?[0-9A-Z]{4}[\s-]?[0-9A-Z]{4})\b\s*[:\-,]?\s*(.*)", re.I | re.S)
+LEAD_UPDATE_TYPE = "SG update"
+
+
+def parse_update(text: str) -> tuple[str, str] | None:
+    """(reference, update text) from a lead's message, or None."""
+    match = _UPDATE.search(text or "")
+    if not match or not match.group(2).strip():
+        return None
+    return match.group(1), match.group(2).strip()
+
+
+class RecordLeadUpdate(Action):
+    """A lead adds an update to a concern's chronology from chat."""
+
+    def name(self) -> str:
+        return "action_record_lead_update"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        from bot.concern_log import ConcernLog, ConcernLogError
+
+        try:
+            if role_of(tracker.sender_id) not in LEAD_ROLES:
+                say(dispatcher, "Only Safeguarding Leads can add updates to a concern.")
+                return []
+            parsed = parse_update(latest_text(tracker))
+            if parsed is None:
+                say(
+                    dispatcher,
+                    "Send the reference and the update together, e.g. "
+                    "'update SG-7KQ2-M4XP: spoke to MASH, referral made'.",
+                )
+                return []
+            ref, text = parsed
+            event = ConcernLog().add_event(
+                ref, LEAD_UPDATE_TYPE, text, by=worker_from(tracker).name
+            )
+            when = event.happened_at.strftime("%a %d %b %H:%M")
+            say(dispatcher, f"Added to {ref.upper()}: {LEAD_UPDATE_TYPE}, {when}.")
+        except ConcernLogError as exc:
+            say(dispatcher, f"Not recorded: {exc}")
+        except Exception as exc:  # noqa: BLE001
+            say_failure(dispatcher, "record lead update", exc)
         return []

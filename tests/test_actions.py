@@ -407,3 +407,29 @@ def test_only_leads_list_concerns() -> None:
     messages, _ = run(leads.ListOpenConcerns(), make_tracker(sender="alex"))
     reply = texts(messages)
     assert "1 open concern" in reply and "immediate" in reply
+
+
+def test_lead_records_an_update_and_a_worker_cannot() -> None:
+    from bot.concern_log import ConcernLog
+
+    run(danger.RaiseAlarm(), make_tracker("knife"))
+    (concern,) = ConcernLog().list()
+    text = f"update {concern.reference.lower()}: spoke to MASH, referral made"
+    messages, _ = run(leads.RecordLeadUpdate(), make_tracker(text, sender="worker-1"))
+    assert "Only Safeguarding Leads" in texts(messages)
+    messages, events = run(leads.RecordLeadUpdate(), make_tracker(text, sender="alex"))
+    assert events == []
+    assert f"Added to {concern.reference}" in texts(messages)
+    assert [e.text for e in ConcernLog().chronology(concern.reference)][-1] == (
+        "spoke to MASH, referral made"
+    )
+    messages, _ = run(
+        leads.RecordLeadUpdate(), make_tracker("update SG-2222-2222: x", sender="alex")
+    )
+    assert "Not recorded" in texts(messages)
+
+
+def test_update_parsing() -> None:
+    assert leads.parse_update("update SG-7KQ2-M4XP: called MASH") == ("SG-7KQ2-M4XP", "called MASH")
+    assert leads.parse_update("sg7kq2m4xp - rang police") == ("sg7kq2m4xp", "rang police")
+    assert leads.parse_update("update please") is None
