@@ -206,6 +206,7 @@ class Finding:
 # --------------------------------------------------------------------------- text helpers
 
 _WORD_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")
+_PUNCT_RUN = re.compile(r"[^\w\s]{32,}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE_LIKE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -220,6 +221,7 @@ def normalise(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
     text = _WORD_HYPHEN.sub(" ", text)
     text = _SURROGATE.sub("\ufffd", text)  # spaCy cannot store lone surrogates
+    text = _PUNCT_RUN.sub(lambda m: " " * len(m.group()), text)  # spaCy splits these slowly
     return _SPACE_LIKE.sub(" ", text)
 
 
@@ -451,7 +453,6 @@ _WILDCARD = {
     "IS_SPACE": False,
     "ORTH": {"NOT_IN": [".", "!", "?", ";", ":", '"', "\u201c", "\u201d", "\u2026"]},
 }
-_GAP = {"IS_SPACE": True, "OP": "*"}
 _REPEAT = re.compile(r"^_\{0,(\d)\}$")
 _PHRASE_ITEM = re.compile(r"\([^()]*\)\??|[^\s()]+")
 
@@ -520,6 +521,37 @@ def _slot(nlp: Any, item: str, word_sets: dict[str, list[str]]) -> tuple[list[An
     return alternatives, optional
 
 
+def _lower(words: set[str]) -> dict[str, Any]:
+    return {"LOWER": next(iter(words))} if len(words) == 1 else {"LOWER": {"IN": sorted(words)}}
+
+
+def _compress(alternatives: list[tuple[str, ...]]) -> list[list[dict[str, Any]]]:
+    """Alternatives (word tuples) -> as few token-spec sequences as match exactly the same.
+
+    ("spending", "time"), ("spends", "time"), ("hanging", "out"), ("hung", "out") become
+    [IN spending/spends, time] and [IN hanging/hung, out]: far fewer Matcher patterns than
+    one per alternative (the Matcher's time grows with the number of patterns).
+    """
+    out: list[list[dict[str, Any]]] = []
+    by_length: dict[int, list[tuple[str, ...]]] = {}
+    for alt in dict.fromkeys(alternatives):
+        by_length.setdefault(len(alt), []).append(alt)
+    for length, group in sorted(by_length.items()):
+        if length == 1:
+            out.append([_lower({alt[0] for alt in group})])
+            continue
+        firsts_by_rest: dict[tuple[str, ...], set[str]] = {}
+        for alt in group:
+            firsts_by_rest.setdefault(alt[1:], set()).add(alt[0])
+        rests_by_firsts: dict[frozenset[str], list[tuple[str, ...]]] = {}
+        for rest, firsts in firsts_by_rest.items():
+            rests_by_firsts.setdefault(frozenset(firsts), []).append(rest)
+        for firsts, rests in rests_by_firsts.items():
+            head = _lower(set(firsts))
+            out += [[head, *tail] for tail in _compress(rests)]
+    return out
+
+
 def compile_phrase(
     nlp: Any, phrase: str, word_sets: dict[str, list[str]]
 ) -> list[list[dict[str, Any]]]:
@@ -538,17 +570,13 @@ def compile_phrase(
                 slots.append([[dict(_WILDCARD, OP="?")]])
             continue
         alternatives, optional = _slot(nlp, item, word_sets)
-        if all(len(alt) == 1 and "OP" not in alt[0] for alt in alternatives):
+        if "LOWER" in alternatives[0][0]:
+            alternatives = _compress([tuple(t["LOWER"] for t in alt) for alt in alternatives])
+        if len(alternatives) == 1 and len(alternatives[0]) == 1:
             single = alternatives[0][0]
-            if len(alternatives) > 1:
-                single = {"LOWER": {"IN": sorted({alt[0]["LOWER"] for alt in alternatives})}}
-            if optional:
-                single = dict(single, OP="?")
-            slots.append([[single]])
+            slots.append([[dict(single, OP="?") if optional else single]])
         else:
-            if optional:
-                alternatives = [*alternatives, []]
-            slots.append(alternatives)
+            slots.append([*alternatives, []] if optional else alternatives)
     if not slots:
         raise ValueError("empty phrase")
     if all(len(s) == 1 and len(s[0]) == 1 and s[0][0].get("OP") == "?" for s in slots):
@@ -563,12 +591,7 @@ def compile_phrase(
         tokens = [spec for part in combination for spec in part]
         if not tokens or all(t.get("OP") == "?" for t in tokens):
             continue
-        pattern: list[dict[str, Any]] = []
-        for spec in tokens:
-            if pattern:
-                pattern.append(dict(_GAP))
-            pattern.append(spec)
-        patterns.append(pattern)
+        patterns.append([dict(spec) for spec in tokens])
     return patterns
 
 
@@ -685,52 +708,61 @@ def _sentence_ids(doc: Any) -> list[int]:
     return ids
 
 
-class _Context:
-    """What the condition tests need to know about one tokenised chunk."""
+class _Words:
+    """One tokenised chunk without whitespace tokens, so patterns need no gaps for line breaks.
 
-    def __init__(self, doc: Any, text: str) -> None:
-        self.doc = doc
+    `doc` holds only the words; `idx[i]` is where word i starts in the chunk and `sent[i]`
+    its sentence number.
+    """
+
+    def __init__(self, nlp: Any, text: str) -> None:
+        from spacy.tokens import Doc
+
+        tokenised = nlp.make_doc(text)
+        sentences = _sentence_ids(tokenised)
+        kept = [t.i for t in tokenised if not t.is_space]
         self.text = text
-        self.sent = _sentence_ids(doc)
-        self.words = [i for i, t in enumerate(doc) if not t.is_space]
-        self.position = {token_index: n for n, token_index in enumerate(self.words)}
+        self.idx = [tokenised[i].idx for i in kept]
+        self.sent = [sentences[i] for i in kept]
+        self.doc = Doc(nlp.vocab, words=[tokenised[i].text for i in kept])
+        self.lower = [t.lower_ for t in self.doc]
         self._ages: dict[int, list[int]] = {}
 
-    def sentence_ages(self, token_index: int) -> list[int]:
-        sid = self.sent[token_index]
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Character offsets in the chunk of words [start, end)."""
+        return self.idx[start], self.idx[end - 1] + len(self.doc[end - 1].text)
+
+    def sentence_ages(self, index: int) -> list[int]:
+        sid = self.sent[index]
         if sid not in self._ages:
-            lo = hi = token_index
+            lo = hi = index
             while lo > 0 and self.sent[lo - 1] == sid:
                 lo -= 1
-            while hi + 1 < len(self.doc) and self.sent[hi + 1] == sid:
+            while hi + 1 < len(self.sent) and self.sent[hi + 1] == sid:
                 hi += 1
-            start = self.doc[lo].idx
-            end = self.doc[hi].idx + len(self.doc[hi].text)
-            self._ages[sid] = ages_in(self.text[start:end])
+            self._ages[sid] = ages_in(
+                self.text[self.span(lo, hi + 1)[0] : self.span(lo, hi + 1)[1]]
+            )
         return self._ages[sid]
 
-    def neighbours(self, start: int, end: int, before: int, after: int, stop: frozenset[str]):
+    def neighbours(
+        self, start: int, end: int, before: int, after: int, stop: frozenset[str]
+    ) -> list[str]:
         """Lower-cased words within `before` words before / `after` after, same sentence."""
         out: list[str] = []
         sid = self.sent[start]
-        first = self.position.get(start)
-        if first is not None:
-            for n in range(first - 1, max(first - before, 0) - 1, -1):
-                token = self.doc[self.words[n]]
-                if self.sent[self.words[n]] != sid or token.lower_ in stop:
-                    break
-                out.append(token.lower_)
-        last = self.position.get(end - 1)
-        if last is not None:
-            for n in range(last + 1, min(last + after, len(self.words) - 1) + 1):
-                token = self.doc[self.words[n]]
-                if self.sent[self.words[n]] != sid:
-                    break
-                out.append(token.lower_)
+        for n in range(start - 1, max(start - before, 0) - 1, -1):
+            if self.sent[n] != sid or self.lower[n] in stop:
+                break
+            out.append(self.lower[n])
+        for n in range(end, min(end - 1 + after, len(self.lower) - 1) + 1):
+            if self.sent[n] != sid:
+                break
+            out.append(self.lower[n])
         return out
 
 
-def _passes(test: ContextTest, ctx: _Context, start: int, end: int, rules: RuleSet) -> bool:
+def _passes(test: ContextTest, ctx: _Words, start: int, end: int, rules: RuleSet) -> bool:
     if test.age_at_least is not None:
         return any(age >= test.age_at_least for age in ctx.sentence_ages(start))
     if test.age_below is not None:
@@ -749,7 +781,7 @@ def _passes(test: ContextTest, ctx: _Context, start: int, end: int, rules: RuleS
 
 
 def _condition_holds(
-    condition: Condition | None, ctx: _Context, start: int, end: int, rules: RuleSet
+    condition: Condition | None, ctx: _Words, start: int, end: int, rules: RuleSet
 ) -> bool:
     if condition is None:
         return True
@@ -777,12 +809,10 @@ def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
     candidates: list[tuple[int, int, CompiledRule]] = []
     for chunk_start, chunk_end in _chunks(matchable):
         piece = matchable[chunk_start:chunk_end]
-        doc = rules.nlp.make_doc(piece)
-        ctx = _Context(doc, piece)
-        for key, start, end in rules.matcher(doc):
+        ctx = _Words(rules.nlp, piece)
+        for key, start, end in rules.matcher(ctx.doc):
             compiled = rules.by_key[key]
-            char_start = chunk_start + doc[start].idx
-            char_end = chunk_start + doc[end - 1].idx + len(doc[end - 1].text)
+            char_start, char_end = (chunk_start + at for at in ctx.span(start, end))
             if _inside(quotes, quote_starts, char_start):
                 continue
             if not _condition_holds(compiled.rule.condition, ctx, start, end, rules):

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import ROOT
+from bot import ROOT, language
 from bot.cli import main
 from bot.datafile import DataFileError
 from bot.language import (
@@ -707,6 +707,7 @@ def test_check_on_note_like_noise(parts: list[str]) -> None:
         '"' * 5000 + "'" * 5000,
         "a" * 200_000,
     ],
+    ids=lambda text: f"{len(text)}-chars-{text[:12]!r}",
 )
 def test_odd_inputs(text: str) -> None:
     for f in check(text):
@@ -722,11 +723,23 @@ def test_100_kb_note_is_checked_to_the_end() -> None:
     assert findings[0].line == text.count("\n")
 
 
-def test_text_beyond_the_cap_is_not_checked() -> None:
-    text = "x " * (MAX_CHARS // 2) + "She is putting herself at risk."
+def test_text_beyond_the_cap_is_not_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert MAX_CHARS >= 100_000
+    monkeypatch.setattr(language, "MAX_CHARS", 1_000)
+    text = "x " * 500 + "She is putting herself at risk."
     assert was_truncated(text)
     assert check(text) == []
     assert not was_truncated("short")
+    assert check(text[-40:])
+
+
+def test_chunks_split_long_text_at_line_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(language, "CHUNK_CHARS", 200)
+    line = "Staff met Jade today. She is putting herself at risk.\n"
+    text = line * 20
+    findings = check(text)
+    assert len(findings) == 20
+    assert all(text[f.start : f.end] == "putting herself at risk" for f in findings)
 
 
 def test_non_text_is_a_programming_error() -> None:
