@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# A throwaway PostgreSQL server on loopback, shared by every test that asks for it.
+pytest_plugins = ["tests.pg_server"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
