@@ -453,7 +453,9 @@ _WILDCARD = {
     "IS_SPACE": False,
     "ORTH": {"NOT_IN": [".", "!", "?", ";", ":", '"', "\u201c", "\u201d", "\u2026"]},
 }
-_REPEAT = re.compile(r"^_\{0,(\d)\}$")
+_REPEAT = re.compile(r"^_\{0,(\d+)\}$")
+MAX_GAP = 5
+"""At most this many wildcard words in one `_{0,N}`."""
 _PHRASE_ITEM = re.compile(r"\([^()]*\)\??|[^\s()]+")
 
 
@@ -492,10 +494,7 @@ def _alternative_tokens(nlp: Any, words: str) -> list[dict[str, Any]]:
 
 
 def _slot(nlp: Any, item: str, word_sets: dict[str, list[str]]) -> tuple[list[Any], bool]:
-    """One space-separated item of a phrase -> (alternatives, optional).
-
-    Each alternative is a list of token specs; the string "ANY" marks a wildcard.
-    """
+    """One item of a phrase -> (alternatives, optional); each alternative is token specs."""
     optional = item.endswith("?") and len(item) > 1
     body = item[:-1] if optional else item
     if body == "_":
@@ -564,8 +563,8 @@ def compile_phrase(
         repeat = _REPEAT.match(item)
         if repeat:
             count = int(repeat.group(1))
-            if count < 1:
-                raise ValueError(f"{item!r}: give at least one word")
+            if not 1 <= count <= MAX_GAP:
+                raise ValueError(f"{item!r}: give between 1 and {MAX_GAP} words")
             for _ in range(count):
                 slots.append([[dict(_WILDCARD, OP="?")]])
             continue
@@ -579,6 +578,8 @@ def compile_phrase(
             slots.append([*alternatives, []] if optional else alternatives)
     if not slots:
         raise ValueError("empty phrase")
+    if items[0].startswith("_") or items[-1].startswith("_"):
+        raise ValueError("a phrase cannot start or end with a wildcard (_)")
     if all(len(s) == 1 and len(s[0]) == 1 and s[0][0].get("OP") == "?" for s in slots):
         raise ValueError("every word is optional")
     count = 1

@@ -613,6 +613,9 @@ def _rules_yaml(tmp_path: Path, **changes: object) -> Path:
         ({"phrases": ["$nope word"]}, "rules[0].phrases[0]: no word set 'nope'"),
         ({"phrases": ["(a|b word"]}, "rules[0].phrases[0]: unbalanced brackets"),
         ({"phrases": ["word?"]}, "rules[0].phrases[0]: every word is optional"),
+        ({"phrases": ["word _{0,9} word"]}, "between 1 and 5 words"),
+        ({"phrases": ["word _"]}, "cannot start or end with a wildcard"),
+        ({"phrases": ["(a b|c) $x"], "word_sets": {"x": ["d"]}}, None),
         ({"severity": "urgent"}, "rules[0].severity"),
         ({"source": "NOPE"}, "'NOPE' is not in sources"),
         ({"source": "TCS-4.7"}, "TCS-4.7 must name the seed file"),
@@ -626,6 +629,10 @@ def test_bad_rule_files_give_one_line_errors(tmp_path: Path, changes: dict, mess
     if "condition" in changes:
         changes["word_sets"] = {"w": ["word"]}
     path = _rules_yaml(tmp_path, **changes)
+    if message is None:  # a valid file, for contrast
+        [rule] = load_rules(path).rules
+        assert len(rule.patterns) == 2
+        return
     with pytest.raises(DataFileError) as err:
         load_rules(path)
     assert message in str(err.value)
