@@ -487,10 +487,43 @@ def test_ages() -> None:
     assert ages_in("for 2 years since 12 October at 9am") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("She consented to sex with him.", True),
+        ("She went with them willingly.", True),
+        ("She did not consent to sex.", False),
+        ("She didn't agree to sex.", False),
+        ("She never consented to sexual activity.", False),
+        ("At 12 she is too young to consent to sex.", False),
+        ("The assault was non-consensual.", False),
+        ("She did not go with them willingly.", False),
+        ("Mum consented to the referral.", False),
+    ],
+)
+def test_consent_only_when_the_note_claims_it(text: str, fires: bool) -> None:
+    assert ("consented-or-willing" in rules_of(text)) is fires
+
+
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("She is putting herself at risk.", True),
+        ("Staff feel she is putting herself at risk.", True),
+        ("Staff must take care not to put themselves at risk.", False),
+        ("I did not put myself at risk.", False),
+    ],
+)
+def test_putting_at_risk_is_about_the_child_not_staff(text: str, fires: bool) -> None:
+    assert ("putting-themselves-at-risk" in rules_of(text)) is fires
+
+
 def test_passive_and_adult_senders_are_not_the_child() -> None:
     assert rules_of("She has been sending nudes to a man.") == ["sending-explicit-images"]
     assert rules_of("She has been sent nudes by a man.") == []
     assert rules_of("A man sent explicit images to her.") == []
+    assert rules_of("The session covered the sharing of nude images.") == []
+    assert rules_of("She has been sending nudes to boys in her class.") == []
 
 
 # --------------------------------------------------------------------------- findings
