@@ -883,7 +883,7 @@ def format_for_chat(findings: list[Finding]) -> str:
     for (_rule, _text), items in list(groups.items())[:CHAT_MAX_ITEMS]:
         first = items[0]
         times = f" ({len(items)} times)" if len(items) > 1 else ""
-        options = " or ".join(f'"{alt}"' for alt in first.alternatives[:2])
+        options = " Or: ".join(first.alternatives[:2])
         lines.append(f'- "{_one_line(first.text)}"{times}: {first.reason} Consider: {options}')
     if count > CHAT_MAX_ITEMS:
         lines.append(f"...and {count - CHAT_MAX_ITEMS} more phrase(s) like these.")
