@@ -267,9 +267,17 @@ def _closes(text: str, i: int) -> bool:
     return not prev.isspace() and (nxt.isspace() or nxt in _CLOSE_AFTER)
 
 
-def _line_end(text: str, i: int) -> int:
-    match = _LINE_BREAK.search(text, i)
-    return match.start() if match else len(text)
+class _LineEnds:
+    """Where the line holding an offset ends, by binary search (no rescanning the text)."""
+
+    def __init__(self, text: str) -> None:
+        self.ends = [m.start() for m in _LINE_BREAK.finditer(text)] + [len(text)]
+
+    def __call__(self, offset: int) -> int:
+        return self.ends[bisect.bisect_left(self.ends, offset)]
+
+
+LOOKAHEAD_MARKS = 50
 
 
 def quoted_spans(text: str) -> list[tuple[int, int]]:
@@ -296,25 +304,26 @@ def quotations(text: str) -> tuple[list[tuple[int, int]], list[int]]:
     double_kind = ""
     single_open: int | None = None
     marks = list(_QUOTE_OR_BREAK.finditer(text))
+    line_end = _LineEnds(text)
     for n, match in enumerate(marks):
         i = match.start()
         ch = match.group()
         if len(ch) > 1:  # paragraph break: close what is open
             if double_open is not None:
-                spans.append((double_open, _line_end(text, double_open)))
+                spans.append((double_open, line_end(double_open)))
             double_open = single_open = None
             continue
         if double_open is not None:
             if ch in _DOUBLE_CLOSERS[double_kind]:
                 if ch == double_kind and _opens(text, i) and not _closes(text, i):
                     # An opening mark while one is open: the earlier quote was never closed.
-                    spans.append((double_open, _line_end(text, double_open)))
+                    spans.append((double_open, line_end(double_open)))
                     double_open = i
                     continue
                 spans.append((double_open, i + 1))
                 double_open = None
             elif ch == double_kind and ch != '"':
-                spans.append((double_open, _line_end(text, double_open)))
+                spans.append((double_open, line_end(double_open)))
                 double_open = i
             continue
         if ch in _DOUBLE_CLOSERS:
@@ -328,7 +337,7 @@ def quotations(text: str) -> tuple[list[tuple[int, int]], list[int]]:
                     single_open = i
                 continue
             if ch in "'\u2019" and _closes(text, i):
-                if text[i - 1] in "sS" and _better_closer_later(text, marks, n):
+                if text[i - 1] in "sS" and _better_closer_later(text, marks, n, line_end):
                     continue  # a plural possessive (girls') inside the quotation
                 spans.append((single_open, i + 1))
                 single_marks += [single_open, i]
@@ -336,14 +345,19 @@ def quotations(text: str) -> tuple[list[tuple[int, int]], list[int]]:
             elif ch in "'\u2018" and _opens(text, i) and not _ELISIONS.match(text, i + 1):
                 single_open = i  # the earlier one was an apostrophe after all
     if double_open is not None:
-        spans.append((double_open, _line_end(text, double_open)))
+        spans.append((double_open, line_end(double_open)))
     return _merge(spans), single_marks
 
 
-def _better_closer_later(text: str, marks: list[re.Match[str]], n: int) -> bool:
-    """Is there another closing single quote later on this line, before any opening one?"""
-    end = _line_end(text, marks[n].start())
-    for later in marks[n + 1 :]:
+def _better_closer_later(
+    text: str, marks: list[re.Match[str]], n: int, line_end: _LineEnds
+) -> bool:
+    """Is there another closing single quote later on this line, before any opening one?
+
+    Looks at most LOOKAHEAD_MARKS marks ahead, so a pathological line stays linear.
+    """
+    end = line_end(marks[n].start())
+    for later in marks[n + 1 : n + 1 + LOOKAHEAD_MARKS]:
         j = later.start()
         if j >= end or len(later.group()) > 1:
             return False

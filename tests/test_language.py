@@ -403,6 +403,13 @@ def test_unclosed_double_quote_ends_at_the_line() -> None:
     assert check('She shouted "I am putting myself at risk') == []
 
 
+def test_many_unclosed_quotes_on_one_line() -> None:
+    text = 'x "y ' * 20_000
+    assert quoted_spans(text) == [(2, len(text))]
+    lines = 'x "y\n' * 1_000
+    assert len(quoted_spans(lines)) == 1_000
+
+
 def test_unclosed_single_quote_is_not_a_quote() -> None:
     assert rules_of("Her 'friend is putting herself at risk.") == ["putting-themselves-at-risk"]
 
