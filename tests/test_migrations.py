@@ -135,3 +135,18 @@ def test_database_from_a_newer_version_is_one_plain_line(tmp_path: Path) -> None
     message = str(info.value)
     assert "Can't locate revision identified by '0099_future'" in message
     assert "newer version of safeguard" in message and "\n" not in message
+
+
+@pytest.mark.postgres
+def test_simultaneous_start_ups_migrate_once(postgres_url: str) -> None:  # noqa: F811
+    """Chat server, action server and CLI may start together: none fails, one migrates."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.pg_server import fresh_database
+
+    # A lock wait longer than this is a failure, not a hang (an upgrade takes < 1 s).
+    url = fresh_database(postgres_url) + "%20-clock_timeout%3D30s"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: upgrade(url), range(4)))
+    assert results == [head_revision()] * 4
+    assert _diffs(url, None) == []
