@@ -302,7 +302,14 @@ SEALED_FIELDS: tuple[str, ...] = (
 )
 
 
-@dataclass
+def _safe_repr(obj: object, shown: tuple[str, ...]) -> str:
+    """A repr naming only non-narrative fields: a view printed into a log or a traceback
+    must not leak what a child said."""
+    parts = ", ".join(f"{name}={getattr(obj, name)!r}" for name in shown)
+    return f"{type(obj).__name__}({parts}, <narrative hidden>)"
+
+
+@dataclass(repr=False)
 class ConcernDraft:
     """What the worker told the chat, ready to be recorded.
 
@@ -341,8 +348,11 @@ class ConcernDraft:
     created_at: datetime | None = None
     """Defaults to now (bot.clock)."""
 
+    def __repr__(self) -> str:
+        return _safe_repr(self, ("urgency", "worker_id", "categories"))
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class ConcernView:
     """A concern as read back, decrypted, with its status derived from the chronology."""
 
@@ -373,6 +383,9 @@ class ConcernView:
     def is_open(self) -> bool:
         return self.status == OPEN
 
+    def __repr__(self) -> str:
+        return _safe_repr(self, ("reference", "urgency", "status", "worker_id"))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (times as ISO 8601 with offset)."""
         out: dict[str, Any] = {}
@@ -390,7 +403,7 @@ Concern = ConcernView
 """The decrypted read model; `ConcernRecord` is the encrypted table row."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EventView:
     """One chronology entry, decrypted."""
 
@@ -401,6 +414,9 @@ class EventView:
     by: str
     happened_at: datetime
     recorded_at: datetime
+
+    def __repr__(self) -> str:
+        return _safe_repr(self, ("sequence", "type", "by", "happened_at"))
 
     def to_dict(self) -> dict[str, Any]:
         return {

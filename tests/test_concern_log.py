@@ -542,3 +542,16 @@ def test_key_rotation_reads_old_records_and_writes_with_the_new_key(
 def test_any_words_round_trip_exactly(log: ConcernLog, words: str) -> None:
     saved = log.record(draft(child_words=words))
     assert log.get(saved.reference).child_words == words
+
+
+def test_printing_a_concern_never_shows_the_childs_story(log: ConcernLog) -> None:
+    concern_draft = draft()
+    saved = log.record(concern_draft)
+    log.add_event(saved.reference, "SG update", "Police visited Elm Road", "Jo")
+    [_, event] = log.chronology(saved.reference)
+    printed = " ".join(
+        [repr(concern_draft), repr(saved), str(saved), repr(event), repr([saved, event])]
+    )
+    for secret in ("don't tell", "Child A", "Bruise", "frightened", "Elm Road", "14"):
+        assert secret not in printed
+    assert saved.reference in printed and "urgent" in printed and "<narrative hidden>" in printed
