@@ -807,3 +807,63 @@ def test_default_transports_from_the_environment(monkeypatch) -> None:  # noqa: 
     transports = default_transports()
     assert sorted(transports) == ["console", "telegram"]
     assert transports["telegram"].base_url == "http://127.0.0.1:9/bot"
+
+
+def test_pager_run_delivers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from bot.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'run.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with transaction(session_factory(engine)) as session:
+        enqueue(
+            session,
+            "SG-AAAA-BBBB",
+            "urgent",
+            "neglect",
+            "Jo",
+            "07700 900555",
+            parse_local("2026-11-24T10:00"),
+        )  # the example roster: Alex and Sam on call
+    engine.dispose()
+    env = dict(os.environ, SAFEGUARD_DB_URL=url, SAFEGUARD_NOW="2026-11-24T10:00")
+    for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN", "SAFEGUARD_ROSTER"):
+        env.pop(name, None)
+    env["SAFEGUARD_TEAMS_DISABLED"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "pager", "run", "--interval", "0.05"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    printed = threading.Event()
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+            if "PAGE for alex" in line:  # the urgent chain starts with the on-call lead
+                printed.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert printed.wait(timeout=60), "the pager printed no page"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(timeout=10)
+    assert proc.returncode == 0
+    assert "SG-AAAA-BBBB" in "".join(lines)
+    assert "Pager stopped." in err
+    assert "Traceback" not in err
