@@ -438,6 +438,15 @@ def _aware(moment: datetime, what: str) -> datetime:
     return moment
 
 
+CLEAR_FIELD_LIMITS = {
+    "worker_id": ConcernRecord.worker_id.type.length,
+    "worker_name": ConcernRecord.worker_name.type.length,
+    "worker_contact": ConcernRecord.worker_contact.type.length,
+    "org": ConcernRecord.org.type.length,
+}
+RECORDED_BY_LIMIT = ConcernEvent.recorded_by.type.length
+
+
 def _blank(text: Any) -> bool:
     return not isinstance(text, str) or not text.strip()
 
@@ -470,6 +479,11 @@ def validate_draft(draft: ConcernDraft) -> None:
         raise InvalidConcern("language_choices must hold only JSON values") from None
     if draft.org is not None and _blank(draft.org):
         raise InvalidConcern("org must be a name, or left unset for SAFEGUARD_ORG")
+    # The clear columns have limits; check here so SQLite and PostgreSQL agree.
+    for name, limit in CLEAR_FIELD_LIMITS.items():
+        value = getattr(draft, name)
+        if isinstance(value, str) and len(value.strip()) > limit:
+            raise InvalidConcern(f"{name} is longer than {limit} characters")
     for name in ("created_at", "disclosed_at"):
         value = getattr(draft, name)
         if value is not None:
@@ -532,6 +546,10 @@ class ConcernLog:
                 upgrade(self.engine)
             except MigrationError as exc:
                 raise ConcernLogError(str(exc)) from None
+
+    def close_connections(self) -> None:
+        """Release pooled database connections (the log stays usable; it reconnects)."""
+        self.engine.dispose()
 
     # ----------------------------------------------------------------- plumbing
 
@@ -716,6 +734,10 @@ class ConcernLog:
             raise InvalidConcern("the event needs some text saying what happened")
         if _blank(by):
             raise InvalidConcern("say who is adding the event")
+        if len(by.strip()) > RECORDED_BY_LIMIT:
+            raise InvalidConcern(
+                f"the name of who is adding the event is longer than {RECORDED_BY_LIMIT} characters"
+            )
         now = clock.now()
         when = _aware(happened_at, "happened_at") if happened_at is not None else now
         if when > now:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -71,8 +72,10 @@ def clock(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
 
 
 @pytest.fixture
-def log(store_url: str, clock) -> ConcernLog:  # noqa: ANN001, F811
-    return ConcernLog(store_url, key=KEY)
+def log(store_url: str, clock) -> Iterator[ConcernLog]:  # noqa: ANN001, F811
+    concern_log = ConcernLog(store_url, key=KEY)
+    yield concern_log
+    concern_log.close_connections()
 
 
 # --------------------------------------------------------------------------- record/get
@@ -145,6 +148,10 @@ def test_unknown_reference(log: ConcernLog) -> None:
         ({"language_choices": "kept"}, "language_choices must be a list"),
         ({"child_age": 14}, "child_age must be text"),
         ({"created_at": "yesterday"}, "created_at must be a date and time"),
+        ({"worker_name": "x" * 201}, "worker_name is longer than 200 characters"),
+        ({"worker_id": "w" * 129}, "worker_id is longer than 128 characters"),
+        ({"worker_contact": "0" * 201}, "worker_contact is longer than 200 characters"),
+        ({"org": "o" * 65}, "org is longer than 64 characters"),
     ],
 )
 def test_incomplete_draft_is_refused_and_nothing_saved(
@@ -227,7 +234,7 @@ def test_raised_cannot_be_added_by_hand(log: ConcernLog) -> None:
         log.add_event(ref, "Concern Raised", "again", "Jo")
 
 
-@pytest.mark.parametrize(("text_", "by"), [("", "Jo"), ("  ", "Jo"), ("x", " ")])
+@pytest.mark.parametrize(("text_", "by"), [("", "Jo"), ("  ", "Jo"), ("x", " "), ("x", "J" * 201)])
 def test_event_needs_text_and_author(log: ConcernLog, text_: str, by: str) -> None:
     ref = log.record(draft()).reference
     with pytest.raises(InvalidConcern):
