@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot import cli
 from bot.clock import LONDON, parse_local
@@ -304,3 +306,44 @@ def test_cli_rota_errors_are_one_line(tmp_path: Path, monkeypatch, capsys) -> No
     assert cli.main(["rota", "now", "--at", "soon"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--at 'soon'" in err
+
+
+# --------------------------------------------------------------------------- property
+
+
+DAYS = st.sampled_from(["mon", "tue-thu", "fri-mon", "sat,sun", "daily", "wed"])
+TIMES = st.sampled_from(["00:00", "01:30", "08:00", "09:00", "17:00", "22:00", "23:45"])
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,  # the same examples every run
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    shifts=st.lists(
+        st.tuples(st.sampled_from(["lee", "dee", "nia"]), DAYS, TIMES, TIMES), max_size=4
+    ),
+    start_day=st.integers(min_value=0, max_value=400),
+    probes=st.lists(st.integers(min_value=0, max_value=72 * 4 - 1), min_size=1, max_size=12),
+)
+def test_gaps_agree_with_on_call(shifts: list, start_day: int, probes: list[int]) -> None:
+    """Any moment is inside a reported gap exactly when nobody is on call (DST days too:
+    the start days span both clock changes of 2026 and 2027)."""
+    data = roster_data(shifts=[{"person": p, "when": f"{d} {a}-{b}"} for p, d, a, b in shifts])
+    roster = load_roster_from(data)
+    start = parse_local("2026-03-01T00:00") + timedelta(days=start_day)
+    found = gaps(roster, start, hours=72)
+    for quarter in probes:
+        moment = (start.astimezone(timezone.utc) + timedelta(minutes=15 * quarter)).astimezone(
+            LONDON
+        )
+        in_gap = any(a <= moment < b for a, b in found)
+        assert in_gap == (on_call(roster, moment) == []), moment
+
+
+def load_roster_from(data: dict):  # noqa: ANN201
+    from bot.rota import Roster
+
+    return Roster.parse_obj(data)
