@@ -42,7 +42,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, root_validator, validator
+from pydantic import BaseModel, StrictStr, root_validator, validator
 
 from bot import ROOT
 from bot.datafile import DataFileError, load_model
@@ -111,7 +111,7 @@ class Source(BaseModel):
 class CueList(BaseModel):
     """Words that change what a sign means (negation, time, hypothetical...)."""
 
-    phrases: list[str] = []
+    phrases: list[StrictStr] = []
     patterns: list[list[dict[str, Any]]] = []
     why: str = ""
 
@@ -131,9 +131,9 @@ class Rule(BaseModel):
     id: str
     sign: str
     urgency: Literal["immediate", "urgent"]
-    phrases: list[str] = []
+    phrases: list[StrictStr] = []
     patterns: list[list[dict[str, Any]]] = []
-    exceptions: list[str] = []
+    exceptions: list[StrictStr] = []
     lowered_by_non_recent: bool = True
     escalate_with: list[str] = []
     escalate_scope: Literal["sentence", "message"] = "sentence"
@@ -175,7 +175,7 @@ class Negation(BaseModel):
     window: int
     cues: CueList
     pseudo: CueList
-    terminators: list[str]
+    terminators: list[StrictStr]
 
     class Config:
         extra = "forbid"
@@ -191,8 +191,8 @@ class DangerRules(BaseModel):
     """The whole of knowledge/danger_rules.yml."""
 
     version: int
-    word_sets: dict[str, list[str]] = {}
-    typos: dict[str, str] = {}
+    word_sets: dict[str, list[StrictStr]] = {}
+    typos: dict[str, StrictStr] = {}
     negation: Negation
     non_recent: CueList
     present: CueList
@@ -574,11 +574,17 @@ class Detector:
         self._add(f"{source}: negation.cues", "cue:negation", rules.negation.cues)
         self._add(f"{source}: negation.pseudo", "cue:pseudo", rules.negation.pseudo)
         for name in (
-            "non_recent", "present", "present_pseudo", "current_risk", "hypothetical", "guidance"
+            "non_recent",
+            "present",
+            "present_pseudo",
+            "current_risk",
+            "hypothetical",
+            "guidance",
         ):
             self._add(f"{source}: {name}", f"cue:{name}", getattr(rules, name))
         self._add(
-            f"{source}: hypothetical_message", "cue:hypothetical_message",
+            f"{source}: hypothetical_message",
+            "cue:hypothetical_message",
             rules.hypothetical_message,
         )
         for name, cues in rules.escalation_cues.items():
@@ -635,9 +641,7 @@ class Detector:
         # Typos are fixed before lower-casing so that case-sensitive entries can be honoured;
         # quotes are straightened first so "can’t" and "can't" are the same word.
         if not text.isascii():
-            mapped = mapped.sub(
-                re.compile("[" + "".join(_APOSTROPHES) + "]"), lambda m: "'"
-            )
+            mapped = mapped.sub(re.compile("[" + "".join(_APOSTROPHES) + "]"), lambda m: "'")
         if self._typo_regex is not None:
             mapped = mapped.sub(self._typo_regex, self._fix_typo)
         cleaned = _clean(mapped.text)
@@ -862,7 +866,9 @@ class _Reader:
             urgency = "routine"
         elif urgency == "immediate":
             reasons.append(f"{rule.sign}: '{quote}' - call 999 now")
-        elif urgency == "urgent" and not any(r.startswith(f"{rule.sign}: '{quote}'") for r in reasons):
+        elif urgency == "urgent" and not any(
+            r.startswith(f"{rule.sign}: '{quote}'") for r in reasons
+        ):
             reasons.append(f"{rule.sign}: '{quote}' - tell the Safeguarding Lead today")
 
         start, end = self._original_span(span)
@@ -891,9 +897,7 @@ class _Reader:
                 return cue
         window = self.rules.guidance_window
         for cue in self._in_sentence("guidance", sentence):
-            if cue.end <= span.start <= cue.end + window or (
-                cue.start <= span.start < cue.end
-            ):
+            if cue.end <= span.start <= cue.end + window or (cue.start <= span.start < cue.end):
                 return cue
         return None
 

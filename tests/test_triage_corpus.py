@@ -70,7 +70,9 @@ def test_report_precision_recall_and_false_alarms(results: list[tuple[dict, str]
         hits = [case for case, got in results if got == level and case["expect"] == level]
         precision = len(hits) / len(predicted) if predicted else 1.0
         recall = len(hits) / len(actual) if actual else 1.0
-        lines.append(f"triage corpus: {level:<10} {precision:9.3f}  {recall:6.3f}  {len(actual):7d}")
+        lines.append(
+            f"triage corpus: {level:<10} {precision:9.3f}  {recall:6.3f}  {len(actual):7d}"
+        )
     not_immediate = [(case, got) for case, got in results if case["expect"] != "immediate"]
     alarms = [case for case, got in not_immediate if got == "immediate"]
     rate = len(alarms) / len(not_immediate) if not_immediate else 0.0
