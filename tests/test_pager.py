@@ -867,3 +867,51 @@ def test_pager_run_delivers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert "SG-AAAA-BBBB" in "".join(lines)
     assert "Pager stopped." in err
     assert "Traceback" not in err
+
+
+def test_outbox_on_sqlite_and_postgresql(store_url: str, telegram: FakeTelegram) -> None:
+    """Through the migrations, on both databases: racing pagers send once, a timeout
+    escalates, acknowledging stops the chain."""
+    from bot.migrate import upgrade
+
+    assert upgrade(store_url) == "0002_pages"
+    engine = make_engine(store_url)
+    clock = Clock()
+    roster = make_roster()
+    factory = session_factory(engine)
+    for n in range(3):
+        with transaction(factory) as session:
+            enqueue(
+                session,
+                f"SG-PGPG-{'BCD'[n] * 4}",
+                "immediate",
+                "cse",
+                "Jo",
+                "07700 900555",
+                clock(),
+                roster=roster,
+            )
+    transport = TelegramTransport(TOKEN, base_url=telegram.base_url)
+    pagers = [
+        Pager(engine, roster, [transport], clock, fallback_resolver=lambda *_: None)
+        for _ in range(3)
+    ]
+    try:
+        threads = [threading.Thread(target=p.deliver_due) for p in pagers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert chats(telegram) == [LEE] * 3
+        clock.advance(minutes=2)
+        pagers[1].deliver_due()
+        assert sorted(chats(telegram)) == [LEE] * 3 + [DEE] * 3
+        assert pagers[2].acknowledge(1, "Dee").page_id == 1
+        clock.advance(minutes=2)
+        pagers[0].deliver_due()
+        assert sorted(chats(telegram)) == [LEE] * 5 + [DEE] * 3  # pages 2 and 3 go on
+        rows = page_rows(engine)
+        assert {r["page_status"] for r in rows if r["id"] == 1} == {ACKNOWLEDGED}
+    finally:
+        transport.close()
+        engine.dispose()
