@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from cryptography.fernet import Fernet, MultiFernet
@@ -562,3 +563,53 @@ def test_printing_a_concern_never_shows_the_childs_story(log: ConcernLog) -> Non
     for secret in ("don't tell", "Child A", "Bruise", "frightened", "Elm Road", "14"):
         assert secret not in printed
     assert saved.reference in printed and "urgent" in printed and "<narrative hidden>" in printed
+
+
+operations = st.lists(
+    st.tuples(st.sampled_from(["close", "reopen", "update"]), st.integers(0, 120)),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=operations)
+def test_status_always_follows_the_events(
+    log: ConcernLog, monkeypatch: pytest.MonkeyPatch, steps: list[tuple[str, int]]
+) -> None:
+    """Any mix of closes, reopens and (backdated) updates: the derived status is what a
+    person replaying the chronology would say, and refused changes leave no trace."""
+    monkeypatch.setenv("SAFEGUARD_NOW", "2026-11-23T16:00")
+    ref = log.record(draft(created_at=None)).reference
+    now = datetime(2026, 11, 23, 16, 0, tzinfo=LONDON)
+    expected_open, expected_events = True, 1
+    for number, (operation, backdate_minutes) in enumerate(steps, start=1):
+        now += timedelta(hours=3)
+        monkeypatch.setenv("SAFEGUARD_NOW", now.isoformat())
+        if operation == "update":
+            when = now - timedelta(minutes=backdate_minutes * 5)  # may predate the concern
+            log.add_event(ref, "SG update", f"update {number}", "Jo", when)
+            expected_events += 1
+            continue
+        change = log.close if operation == "close" else log.reopen
+        allowed = expected_open if operation == "close" else not expected_open
+        when = now - timedelta(minutes=backdate_minutes)  # after the last change: 3 h apart
+        if allowed:
+            change(ref, "Jo", f"{operation} {number}", happened_at=when)
+            expected_open = not expected_open
+            expected_events += 1
+        else:
+            with pytest.raises(InvalidConcern):
+                change(ref, "Jo", f"{operation} {number}", happened_at=when)
+    view = log.get(ref)
+    assert view.is_open is expected_open
+    events = log.chronology(ref)
+    assert len(events) == expected_events
+    keys = [(e.happened_at, e.recorded_at, e.sequence) for e in events]
+    assert keys == sorted(keys)
+    lifecycle = [e.kind for e in events if e.kind != "update"]
+    assert lifecycle[0] == "raised"
+    assert all(a != b for a, b in pairwise(lifecycle[1:]))  # close/reopen strictly alternate
+    assert view.is_open is (lifecycle[-1] != "closed")
