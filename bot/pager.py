@@ -469,7 +469,6 @@ class Pager:
         self.backoff_cap = backoff_cap_seconds
         self.claim_timeout = timedelta(seconds=claim_timeout_seconds)
         self.fallback_resolver = fallback_resolver or resolve_fallback
-        self.instance = secrets.token_hex(8)
 
     # ------------------------------------------------------------------ public
 
@@ -540,10 +539,15 @@ class Pager:
     def handle_ack_callback(self, update_json: dict[str, Any] | str) -> AckResult | None:
         """A Telegram button press (an Update with a callback_query): acknowledge the page it
         names and answer the press. Returns None if the update is not one of our buttons."""
-        data = json.loads(update_json) if isinstance(update_json, str) else update_json
-        query = (data or {}).get("callback_query") or {}
         from bot.transports import token_from_callback
 
+        try:
+            data = json.loads(update_json) if isinstance(update_json, str) else update_json
+        except ValueError:
+            return None
+        query = data.get("callback_query") if isinstance(data, dict) else None
+        if not isinstance(query, dict):
+            return None
         token = token_from_callback(query.get("data"))
         if token is None or "id" not in query:
             return None
@@ -555,7 +559,10 @@ class Pager:
             result = self.acknowledge(token, by)
         except PagerError:
             if telegram is not None:
-                telegram.answer_callback(query["id"], "This page is not known here.")
+                try:
+                    telegram.answer_callback(query["id"], "This page is not known here.")
+                except TransportError:
+                    pass
             return None
         if telegram is not None:
             text = (

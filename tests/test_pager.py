@@ -326,6 +326,9 @@ def test_updates_that_are_not_our_buttons_are_ignored(
     harness: Harness, telegram: FakeTelegram
 ) -> None:
     assert harness.pager.handle_ack_callback({"update_id": 1, "message": {"text": "hi"}}) is None
+    assert harness.pager.handle_ack_callback("{not json") is None
+    assert harness.pager.handle_ack_callback("[1, 2]") is None
+    assert harness.pager.handle_ack_callback({"callback_query": "x"}) is None
     unknown = {
         "update_id": 2,
         "callback_query": {"id": "q1", "from": {"id": 5}, "data": "ack:nope"},
