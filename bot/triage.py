@@ -33,7 +33,6 @@ wholly inside them is found, and `Assessment.truncated` says when text was left 
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -384,12 +383,40 @@ def _clean(text: str) -> _Mapped:
     return _Mapped("".join(pieces), starts, ends)
 
 
-_LONG_RUN = re.compile(r"\S{%d,}" % (LONG_RUN_CHARS + 1))
+_LONG_RUN = re.compile(r"\S{" + str(LONG_RUN_CHARS + 1) + ",}")
 _SYMBOL = re.compile(r"([^\w'])")
 
 
 def _space_long_runs(mapped: _Mapped) -> _Mapped:
-    return mapped.sub(_LONG_RUN, lambda m: _SYMBOL.sub(r" \1 ", m.group()))
+    """Put spaces around symbols inside very long runs; each character keeps its origin."""
+    runs = list(_LONG_RUN.finditer(mapped.text))
+    if not runs:
+        return mapped
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    last = 0
+    for run in runs:
+        a, b = run.span()
+        pieces.append(mapped.text[last:a])
+        starts.extend(mapped.starts[last:a])
+        ends.extend(mapped.ends[last:a])
+        for index in range(a, b):
+            char = mapped.text[index]
+            origin = (mapped.starts[index], mapped.ends[index])
+            if _SYMBOL.match(char):
+                pieces.append(f" {char} ")
+                starts.extend((origin[0], origin[0], origin[1]))
+                ends.extend((origin[0], origin[1], origin[1]))
+            else:
+                pieces.append(char)
+                starts.append(origin[0])
+                ends.append(origin[1])
+        last = b
+    pieces.append(mapped.text[last:])
+    starts.extend(mapped.starts[last:])
+    ends.extend(mapped.ends[last:])
+    return _Mapped("".join(pieces), starts, ends)
 
 
 # --------------------------------------------------------------------------- phrases
@@ -560,13 +587,17 @@ class Detector:
     """Compiled danger rules. Build once (`detector()` caches the default); reuse."""
 
     def __init__(self, rules: DangerRules, source: str = "danger rules") -> None:
-        from bot.nlp import english  # first: it imports spaCy without TensorFlow
+        from bot.nlp import english  # first: it imports spaCy without loading TensorFlow
 
-        from spacy.matcher import Matcher  # noqa: I001
-
-        self.rules = rules
         self.nlp = english()
-        self.matcher = Matcher(self.nlp.vocab, validate=True)
+        from spacy.matcher import Matcher
+
+        self._new_matcher = lambda: Matcher(self.nlp.vocab, validate=True)
+        self.rules = rules
+        # Patterns are grouped by the words they cannot match without ("anchors"); a group
+        # is only run when one of its anchors is in the message. spaCy's Matcher tries every
+        # pattern at every token, so this keeps long texts fast (see bench/bench_triage.py).
+        self._groups: dict[frozenset[str] | None, Any] = {}
         self.by_id = {rule.id: rule for rule in rules.rules}
         self.terminators = {word.lower() for word in rules.negation.terminators}
         self._typo_regex, self._typo_exact, self._typo_folded = self._compile_typos(rules.typos)
@@ -613,11 +644,29 @@ class Detector:
             if not pattern:
                 raise DataFileError(f"{where}: pattern {index} is empty")
             compiled.append(pattern)
-        try:
-            self.matcher.add(key, compiled)
-        except Exception as exc:  # spaCy reports bad patterns with several exception types
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DataFileError(f"{where}: bad Matcher pattern: {first}") from None
+        by_anchor: dict[frozenset[str] | None, list[list[dict[str, Any]]]] = {}
+        for pattern in compiled:
+            by_anchor.setdefault(_anchors(pattern), []).append(pattern)
+        for anchors, group in by_anchor.items():
+            matcher = self._groups.get(anchors)
+            if matcher is None:
+                matcher = self._groups[anchors] = self._new_matcher()
+            try:
+                matcher.add(key, group)
+            except Exception as exc:  # spaCy reports bad patterns with several exception types
+                text = str(exc).strip()
+                first = text.splitlines()[0] if text else type(exc).__name__
+                raise DataFileError(f"{where}: bad Matcher pattern: {first}") from None
+
+    def matches(self, doc: Doc) -> Iterator[tuple[str, int, int]]:
+        """(key, start, end) of every pattern match in `doc`."""
+        words = {token.lower_ for token in doc} | {token.lemma_.lower() for token in doc}
+        strings = doc.vocab.strings
+        for anchors, matcher in self._groups.items():
+            if anchors is not None and anchors.isdisjoint(words):
+                continue
+            for key_hash, start, end in matcher(doc):
+                yield strings[key_hash], start, end
 
     @staticmethod
     def _compile_typos(
@@ -688,9 +737,7 @@ class _Reader:
         self.cues: dict[str, list[_Span]] = {}
         self.rule_spans: dict[str, list[_Span]] = {}
         self.exceptions: dict[str, list[_Span]] = {}
-        strings = doc.vocab.strings
-        for key_hash, start, end in detector.matcher(doc):
-            key = strings[key_hash]
+        for key, start, end in detector.matches(doc):
             kind, _, name = key.partition(":")
             target = {"cue": self.cues, "rule": self.rule_spans, "except": self.exceptions}[kind]
             target.setdefault(name, []).append(_Span(start, end))
@@ -900,6 +947,28 @@ class _Reader:
             if cue.end <= span.start <= cue.end + window or (cue.start <= span.start < cue.end):
                 return cue
         return None
+
+
+def _anchors(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
+    """Words a pattern cannot match without: the literal values of its first required token.
+
+    None when no required token names literal words (the pattern is tried on every text).
+    """
+    for spec in pattern:
+        if spec.get("OP") in ("?", "*", "!"):
+            continue
+        for attr in ("LOWER", "LEMMA", "ORTH", "TEXT", "NORM"):
+            value = spec.get(attr)
+            if isinstance(value, str):
+                return frozenset({value.lower()})
+            if isinstance(value, dict) and set(value) == {"IN"} and value["IN"]:
+                if all(isinstance(item, str) for item in value["IN"]):
+                    return frozenset(item.lower() for item in value["IN"])
+    return None
+
+
+def _explained(reasons: list[str], rule: Rule, quote: str) -> bool:
+    return any(reason.startswith(f"{rule.sign}: '{quote}'") for reason in reasons)
 
 
 def _unique(items: Iterable[str]) -> list[str]:

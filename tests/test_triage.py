@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def test_each_sign_has_its_own_offsets(detector: Detector) -> None:
         assert text[sign.start : sign.end] == sign.text
     assert found["weapon"].text == "knife"
     assert found["in_danger"].text == "not safe"
-    assert found["missing_now"].text == "Nobody knows where she is"
+    assert found["missing_now"].text == "Nobody knows where"
 
 
 # --------------------------------------------------------------------------- negation
@@ -337,9 +338,40 @@ def test_assess_never_raises_and_is_consistent(text: str) -> None:
 @given(
     st.lists(
         st.sampled_from(
-            ["he", "has", "a", "knife", "not", "no", "last", "year", "what", "if", "child",
-             "'s", "scared", "to", "go", "home", ",", ".", "?", "tonight", "still", "lives",
-             "with", "her", "🙂", "\u202e", "\x00", "\n", "n't", "kill", "ODd", "od'd"]
+            [
+                "he",
+                "has",
+                "a",
+                "knife",
+                "not",
+                "no",
+                "last",
+                "year",
+                "what",
+                "if",
+                "child",
+                "'s",
+                "scared",
+                "to",
+                "go",
+                "home",
+                ",",
+                ".",
+                "?",
+                "tonight",
+                "still",
+                "lives",
+                "with",
+                "her",
+                "🙂",
+                "\u202e",
+                "\x00",
+                "\n",
+                "n't",
+                "kill",
+                "ODd",
+                "od'd",
+            ]
         ),
         max_size=40,
     )
@@ -468,9 +500,7 @@ def test_a_rule_without_a_source_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_bad_seed_name_is_refused(tmp_path: Path) -> None:
-    path = write_rules(
-        tmp_path, lambda d: d["rules"][0]["source"][0].update(seed="policy.txt")
-    )
+    path = write_rules(tmp_path, lambda d: d["rules"][0]["source"][0].update(seed="policy.txt"))
     with pytest.raises(DataFileError, match="is not a seed file name"):
         load_rules(path)
 
@@ -548,7 +578,7 @@ def test_phrase_syntax_compiles_to_matcher_patterns(nlp) -> None:  # noqa: ANN00
     ],
 )
 def test_bad_phrases_are_explained(nlp, phrase: str, problem: str) -> None:  # noqa: ANN001
-    with pytest.raises(ValueError, match=problem.replace("$", r"\$").replace("(", r"\(")):
+    with pytest.raises(ValueError, match=re.escape(problem)):
         compile_phrase(phrase, {}, nlp)
 
 
@@ -561,3 +591,10 @@ def test_typos_with_capitals_only_match_that_case(detector: Detector) -> None:
 def test_rules_header_documents_the_scan_limit() -> None:
     doc = textwrap.dedent(__import__("bot.triage").triage.__doc__ or "")
     assert "SCAN_LIMIT_CHARS" in doc and str(SCAN_LIMIT_CHARS // 1024) in doc
+
+
+def test_offsets_survive_long_junk_runs(detector: Detector) -> None:
+    text = "!" * 40 + "knife" + "!" * 40
+    result = detector.assess(text)
+    assert result.urgency == "immediate"
+    assert [(s.text, s.start, s.end) for s in result.signs] == [("knife", 40, 45)]
