@@ -46,31 +46,22 @@ def _page_in_same_transaction(now: datetime):  # noqa: ANN202
 
 
 def who_is_paged(urgency: str, now: datetime) -> tuple[list[str], float | None]:
-    """Names of the first people the page goes to, and how long before it escalates."""
-    from bot import rota
+    """Names (and phones) of the first people the page goes to, and minutes until it
+    escalates: the first step of the same chain the pager freezes for the page."""
+    from bot import pager, rota
 
     try:
         roster = rota.load_roster()
-    except ValueError:
+        chain = pager.freeze_chain(roster, urgency, now)
+    except (ValueError, KeyError):
         return [], None
-    people = rota.on_call(roster, now)
-    chain = roster.escalation.get(urgency)
-    if not chain:
+    first = next((step for step in chain if step["recipients"]), None)
+    if first is None:
         return [], None
-    first = chain.steps[0]
-    if first.target == "on_call_lead":
-        chosen = [p for p in people if p.role == "lead"][:1]
-    elif first.target == "deputies":
-        chosen = [p for p in people if p.role == "deputy"]
-    elif first.target == "person" and first.person:
-        chosen = [roster.person(first.person)]
-    elif first.target == "all_on_call":
-        chosen = list(people)
-    else:
-        chosen = []
-    # The lead's own number, so the worker can ring them too (deployment data, not policy).
-    names = [f"{p.name} ({p.phone})" if p.phone else p.name for p in chosen]
-    return names, first.timeout_minutes or None
+    # Their own number too, so the worker can ring them (deployment data, not policy).
+    people = [roster.person(r["id"]) for r in first["recipients"]]
+    names = [f"{p.name} ({p.phone})" if p.phone else p.name for p in people]
+    return names, first["timeout_s"] / 60 or None
 
 
 def raise_concern(draft, now: datetime | None = None) -> Outcome:  # noqa: ANN001
