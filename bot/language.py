@@ -26,7 +26,6 @@ import bisect
 import itertools
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -640,15 +639,23 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
         name: frozenset(" ".join(_tokens(nlp, word)) for word in words)
         for name, words in data.word_sets.items()
     }
-    return RuleSet(
+    loaded = RuleSet(
         path=path, rules=compiled, word_sets=word_sets, matcher=matcher, nlp=nlp, by_key=by_key
     )
+    if path == RULES_PATH:
+        # Loading the shipped file (start-up checks, a reload) also refreshes what `check`
+        # uses, so start-up pays the compile cost once and not the first worker's message.
+        global _default
+        _default = loaded
+    return loaded
 
 
-@lru_cache(maxsize=1)
+_default: RuleSet | None = None
+
+
 def default_rules() -> RuleSet:
-    """The shipped rules, loaded once per process."""
-    return load_rules(RULES_PATH)
+    """The shipped rules, loaded on first use and kept for the process."""
+    return _default if _default is not None else load_rules(RULES_PATH)
 
 
 # --------------------------------------------------------------------------- checking

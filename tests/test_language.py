@@ -689,9 +689,12 @@ def test_missing_and_broken_rule_files(tmp_path: Path) -> None:
         load_rules(broken)
 
 
-def test_shipped_rules_path() -> None:
+def test_shipped_rules_path_and_cache() -> None:
     assert RULES_PATH == ROOT / "knowledge" / "language_rules.yml"
-    assert load_rules().path == RULES_PATH
+    loaded = load_rules()
+    assert loaded.path == RULES_PATH
+    assert default_rules() is loaded  # start-up's load is the one `check` uses
+    assert default_rules() is default_rules()
 
 
 # --------------------------------------------------------------------------- robustness
