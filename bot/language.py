@@ -399,7 +399,8 @@ _NUM = (
 )
 _NOT_AGE_AFTER = (
     r"(?!\s*(?:am|pm|:|/|\.\d|%|th\b|st\b|nd\b|rd\b|months?|weeks?|days?|hours?|mins?|minutes?"
-    r"|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|times|pounds|quid|miles|people|of\b))"
+    r"|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|times|pounds|quid|miles|people|of\b"
+    r"|noon|midday|midnight|o'clock|o’clock|ish\b|-ish))"
 )
 _AGE_PATTERNS = [
     re.compile(rf"\b{_NUM}\s*-?\s*(?:years?|yrs?)\s*-?\s*old\b"),
@@ -409,7 +410,7 @@ _AGE_PATTERNS = [
         rf"\bsince\s+(?:she|he|they|the child|the young person)\s+(?:was|were|turned)\s+{_NUM}\b"
         + _NOT_AGE_AFTER
     ),
-    re.compile(rf"\b(?:since|from)\s+{_NUM}\b{_NOT_AGE_AFTER}"),
+    re.compile(rf"\b(?:since|from|at)\s+{_NUM}\b{_NOT_AGE_AFTER}"),
     re.compile(rf"\((?:aged?\s+)?{_NUM}\)"),
     re.compile(rf"\b(?:is|was|turned|who's|who is|who was|,)\s+{_NUM}(?=\s*(?:[.,;)]|$|and\b))"),
     re.compile(rf"\bunder\s+(?:the\s+age\s+of\s+)?{_NUM}\b{_NOT_AGE_AFTER}"),

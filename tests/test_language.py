@@ -492,6 +492,8 @@ def test_ages() -> None:
     assert ages_in("a man in his thirties") == [30]
     assert ages_in("since Year 7") == [11]
     assert ages_in("for 2 years since 12 October at 9am") == []
+    assert ages_in("sexually active at 12.") == [12]
+    assert ages_in("we met at 12 noon, then at 12:30") == []
 
 
 @pytest.mark.parametrize(
