@@ -423,7 +423,12 @@ def _space_long_runs(mapped: _Mapped) -> _Mapped:
 
 
 def _tokens(nlp: Any, text: str) -> list[str]:
-    return [token.lower_ for token in nlp.make_doc(text.lower()) if not token.is_space]
+    return list(_tokens_cached(nlp, text))
+
+
+@lru_cache(maxsize=8192)
+def _tokens_cached(nlp: Any, text: str) -> tuple[str, ...]:
+    return tuple(token.lower_ for token in nlp.make_doc(text.lower()) if not token.is_space)
 
 
 def compile_phrase(
@@ -592,7 +597,10 @@ class Detector:
         self.nlp = english()
         from spacy.matcher import Matcher
 
-        self._new_matcher = lambda: Matcher(self.nlp.vocab, validate=True)
+        # Phrases compile to well-formed patterns; raw `patterns` from the data file are
+        # checked once by a validating Matcher (validating every pattern is slow).
+        self._new_matcher = lambda: Matcher(self.nlp.vocab, validate=False)
+        self._validator = Matcher(self.nlp.vocab, validate=True)
         self.rules = rules
         # Patterns are grouped by the words they cannot match without ("anchors"); a group
         # is only run when one of its anchors is in the message. spaCy's Matcher tries every
@@ -643,6 +651,12 @@ class Detector:
         for index, pattern in enumerate(patterns):
             if not pattern:
                 raise DataFileError(f"{where}: pattern {index} is empty")
+            try:
+                self._validator.add(f"{key}#{index}", [pattern])
+            except Exception as exc:  # spaCy reports bad patterns with several exception types
+                text = str(exc).strip()
+                first = text.splitlines()[0] if text else type(exc).__name__
+                raise DataFileError(f"{where}: bad Matcher pattern {index}: {first}") from None
             compiled.append(pattern)
         by_anchor: dict[frozenset[str] | None, list[list[dict[str, Any]]]] = {}
         for pattern in compiled:

@@ -292,7 +292,7 @@ def test_hypothetical_and_guidance_questions_are_routine(detector: Detector, tex
         "what do I do, he's got a knife",
         "what is she meant to do, her dad has a gun",
         "Do I call 999? She's taken an overdose",
-        "what if a child said he had a knife? one of mine just did and he has it now. He has a knife",
+        "what if a child said he had a knife? One of mine just did. He has a knife",
     ],
 )
 def test_real_situations_phrased_as_questions_stay_high(detector: Detector, text: str) -> None:
