@@ -277,6 +277,7 @@ class _LineEnds:
 
 
 LOOKAHEAD_MARKS = 50
+"""How far `_better_closer_later` looks for a later closing mark (keeps the scan linear)."""
 
 
 def quoted_spans(text: str) -> list[tuple[int, int]]:
@@ -287,7 +288,7 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
 def quotations(text: str) -> tuple[list[tuple[int, int]], list[int]]:
     """Quoted character ranges and the offsets of the single quote marks that delimit them.
 
-    Ranges are [start, end) [start, end) that are inside quotation marks, quote marks included.
+    Ranges are [start, end), quote marks included, sorted and not overlapping.
 
     - Double quotes: straight "..." (paired by whether each mark opens or closes), curly
       “...”, „...“ and «...». A quote left open ends at the end of its line.
@@ -490,12 +491,6 @@ class RuleSet:
     matcher: Any
     nlp: Any
     by_key: dict[int, CompiledRule]
-
-    def rule(self, rule_id: str) -> Rule:
-        for compiled in self.rules:
-            if compiled.rule.id == rule_id:
-                return compiled.rule
-        raise KeyError(rule_id)
 
 
 def _tokens(nlp: Any, words: str) -> list[str]:
