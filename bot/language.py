@@ -491,6 +491,7 @@ class RuleSet:
     matcher: Any
     nlp: Any
     by_key: dict[int, CompiledRule]
+    anchors: frozenset[str] | None
 
 
 def _tokens(nlp: Any, words: str) -> list[str]:
@@ -605,6 +606,29 @@ def compile_phrase(
     return patterns
 
 
+def _anchor_words(patterns: list[list[dict[str, Any]]]) -> frozenset[str] | None:
+    """Words of which every match of these patterns holds at least one; None if some pattern
+    has no required word. From each pattern, the required slot with fewest common words."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    anchors: set[str] = set()
+    for pattern in patterns:
+        best: tuple[tuple[bool, int, int], set[str]] | None = None
+        for spec in pattern:
+            if spec.get("OP") == "?" or "LOWER" not in spec:
+                continue
+            value = spec["LOWER"]
+            words = {value} if isinstance(value, str) else set(value["IN"])
+            common = len(words & STOP_WORDS)
+            rank = (common == len(words), common, len(words))
+            if best is None or rank < best[0]:
+                best = (rank, words)
+        if best is None:
+            return None
+        anchors |= best[1]
+    return frozenset(anchors)
+
+
 def load_rules(path: Path | str | None = None) -> RuleSet:
     """Read, validate and compile a rules file; every problem is a one-line DataFileError."""
     from bot.nlp import english, spacy  # bot.nlp imports spaCy without TensorFlow
@@ -635,8 +659,15 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
         name: frozenset(" ".join(_tokens(nlp, word)) for word in words)
         for name, words in data.word_sets.items()
     }
+    anchors = _anchor_words([p for entry in compiled for p in entry.patterns])
     loaded = RuleSet(
-        path=path, rules=compiled, word_sets=word_sets, matcher=matcher, nlp=nlp, by_key=by_key
+        path=path,
+        rules=compiled,
+        word_sets=word_sets,
+        matcher=matcher,
+        nlp=nlp,
+        by_key=by_key,
+        anchors=anchors,
     )
     if path == RULES_PATH:
         # Loading the shipped file (start-up checks, a reload) also refreshes what `check`
@@ -711,12 +742,16 @@ def _chunks(text: str) -> list[tuple[int, int]]:
 _SENTENCE_END = {".", "!", "?", "\u2026", ";"}
 
 
+def _is_paragraph_break(token: Any) -> bool:
+    return token.is_space and len(_LINE_BREAK.findall(token.text)) >= 2
+
+
 def _sentence_ids(doc: Any) -> list[int]:
     """A sentence number per token: sentences end at . ! ? ; … and at blank lines."""
     ids: list[int] = []
     current = 0
     for token in doc:
-        if token.is_space and len(_LINE_BREAK.findall(token.text)) >= 2:
+        if _is_paragraph_break(token):
             current += 1
             ids.append(current)
             continue
@@ -727,10 +762,10 @@ def _sentence_ids(doc: Any) -> list[int]:
 
 
 class _Words:
-    """One tokenised chunk without whitespace tokens, so patterns need no gaps for line breaks.
+    """One tokenised chunk without whitespace, so patterns need no gaps for line breaks.
 
-    `doc` holds only the words; `idx[i]` is where word i starts in the chunk and `sent[i]`
-    its sentence number.
+    `doc` holds the words and one whitespace token per blank line (no phrase runs across a
+    paragraph); `idx[i]` is where token i starts in the chunk and `sent[i]` its sentence.
     """
 
     def __init__(self, nlp: Any, text: str) -> None:
@@ -738,7 +773,7 @@ class _Words:
 
         tokenised = nlp.make_doc(text)
         sentences = _sentence_ids(tokenised)
-        kept = [t.i for t in tokenised if not t.is_space]
+        kept = [t.i for t in tokenised if not t.is_space or _is_paragraph_break(t)]
         self.text = text
         self.idx = [tokenised[i].idx for i in kept]
         self.sent = [sentences[i] for i in kept]
@@ -778,6 +813,40 @@ class _Words:
                 break
             out.append(self.lower[n])
         return out
+
+
+_PARAGRAPH = "\n\n"
+
+
+def _matches(rules: RuleSet, ctx: _Words) -> list[tuple[int, int, int]]:
+    """Matcher results over the chunk, running the Matcher only on sentences that hold an
+    anchor word (every pattern needs one, see `_anchor_words`): most sentences of a note
+    have none, and the Matcher's cost grows with every word it is given.
+    """
+    if rules.anchors is None:
+        return list(rules.matcher(ctx.doc))
+    wanted = {ctx.sent[i] for i, word in enumerate(ctx.lower) if word in rules.anchors}
+    if not wanted:
+        return []
+    keep: list[int | None] = []
+    previous = -2
+    for i, sid in enumerate(ctx.sent):
+        if sid in wanted:
+            if keep and i != previous + 1:
+                keep.append(None)  # a gap: keep phrases from joining across it
+            keep.append(i)
+            previous = i
+    if len(keep) == len(ctx.sent):
+        return list(rules.matcher(ctx.doc))
+    from spacy.tokens import Doc
+
+    words = [ctx.doc[i].text if i is not None else _PARAGRAPH for i in keep]
+    found: list[tuple[int, int, int]] = []
+    for key, start, end in rules.matcher(Doc(ctx.doc.vocab, words=words)):
+        first, last = keep[start], keep[end - 1]
+        if first is not None and last is not None:
+            found.append((key, first, last + 1))
+    return found
 
 
 def _passes(test: ContextTest, ctx: _Words, start: int, end: int, rules: RuleSet) -> bool:
@@ -828,7 +897,7 @@ def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
     for chunk_start, chunk_end in _chunks(matchable):
         piece = matchable[chunk_start:chunk_end]
         ctx = _Words(rules.nlp, piece)
-        for key, start, end in rules.matcher(ctx.doc):
+        for key, start, end in _matches(rules, ctx):
             compiled = rules.by_key[key]
             char_start, char_end = (chunk_start + at for at in ctx.span(start, end))
             if _inside(quotes, quote_starts, char_start):

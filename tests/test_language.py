@@ -309,7 +309,7 @@ def test_inflections_and_pronouns(verb: str, pronoun: str) -> None:
         "She is Putting Herself At Risk.",
         "She is putting\nherself at risk.",
         "She is putting\r\nherself\r\nat risk.",
-        "She is putting   herself \t at\n\n risk.",
+        "She is putting   herself \t at\n   risk.",
         "She is putting\u00a0herself at risk.",
         "She is putting herself at significant risk.",
     ],
@@ -744,6 +744,39 @@ def test_check_on_note_like_noise(parts: list[str]) -> None:
     for f in check(text):
         assert 0 <= f.start < f.end <= len(text)
         assert text[f.start : f.end] == f.text
+
+
+def _without_anchor_filter(text: str) -> list[Finding]:
+    rules = default_rules()
+    saved, rules.anchors = rules.anchors, None
+    try:
+        return check(text, rules)
+    finally:
+        rules.anchors = saved
+
+
+def test_anchor_filter_changes_nothing_on_the_corpus() -> None:
+    corpus = yaml.safe_load((ROOT / "tests/data/language_corpus.yml").read_text("utf-8"))
+    note = "\n".join(item["text"] for item in corpus["sentences"])
+    assert default_rules().anchors
+    assert check(note) == _without_anchor_filter(note)
+    assert check(note.replace("\n", "\n\n")) == _without_anchor_filter(note.replace("\n", "\n\n"))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(FRAGMENTS + ["Staff met Jade. ", "older", " man ", "she "]), max_size=30
+    )
+)
+def test_anchor_filter_changes_nothing(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert check(text) == _without_anchor_filter(text)
+
+
+def test_no_phrase_runs_across_a_blank_line() -> None:
+    assert check("She keeps putting herself\n\nat risk.") == []
+    assert rules_of("She keeps putting herself\nat risk.") == ["putting-themselves-at-risk"]
 
 
 @pytest.mark.parametrize(
