@@ -27,7 +27,7 @@ Public API (Rasa-independent)::
     Detector(rules).assess(text)              # the same with other rules (tests)
 
 `assess` never raises on any ``str`` and is deterministic. It reads the first
-`SCAN_LIMIT_CHARS` characters (64 KiB of characters, about 12,000 words); every danger sign
+`SCAN_LIMIT_CHARS` characters (16 KiB of characters, about 3,000 words); every danger sign
 wholly inside them is found, and `Assessment.truncated` says when text was left unread.
 """
 
@@ -56,9 +56,11 @@ URGENCIES: tuple[str, ...] = ("routine", "urgent", "immediate")
 
 Urgency = Literal["routine", "urgent", "immediate"]
 
-SCAN_LIMIT_CHARS = 65_536
-"""Characters read per message. Signs inside this prefix are always found; the rest is not
-read (a chat message is never this long; a pasted document is flagged `truncated`)."""
+SCAN_LIMIT_CHARS = 16_384
+"""Characters read per message (16 KiB of characters, about 3,000 words: four times the
+longest Telegram message). Signs inside this prefix are always found; the rest is not read
+and the assessment says `truncated`. The cap bounds the worst case to about a second
+(bench/bench_triage.py)."""
 
 MAX_SIGNS = 50
 """Signs listed per assessment (urgency is still decided from all of them)."""
@@ -673,7 +675,11 @@ class Detector:
                 raise DataFileError(f"{where}: bad Matcher pattern: {first}") from None
 
     def matches(self, doc: Doc) -> Iterator[tuple[str, int, int]]:
-        """(key, start, end) of every pattern match in `doc`."""
+        """(key, start, end) of every pattern match in `doc`.
+
+        A group of patterns runs only when one of its anchors is in the text, so the cost
+        follows the danger words present, not every pattern in the file.
+        """
         words = {token.lower_ for token in doc} | {token.lemma_.lower() for token in doc}
         strings = doc.vocab.strings
         for anchors, matcher in self._groups.items():
@@ -747,7 +753,7 @@ class _Reader:
         self.mapped = mapped
         self.original = original
         self.truncated = truncated
-        self.sentence_of = self._sentences()
+        self.sentences, self.sentence_of = self._sentences()
         self.cues: dict[str, list[_Span]] = {}
         self.rule_spans: dict[str, list[_Span]] = {}
         self.exceptions: dict[str, list[_Span]] = {}
@@ -773,8 +779,8 @@ class _Reader:
                 if not any(p.start <= cue.start and cue.end <= p.end for p in pseudo)
             ]
 
-    def _sentences(self) -> list[_Sentence]:
-        """Sentence of each token: split at . ! ? ; ... and line breaks."""
+    def _sentences(self) -> tuple[list[_Sentence], list[_Sentence]]:
+        """The sentences, and the sentence of each token: split at . ! ? ; and line breaks."""
         sentences: list[_Sentence] = []
         of_token: list[_Sentence] = []
         current = _Sentence(0, 0)
@@ -785,8 +791,10 @@ class _Reader:
                 current.end = token.i + 1
                 sentences.append(current)
                 current = _Sentence(token.i + 1, token.i + 1)
-        current.end = len(self.doc)
-        return of_token
+        if current.start < len(self.doc):
+            current.end = len(self.doc)
+            sentences.append(current)
+        return sentences, of_token
 
     # -- cue tests
 
