@@ -8,8 +8,10 @@ If the server binaries are missing they are installed (``apt-get install postgre
 the tests run as root). initdb and postgres refuse to run as root, so as root they run as
 the ``postgres`` user the Debian package creates, in a temp dir that user owns.
 
-`fresh_database(url)` makes a new empty database on the same server, so tests that need a
-clean schema do not pay for a new server.
+`fresh_database(url)` gives a new, empty namespace (a schema set as the search_path) on
+the same server, so each test gets a clean database without paying for a new server.
+`store_url` is an empty SQLite database, then an empty PostgreSQL one (marked
+``postgres``): store tests that take it run the same suite on both.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ STARTUP_TIMEOUT_S = 60
 
 class PostgresUnavailable(RuntimeError):
     """The server could not be installed or started (one line, with the reason)."""
+
+
+class PortTaken(RuntimeError):
+    """The chosen port was taken before postgres could bind it (try another)."""
 
 
 def _bin_dir() -> Path | None:
@@ -113,7 +119,18 @@ class PostgresServer:
         if initdb.returncode != 0:
             tail = (initdb.stderr.strip().splitlines() or ["no output"])[-1]
             raise PostgresUnavailable(f"initdb failed: {tail}")
-        log_handle = open(self.log, "ab")  # noqa: SIM115 - kept open for the server's life
+        for attempt in range(3):
+            try:
+                self._launch()
+                return
+            except PortTaken:
+                # Another process took the free port between our check and the bind.
+                self.port = _free_port()
+                if attempt == 2:
+                    raise PostgresUnavailable("no free port could be bound after 3 tries") from None
+
+    def _launch(self) -> None:
+        log_handle = open(self.log, "wb")  # noqa: SIM115 - one log per launch attempt
         self.process = subprocess.Popen(
             _as_service_user(
                 [
@@ -147,21 +164,30 @@ class PostgresServer:
         last_error = "not started"
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
+                log = self._log_text()
+                if "could not create any TCP/IP sockets" in log:
+                    raise PortTaken(self._log_tail())
                 raise PostgresUnavailable(f"postgres exited: {self._log_tail()}")
             try:
-                psycopg2.connect(self.dsn("postgres")).close()
+                # connect_timeout: a port someone else is listening on must not hang us.
+                psycopg2.connect(self.dsn("postgres"), connect_timeout=2).close()
                 return
             except psycopg2.OperationalError as exc:
                 last_error = str(exc).strip().splitlines()[0]
                 time.sleep(0.1)
         raise PostgresUnavailable(f"postgres did not accept connections: {last_error}")
 
-    def _log_tail(self) -> str:
+    def _log_text(self) -> str:
         try:
-            lines = self.log.read_text(errors="replace").strip().splitlines()
+            return self.log.read_text(errors="replace")
         except OSError:
-            return "no log"
-        return lines[-1] if lines else "no log"
+            return ""
+
+    def _log_tail(self) -> str:
+        """The last FATAL line if any (the reason), else the last line."""
+        lines = self._log_text().strip().splitlines()
+        fatal = [line for line in lines if "FATAL" in line]
+        return (fatal or lines or ["no log"])[-1].strip()
 
     def dsn(self, database: str) -> str:
         return f"host=127.0.0.1 port={self.port} user={self.user} dbname={database}"
