@@ -430,7 +430,14 @@ def _tokens(nlp: Any, text: str) -> list[str]:
 
 @lru_cache(maxsize=8192)
 def _tokens_cached(nlp: Any, text: str) -> tuple[str, ...]:
-    return tuple(token.lower_ for token in nlp.make_doc(text.lower()) if not token.is_space)
+    text = text.lower()
+    if _CLITIC.fullmatch(text):
+        # Alone, "'ve" and "'m" tokenise as "'" + "ve"; inside "they've" they are one token.
+        return (text,)
+    return tuple(token.lower_ for token in nlp.make_doc(text) if not token.is_space)
+
+
+_CLITIC = re.compile(r"'(?:ve|m|s|ll|re|d)")
 
 
 def compile_phrase(
