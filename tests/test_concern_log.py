@@ -149,6 +149,10 @@ def test_unknown_reference(log: ConcernLog) -> None:
         ({"language_choices": "kept"}, "language_choices must be a list"),
         ({"child_age": 14}, "child_age must be text"),
         ({"created_at": "yesterday"}, "created_at must be a date and time"),
+        (
+            {"created_at": datetime(2026, 11, 23, 16, 5, tzinfo=LONDON)},
+            "created_at 2026-11-23T16:05+00:00 is in the future",
+        ),
         ({"worker_name": "x" * 201}, "worker_name is longer than 200 characters"),
         ({"worker_id": "w" * 129}, "worker_id is longer than 128 characters"),
         ({"worker_contact": "0" * 201}, "worker_contact is longer than 200 characters"),
