@@ -466,7 +466,7 @@ def _sequence(
 ) -> list[list[dict[str, Any]]]:
     if depth > 5:
         raise ValueError("groups nested too deeply")
-    slots = _split_top(phrase.strip(), lambda char: char.isspace())
+    slots = _split_top(phrase.strip(), " ")
     if not slots:
         raise ValueError("empty phrase or alternative")
     combos: list[list[dict[str, Any]]] = [[]]
@@ -478,8 +478,13 @@ def _sequence(
     return combos
 
 
-def _split_top(text: str, is_separator: Any) -> list[str]:
-    """Split at separators outside parentheses; empty pieces are dropped."""
+def _split_top(text: str, separator: str) -> list[str]:
+    """Split at `separator` (" " means any white space) outside parentheses.
+
+    Splitting at spaces drops empty pieces; splitting at "|" keeps them so that an empty
+    alternative can be reported.
+    """
+    by_space = separator == " "
     parts: list[str] = []
     current = ""
     depth = 0
@@ -490,7 +495,7 @@ def _split_top(text: str, is_separator: Any) -> list[str]:
             depth -= 1
             if depth < 0:
                 raise ValueError("unbalanced ')'")
-        if depth == 0 and is_separator(char):
+        if depth == 0 and (char.isspace() if by_space else char == separator):
             parts.append(current)
             current = ""
         else:
@@ -498,7 +503,9 @@ def _split_top(text: str, is_separator: Any) -> list[str]:
     if depth:
         raise ValueError("unbalanced '('")
     parts.append(current)
-    return [part for part in (p.strip() for p in parts) if part] if is_separator(" ") else parts
+    if by_space:
+        return [part for part in (p.strip() for p in parts) if part]
+    return parts
 
 
 _GAP = re.compile(r"^_\{(\d+),(\d+)\}$")
@@ -536,7 +543,7 @@ def _slot_variants(
         body = body[1:-1]
     elif "(" in body or ")" in body:
         raise ValueError(f"{slot!r}: a group must stand alone, as in '(a|b)' or '(a|b)?'")
-    options = _split_top(body, lambda char: char == "|")
+    options = _split_top(body, "|")
     if any(not option.strip() for option in options):
         raise ValueError(f"{slot!r}: empty alternative")
     singles: list[str] = []
@@ -615,7 +622,6 @@ class Detector:
         # is only run when one of its anchors is in the message. spaCy's Matcher tries every
         # pattern at every token, so this keeps long texts fast (see bench/bench_triage.py).
         self._groups: dict[frozenset[str] | None, Any] = {}
-        self.by_id = {rule.id: rule for rule in rules.rules}
         self.terminators = {word.lower() for word in rules.negation.terminators}
         self._typo_regex, self._typo_exact, self._typo_folded = self._compile_typos(rules.typos)
 
