@@ -24,11 +24,14 @@ Public API (Rasa-independent)::
     raise_floor(detected, classified) -> str  # the higher of two urgencies
     URGENCIES                                 # ("routine", "urgent", "immediate"), low to high
     load_rules(path=None) -> DangerRules      # validated data; DataFileError on a bad file
+    detector() -> Detector                    # the compiled default rules (cached)
     Detector(rules).assess(text)              # the same with other rules (tests)
 
+Call `detector()` once at start-up: compiling the rules takes a second or two, and a broken
+rules file must stop start-up (DataFileError, one line), never a conversation. After that,
 `assess` never raises on any ``str`` and is deterministic. It reads the first
-`SCAN_LIMIT_CHARS` characters (16 KiB of characters, about 3,000 words); every danger sign
-wholly inside them is found, and `Assessment.truncated` says when text was left unread.
+`SCAN_LIMIT_CHARS` characters (16 KiB of characters, about 3,000 words); any sign the rules
+match wholly inside them is found, and `Assessment.truncated` says when text was left unread.
 """
 
 from __future__ import annotations
