@@ -19,8 +19,8 @@ $VENV/bin/rasa train --fixed-model-name safeguard --out models --quiet
 step "pytest"
 $VENV/bin/python -m pytest -q -p no:cacheprovider
 
-step "rasa test --stories tests/ --fail-on-prediction-errors"
-$VENV/bin/rasa test core --stories tests/ --model models/safeguard.tar.gz \
+step "rasa test core --stories tests/ --e2e --fail-on-prediction-errors (intents from the text, then actions)"
+$VENV/bin/rasa test core --stories tests/ --e2e --model models/safeguard.tar.gz \
   --fail-on-prediction-errors --out results/stories --quiet
 
 step "NLU evaluation (cross-validation)"
