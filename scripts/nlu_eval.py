@@ -1,20 +1,19 @@
-"""NLU evaluation for `make test`: 3-fold cross-validation, macro-F1, fail below a threshold.
+"""NLU evaluation for `make test`: the shipped model on a held-out set, macro-F1, a gate.
 
-Why cross-validation: every example is tested once by a model that never saw it, and no
-held-out file can drift out of date. The FallbackClassifier is removed for the evaluation
-(as RasaHQ/rasa-demo does), because it turns low-confidence guesses into `nlu_fallback`
-and would score the classifier on a label it never predicts by itself.
+Why held-out: `tests/data/nlu_holdout.yml` was written apart from the training data and is
+never trained on, so it measures the model workers will actually use (the one `make test`
+just trained, danger detector included), at no extra training time. Cross-validation
+(`--cross-validation`) is kept for experiments on the training data.
 
-Why MIN_MACRO_F1 = 0.85: macro-F1 weighs every intent equally, so one intent the model
-cannot learn drags it down; 0.85 is met only when every intent is mostly recognised, while
-leaving room for the short, typo-laden fragments staff really send. Misrecognition is not
-what keeps a child safe (the danger detector is deterministic and runs on every message,
-and the fallback always shows 999 and the menu), but a model below this line would send
-workers round in circles.
+Why MIN_MACRO_F1 (see the value below): macro-F1 weighs every intent equally, so one
+intent the model cannot learn drags it down. Misrecognition is not what keeps a child safe
+(the danger detector is deterministic and runs on every message, and the fallback always
+shows 999 and the menu), but a model below this line would send workers round in circles.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -24,12 +23,21 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+HOLDOUT = ROOT / "tests" / "data" / "nlu_holdout.yml"
+MODEL = ROOT / "models" / "safeguard.tar.gz"
 OUT = ROOT / "results" / "nlu"
 MIN_MACRO_F1 = 0.85
 FOLDS = 3
 
 
-def eval_config() -> Path:
+def rasa(*args: str) -> None:
+    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+    subprocess.run([str(ROOT / ".venv/bin/rasa"), *args], cwd=ROOT, env=env, check=True)
+
+
+def cross_validation_config() -> Path:
+    """config.yml without the FallbackClassifier, which would score the classifier on a
+    label (nlu_fallback) it never predicts by itself."""
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     config["pipeline"] = [c for c in config["pipeline"] if c["name"] != "FallbackClassifier"]
     path = ROOT / "results" / "nlu_eval_config.yml"
@@ -38,29 +46,69 @@ def eval_config() -> Path:
     return path
 
 
-def main() -> int:
-    config = eval_config()
-    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
-    print(f"[nlu-eval] {FOLDS}-fold cross-validation of data/nlu.yml (trains {FOLDS} models)")
-    subprocess.run(
-        [str(ROOT / ".venv/bin/rasa"), "test", "nlu", "--cross-validation", "--folds", str(FOLDS),
-         "--config", str(config), "--nlu", "data/nlu.yml", "--out", str(OUT), "--no-plot",
-         "--quiet"],
-        cwd=ROOT, env=env, check=True,
-    )
-    report = json.loads((OUT / "intent_report.json").read_text())
-    macro = report["macro avg"]["f1-score"]
+def report(out: Path) -> float:
+    data = json.loads((out / "intent_report.json").read_text())
+    macro = data["macro avg"]["f1-score"]
     per_intent = {
         name: scores["f1-score"]
-        for name, scores in report.items()
-        if isinstance(scores, dict) and "support" in scores and name not in (
-            "macro avg", "weighted avg", "micro avg")
+        for name, scores in data.items()
+        if isinstance(scores, dict)
+        and "support" in scores
+        and name not in ("macro avg", "weighted avg", "micro avg")
     }
     print("[nlu-eval] weakest intents:")
     for name, f1 in sorted(per_intent.items(), key=lambda kv: kv[1])[:6]:
         print(f"    {name:<28} F1 {f1:.3f}")
+    return macro
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--cross-validation",
+        action="store_true",
+        help=f"{FOLDS}-fold cross-validation of data/nlu.yml instead (trains {FOLDS} models)",
+    )
+    args = parser.parse_args(argv)
+    if args.cross_validation:
+        print(f"[nlu-eval] {FOLDS}-fold cross-validation of data/nlu.yml")
+        out = OUT / "cv"
+        rasa(
+            "test",
+            "nlu",
+            "--cross-validation",
+            "--folds",
+            str(FOLDS),
+            "--config",
+            str(cross_validation_config()),
+            "--nlu",
+            "data/nlu.yml",
+            "--out",
+            str(out),
+            "--no-plot",
+            "--quiet",
+        )
+    else:
+        if not MODEL.exists():
+            print(f"[nlu-eval] no trained model at {MODEL}: run 'make train'", file=sys.stderr)
+            return 1
+        print(f"[nlu-eval] the shipped model on the held-out set {HOLDOUT.relative_to(ROOT)}")
+        out = OUT / "holdout"
+        rasa(
+            "test",
+            "nlu",
+            "--model",
+            str(MODEL),
+            "--nlu",
+            str(HOLDOUT),
+            "--out",
+            str(out),
+            "--no-plot",
+            "--quiet",
+        )
+    macro = report(out)
     print(f"[nlu-eval] macro-F1 {macro:.3f} (threshold {MIN_MACRO_F1})")
-    if macro < MIN_MACRO_F1:
+    if not args.cross_validation and macro < MIN_MACRO_F1:
         print(f"[nlu-eval] FAIL: macro-F1 {macro:.3f} is below {MIN_MACRO_F1}", file=sys.stderr)
         return 1
     return 0

@@ -23,7 +23,7 @@ step "rasa test core --stories tests/ --e2e --fail-on-prediction-errors (intents
 $VENV/bin/rasa test core --stories tests/ --e2e --model models/safeguard.tar.gz \
   --fail-on-prediction-errors --out results/stories --quiet
 
-step "NLU evaluation (cross-validation)"
+step "NLU evaluation (the trained model on the held-out set)"
 $VENV/bin/python scripts/nlu_eval.py
 
 step "all checks passed in $(( $(date +%s) - start ))s"
