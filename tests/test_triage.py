@@ -324,19 +324,19 @@ def test_fgm_past_is_urgent_imminent_is_immediate(detector: Detector) -> None:
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(st.text(max_size=400))
-def test_assess_never_raises_and_is_consistent(text: str) -> None:
-    result = assess(text)
+@given(text=st.text(max_size=400))
+def test_assess_never_raises_and_is_consistent(detector: Detector, text: str) -> None:
+    result = detector.assess(text)
     assert result.urgency in URGENCIES
     for sign in result.signs:
         assert 0 <= sign.start <= sign.end <= len(text)
         assert text[sign.start : sign.end] == sign.text
-    assert result == assess(text), "deterministic"
+    assert result == detector.assess(text), "deterministic"
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(
-    st.lists(
+    words=st.lists(
         st.sampled_from(
             [
                 "he",
@@ -376,9 +376,9 @@ def test_assess_never_raises_and_is_consistent(text: str) -> None:
         max_size=40,
     )
 )
-def test_assess_never_raises_on_word_salad(words: list[str]) -> None:
+def test_assess_never_raises_on_word_salad(detector: Detector, words: list[str]) -> None:
     text = " ".join(words)
-    result = assess(text)
+    result = detector.assess(text)
     assert result.urgency in URGENCIES
     for sign in result.signs:
         assert text[sign.start : sign.end] == sign.text
