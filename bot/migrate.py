@@ -10,6 +10,7 @@ starting at once (chat server and action server) from migrating over each other.
 from __future__ import annotations
 
 import importlib
+import logging
 
 from alembic import command
 from alembic.config import Config
@@ -24,6 +25,9 @@ from bot import ROOT
 from bot.db import Base, make_engine
 
 MIGRATIONS_DIR = ROOT / "migrations"
+
+# Alembic reports every step at INFO; in a chat terminal that buries the conversation.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 MODEL_MODULES: tuple[str, ...] = ("bot.concern_log", "bot.pager")
 """Modules that define tables on `bot.db.Base`; imported so `model_metadata()` (used for

@@ -26,12 +26,24 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Library deprecation warnings (Rasa's pins are old) would bury the conversation.
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     return env
 
 
 def action_server_cmd(port: int) -> list[str]:
     return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
+def console_pager_env() -> dict[str, str]:
+    """The embedded default for `make run`: pages are printed in this terminal, never sent."""
+    env = child_env()
+    for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN"):
+        env.pop(name, None)
+    env["SAFEGUARD_TEAMS_DISABLED"] = "1"
+    return env
 
 
 def pager_cmd() -> list[str]:
