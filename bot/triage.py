@@ -62,7 +62,7 @@ Urgency = Literal["routine", "urgent", "immediate"]
 SCAN_LIMIT_CHARS = 16_384
 """Characters read per message (16 KiB of characters, about 3,000 words: four times the
 longest Telegram message). Signs inside this prefix are always found; the rest is not read
-and the assessment says `truncated`. The cap bounds the worst case to about a second
+and the assessment says `truncated`. The cap bounds the worst case to under two seconds
 (bench/bench_triage.py)."""
 
 MAX_SIGNS = 50
