@@ -11,6 +11,7 @@ thought. It never lowers what the classifier found.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -29,6 +30,14 @@ DANGER_INTENT = "report_danger"
 # Intents that already mean "danger now": the detector leaves them as they are.
 DANGER_INTENTS = {DANGER_INTENT, "emergency"}
 TRIAGE_KEY = "triage"
+# The emergency numbers themselves are the one wordless message that means danger.
+EMERGENCY_NUMBERS = {"999", "112"}
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def wordless(text: str) -> bool:
+    """True for a message with no word in it: an age, a date, a reference number."""
+    return _WORD.search(text or "") is None and (text or "").strip() not in EMERGENCY_NUMBERS
 
 
 def classify_urgency(intent_name: str | None) -> str:
@@ -46,6 +55,12 @@ def apply_floor(parse: dict[str, Any], text: str) -> dict[str, Any]:
     Separate from the component class so it can be tested without building a graph.
     """
     intent = parse.get(INTENT) or {}
+    if intent.get("name") in DANGER_INTENTS and wordless(text):
+        # The classifier matches digits to the "999" examples: "13" or "2011-04-02" typed
+        # as a child's age in the form would page a lead. A message with no words cannot
+        # describe danger, so it is not trusted as one (the detector still runs below).
+        parse[INTENT] = {"name": "nlu_fallback", "confidence": intent.get("confidence", 0.0)}
+        intent = parse[INTENT]
     classified = classify_urgency(intent.get("name"))
     try:
         assessment = triage.assess(text or "")
@@ -95,7 +110,7 @@ class DangerDetector(GraphComponent):
                 INTENT_RANKING_KEY: message.get(INTENT_RANKING_KEY),
             }
             result = apply_floor(parse, message.get(TEXT) or "")
-            if "overrode_intent" in result:
+            if "overrode_intent" in result or parse[INTENT] != message.get(INTENT):
                 message.set(INTENT, parse[INTENT], add_to_output=True)
                 message.set(INTENT_RANKING_KEY, parse[INTENT_RANKING_KEY], add_to_output=True)
             message.set(TRIAGE_KEY, result, add_to_output=True)
