@@ -15,9 +15,23 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import pack, say, say_failure, worker_from
 from bot import disclosure
-from bot.disclosure import FIELDS, FIELDS_BY_SLOT, KEEP_WORDING, SKIPPED
+from bot.disclosure import FIELDS, FIELDS_BY_SLOT, SKIPPED
 
 ACCEPT = "__accept__"
+KEEP_PAYLOAD = "/keep_wording"
+KEEP_INTENT = "keep_wording"
+# "keep it" is short; a longer message that happens to say "keep" is a new wording.
+KEEP_MAX_WORDS = 6
+
+
+def wants_to_keep(text: str, tracker: Tracker) -> bool:
+    """The worker pressed "Keep my wording" or said so in a few words."""
+    if text == KEEP_PAYLOAD:
+        return True
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    return intent == KEEP_INTENT and len(text.split()) <= KEEP_MAX_WORDS
+
+
 # Every slot the form fills or keeps: cleared after saving or cancelling, so the
 # conversation does not go on holding a copy of the child's story.
 FORM_STATE_SLOTS = (
@@ -89,7 +103,7 @@ class ValidateDisclosureForm(FormValidationAction):
     # -- the record fields ---------------------------------------------------------------
     def _plain(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
         text = disclosure.clean_answer(value)
-        if text == KEEP_WORDING or not text:
+        if not text or text == KEEP_PAYLOAD:
             return {slot: None}
         if disclosure.too_long(text):
             say(dispatcher, too_long_message(FIELDS_BY_SLOT[slot].label))
@@ -104,11 +118,10 @@ class ValidateDisclosureForm(FormValidationAction):
         pending = tracker.get_slot("language_pending") or {}
         choices = list(tracker.get_slot("language_choices") or [])
         done = {"language_review": None, "language_pending": None}
-        if value == KEEP_WORDING:
-            if review == slot and pending.get("text"):
-                choices.append({"field": slot, "choice": "kept", "rules": pending.get("rules", [])})
-                return {slot: pending["text"], **done, "language_choices": choices}
-            return {slot: None}
+        text = disclosure.clean_answer(value)
+        if review == slot and pending.get("text") and wants_to_keep(text, tracker):
+            choices.append({"field": slot, "choice": "kept", "rules": pending.get("rules", [])})
+            return {slot: pending["text"], **done, "language_choices": choices}
         plain = self._plain(slot, value, dispatcher)
         text = plain[slot]
         if text is None or text == SKIPPED:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SKIPPED = "(not known)"
-KEEP_WORDING = "__keep__"
 
 
 @dataclass(frozen=True)
@@ -100,8 +99,16 @@ def routes_for(categories: list[str]) -> list[str]:
 # of abuse in the seed appendices; recognised by these words in what the worker says.
 ROUTE_ONLY_CATEGORIES: dict[str, tuple[str, ...]] = {
     "staff_allegation": (
-        "member of staff", "staff member", "a teacher", "volunteer", "colleague", "coworker",
-        "co-worker", "allegation against", "allegation about", "about staff",
+        "member of staff",
+        "staff member",
+        "a teacher",
+        "volunteer",
+        "colleague",
+        "coworker",
+        "co-worker",
+        "allegation against",
+        "allegation about",
+        "about staff",
     ),
 }
 CATEGORY_NAMES: dict[str, str] = {

@@ -143,10 +143,12 @@ def test_alarm_with_the_database_down_still_gives_numbers(monkeypatch, tmp_path)
 # -- the disclosure form -----------------------------------------------------------------------
 
 
-def validate(slot: str, value: Any, slots: dict[str, Any] | None = None):  # noqa: ANN201
+def validate(
+    slot: str, value: Any, slots: dict[str, Any] | None = None, intent: str = "nlu_fallback"
+):  # noqa: ANN201
     form = disclosure_form.ValidateDisclosureForm()
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(str(value), slots=slots)
+    tracker = make_tracker(str(value), slots=slots, intent=intent)
     result = asyncio.run(getattr(form, f"validate_{slot}")(value, dispatcher, tracker, {}))
     return result, dispatcher.messages
 
@@ -214,8 +216,9 @@ def test_victim_blaming_wording_is_flagged_then_kept_on_request() -> None:
     pending = result["language_pending"]
     kept, messages = validate(
         "observations",
-        disclosure.KEEP_WORDING,
+        "/keep_wording",
         slots={"language_review": "observations", "language_pending": pending},
+        intent="keep_wording",
     )
     assert kept == {
         "observations": text,
@@ -226,6 +229,22 @@ def test_victim_blaming_wording_is_flagged_then_kept_on_request() -> None:
         ],
     }
     assert messages == []
+
+
+def test_keep_in_a_few_words_keeps_but_a_new_sentence_with_keep_is_checked() -> None:
+    pending = {"text": "She keeps putting herself at risk.", "rules": ["x"]}
+    slots = {"language_review": "observations", "language_pending": pending}
+    kept, _ = validate("observations", "keep it as it is", slots, intent="keep_wording")
+    assert kept["observations"] == pending["text"]
+    new = "She keeps going missing; adults may be exploiting her."
+    result, _ = validate("observations", new, slots, intent="keep_wording")
+    assert result["observations"] == new
+    assert result["language_choices"][0]["choice"] == "rephrased"
+
+
+def test_keep_without_a_pending_check_is_not_recorded_as_an_answer() -> None:
+    result, _ = validate("observations", "/keep_wording", intent="keep_wording")
+    assert result["observations"] is None
 
 
 def test_rephrased_wording_is_recorded_as_rephrased() -> None:
