@@ -36,9 +36,9 @@ class ListOpenConcerns(Action):
             if role_of(tracker.sender_id) not in LEAD_ROLES:
                 say(dispatcher, "Only Safeguarding Leads can list concerns. Ask your lead.")
                 return []
-            from bot.concern_log import ConcernLog
+            from bot.reporting import concern_log
 
-            concerns = ConcernLog().list(open_only=True)
+            concerns = concern_log().list(open_only=True)
             if not concerns:
                 say(dispatcher, "There are no open concerns.")
                 return []
@@ -60,7 +60,6 @@ class ListOpenConcerns(Action):
 
 # "update SG-7KQ2-M4XP: called MASH, referral made"
 _UPDATE = re.compile(r"\b(SG[\s-]?[0-9A-Z]{4}[\s-]?[0-9A-Z]{4})\b\s*[:\-,]?\s*(.*)", re.I | re.S)
-LEAD_UPDATE_TYPE = "SG update"
 
 
 def parse_update(text: str) -> tuple[str, str] | None:
@@ -80,7 +79,8 @@ class RecordLeadUpdate(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from bot.concern_log import ConcernLog, ConcernLogError
+        from bot.concern_log import ConcernLogError
+        from bot.reporting import concern_log, lead_update_type
 
         try:
             if role_of(tracker.sender_id) not in LEAD_ROLES:
@@ -95,11 +95,11 @@ class RecordLeadUpdate(Action):
                 )
                 return []
             ref, text = parsed
-            event = ConcernLog().add_event(
-                ref, LEAD_UPDATE_TYPE, text, by=worker_from(tracker).name
-            )
+            log = concern_log()
+            kind = lead_update_type(log)
+            event = log.add_event(ref, kind, text, by=worker_from(tracker).name)
             when = event.happened_at.strftime("%a %d %b %H:%M")
-            say(dispatcher, f"Added to {ref.upper()}: {LEAD_UPDATE_TYPE}, {when}.")
+            say(dispatcher, f"Added to {ref.upper()}: {kind}, {when}.")
         except ConcernLogError as exc:
             say(dispatcher, f"Not recorded: {exc}")
         except Exception as exc:  # noqa: BLE001

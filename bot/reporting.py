@@ -70,12 +70,12 @@ def raise_concern(draft, now: datetime | None = None) -> Outcome:  # noqa: ANN00
     The page carries only the reference, urgency, categories and the worker's name and
     contact (`bot.pager.page_concern` reads nothing else), never the child's details.
     """
-    from bot.concern_log import ConcernLog, ConcernLogError
+    from bot.concern_log import ConcernLogError
 
     now = now or clock.now()
     outcome = Outcome()
     try:
-        view = ConcernLog().record(
+        view = concern_log().record(
             draft,
             in_same_transaction=_page_in_same_transaction(now),
         )
@@ -138,3 +138,31 @@ def draft_from_answers(
         language_choices=list(language_choices or []),
         created_at=now or clock.now(),
     )
+
+
+def concern_log(url: str | None = None):  # noqa: ANN201
+    """The concern log with this organisation's own event types (from its policy pack)."""
+    from bot.concern_log import ConcernLog
+    from bot.pack import load_pack
+
+    names = [event.name for event in load_pack().recording.event_types]
+    return ConcernLog(url, event_types=names or None)
+
+
+# What a lead's update from chat is recorded as, first that the organisation uses.
+LEAD_UPDATE_TYPES = (
+    "SG update",  # CRASAC
+    "Case note",  # The Children's Society (Mosaic)
+    "Case Record/Chronology entry",  # Leicestershire template
+    "Chronology",
+    "Update",  # safeguard's own, where a policy names no types
+)
+
+
+def lead_update_type(log) -> str:  # noqa: ANN001
+    allowed = log.event_types.allowed
+    for name in LEAD_UPDATE_TYPES:
+        if name in allowed:
+            return name
+    ordinary = [n for n in allowed if n not in (log.event_types.raised, log.event_types.closed)]
+    return ordinary[0] if ordinary else allowed[0]
