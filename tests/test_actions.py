@@ -452,3 +452,18 @@ def test_update_parsing() -> None:
     assert leads.parse_update("update SG-7KQ2-M4XP: called MASH") == ("SG-7KQ2-M4XP", "called MASH")
     assert leads.parse_update("sg7kq2m4xp - rang police") == ("sg7kq2m4xp", "rang police")
     assert leads.parse_update("update please") is None
+
+
+@pytest.mark.parametrize(
+    "org", ["crasac", "childrens-society", "leics-seips", "chelmsford-chsg", "generic"]
+)
+def test_each_organisation_records_lead_updates_with_its_own_event_type(
+    org: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.reporting import concern_log, lead_update_type
+
+    monkeypatch.setenv("SAFEGUARD_ORG", org)
+    log = concern_log()
+    kind = lead_update_type(log)
+    assert kind in log.event_types.allowed
+    assert kind not in (log.event_types.raised, log.event_types.closed)
