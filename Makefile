@@ -39,7 +39,7 @@ test: setup  ## validate data, train, pytest, Rasa test stories, NLU evaluation
 lint: setup  ## ruff
 	@$(VENV)/bin/ruff check bot actions tests scripts bench
 
-bench: setup $(MODEL)  ## benchmarks (not part of make test)
+bench: setup  ## benchmarks: language checker, danger detector, page latency (not part of make test)
 	@bash scripts/bench.sh
 
 lock: setup  ## rewrite requirements.txt from the current .venv
