@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -18,8 +19,9 @@ class PackAnswer(Action):
     def name(self) -> str:
         return self.action
 
-    def answer(self, tracker: Tracker) -> str:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def answer(self, tracker: Tracker) -> str:
+        """The reply, from the policy pack."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
