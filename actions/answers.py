@@ -89,13 +89,23 @@ class FallbackContacts(PackAnswer):
         return emergency_text(pack())
 
 
-class ExplainCategory(PackAnswer):
-    action = "action_explain_category"
+class ExplainCategory(Action):
+    """Signs of a category of abuse; with no category named, the category buttons."""
 
-    def answer(self, tracker: Tracker) -> str:
-        from bot import categories
+    def name(self) -> str:
+        return "action_explain_category"
 
-        category = categories.find_category(latest_text(tracker))
-        if category is None:
-            return categories.menu_text()
-        return categories.explain(category)
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        try:
+            from bot import categories
+
+            category = categories.find_category(latest_text(tracker))
+            if category is None:
+                dispatcher.utter_message(response="utter_ask_abuse_category")
+            else:
+                say(dispatcher, categories.explain(category))
+        except Exception as exc:  # noqa: BLE001
+            say_failure(dispatcher, self.name(), exc)
+        return []

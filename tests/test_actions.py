@@ -109,7 +109,7 @@ def test_explain_category_and_menu() -> None:
     messages, _ = run(answers.ExplainCategory(), make_tracker("what are the signs of county lines"))
     assert "Source" in texts(messages)
     messages, _ = run(answers.ExplainCategory(), make_tracker("signs"))
-    assert messages
+    assert messages == [{**messages[0], "response": "utter_ask_abuse_category"}]
 
 
 # -- danger ------------------------------------------------------------------------------------
