@@ -46,9 +46,10 @@ def console_pager_env() -> dict[str, str]:
     return env
 
 
-def pager_cmd() -> list[str]:
+def pager_cmd(print_notices: bool = False) -> list[str]:
     """The paging loop: sends due pages, retries, escalates (bot/pager.py)."""
-    return [sys.executable, "-m", "bot.cli", "pager", "run"]
+    cmd = [sys.executable, "-m", "bot.cli", "pager", "run"]
+    return [*cmd, "--print-notices"] if print_notices else cmd
 
 
 def endpoints_file(action_port: int) -> Path:

@@ -39,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
         if not processes.wait_for_http(f"http://localhost:{args.actions_port}/health", 60, actions):
             print("safeguard chat: the action server did not start (see above)", file=sys.stderr)
             return 1
-        group.start("pager", processes.pager_cmd(), env=processes.console_pager_env())
+        group.start(
+            "pager", processes.pager_cmd(print_notices=True), env=processes.console_pager_env()
+        )
         print("[chat] loading the assistant (about 20 seconds)... type /stop to quit", flush=True)
         shell = group.start(
             "chat",

@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     run.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
+    run.add_argument(
+        "--print-notices",
+        action="store_true",
+        help="also print worker notices (paged, escalated, acknowledged) as they happen; "
+        "the terminal chat uses this so the worker is told at each step",
+    )
     run.set_defaults(func=run_loop)
 
     ack = actions.add_parser(
@@ -109,9 +115,17 @@ def run_loop(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    watcher = None
+    if args.print_notices:
+        watcher = threading.Thread(
+            target=print_notices_until, args=(pager, stop, args.interval), daemon=True
+        )
+        watcher.start()
     try:
         pager.run_forever(stop, interval=args.interval)
     finally:
+        if watcher is not None:
+            watcher.join(timeout=5)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         for transport in pager.transports.values():
@@ -121,6 +135,19 @@ def run_loop(args: argparse.Namespace) -> int:
         pager.engine.dispose()
     print("Pager stopped.", file=sys.stderr)
     return 0
+
+
+def print_notices_until(pager, stop, interval: float) -> None:  # noqa: ANN001
+    """Print each new worker notice once, until `stop` is set."""
+    while not stop.wait(interval):
+        try:
+            rows = pager.notices(unseen_only=True)
+            for row in rows:
+                when = row["created_at"].strftime("%H:%M")
+                print(f"[{when}] {row['concern_ref']}: {row['text']}", flush=True)
+            pager.mark_notices_shown(row["id"] for row in rows)
+        except Exception as exc:  # noqa: BLE001 - telling the worker must not stop paging
+            print(f"safeguard pager: could not read notices ({type(exc).__name__})", flush=True)
 
 
 def run_ack(args: argparse.Namespace) -> int:
