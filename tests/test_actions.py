@@ -467,3 +467,35 @@ def test_each_organisation_records_lead_updates_with_its_own_event_type(
     kind = lead_update_type(log)
     assert kind in log.event_types.allowed
     assert kind not in (log.event_types.raised, log.event_types.closed)
+
+
+@pytest.mark.parametrize(
+    ("category", "route_title"),
+    [
+        ("radicalisation", "Prevent (radicalisation) and Channel"),
+        ("cse", "Child sexual exploitation (CSE)"),
+        ("domestic_abuse", "Domestic violence and abuse"),
+        ("staff_allegation", "Concern or allegation about an employee or volunteer"),
+        ("online_colleague", "Online concern about a colleague"),
+        ("fgm", "no fgm procedure is set for this deployment"),
+    ],
+)
+def test_saving_shows_the_category_route_from_the_pack(
+    category: str, route_title: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_ORG", "childrens-society")
+    answers_ = {**full_answers(), "categories": [category]}
+    messages, _ = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=answers_))
+    reply = texts(messages)
+    assert "Saved. Your reference is SG-" in reply
+    assert route_title.lower() in reply.lower()
+
+
+def test_saving_an_fgm_concern_at_the_school_gives_the_duty(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_ORG", "chelmsford-chsg")
+    answers_ = {**full_answers(), "categories": ["fgm"]}
+    messages, _ = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=answers_))
+    reply = texts(messages).lower()
+    assert "fgm" in reply and "police" in reply
