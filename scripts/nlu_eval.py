@@ -5,10 +5,15 @@ never trained on, so it measures the model workers will actually use (the one `m
 just trained, danger detector included), at no extra training time. Cross-validation
 (`--cross-validation`) is kept for experiments on the training data.
 
-Why MIN_MACRO_F1 (see the value below): macro-F1 weighs every intent equally, so one
-intent the model cannot learn drags it down. Misrecognition is not what keeps a child safe
-(the danger detector is deterministic and runs on every message, and the fallback always
-shows 999 and the menu), but a model below this line would send workers round in circles.
+Why MIN_MACRO_F1 = 0.90: macro-F1 weighs every intent equally, so one intent the model
+cannot learn drags it down. The shipped model scores 0.925-0.932 on the held-out set across
+three random seeds; 0.90 leaves about three times that spread for TensorFlow differing
+between CPUs and for ordinary edits to the training data, while the data and config before
+the NLU review (0.877 on the same set) would fail. Misrecognition is not what keeps a child
+safe (the danger detector is deterministic and runs on every message, and the fallback
+always shows 999 and the menu), but a model below this line would send workers round in
+circles. 3-fold cross-validation of the training data scores lower (0.82) because each
+fold trains on two thirds of the examples; it is printed, never gated.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOLDOUT = ROOT / "tests" / "data" / "nlu_holdout.yml"
 MODEL = ROOT / "models" / "safeguard.tar.gz"
 OUT = ROOT / "results" / "nlu"
-MIN_MACRO_F1 = 0.85
+MIN_MACRO_F1 = 0.90
 FOLDS = 3
 
 
