@@ -205,6 +205,7 @@ class DangerRules(BaseModel):
     hypothetical: CueList
     hypothetical_message: CueList
     guidance: CueList
+    guidance_opening: CueList | None = None
     guidance_window: int = 3
     escalation_cues: dict[str, CueList] = {}
     rules: list[Rule]
@@ -644,6 +645,8 @@ class Detector:
             "cue:hypothetical_message",
             rules.hypothetical_message,
         )
+        if rules.guidance_opening is not None:
+            self._add(f"{source}: guidance_opening", "cue:guidance_opening", rules.guidance_opening)
         for name, cues in rules.escalation_cues.items():
             self._add(f"{source}: escalation_cues.{name}", f"cue:{name}", cues)
         for index, rule in enumerate(rules.rules):
@@ -787,6 +790,14 @@ class _Reader:
             for cue in self.cues.get("negation", ())
             if not any(s.start <= cue.start and cue.end <= s.end for s in signs)
         ]
+        # A topic heading that opens a sentence ("signs of trafficking", a menu button's
+        # text) makes that sentence a question about the topic; the same words mid-sentence
+        # ("she shows signs of neglect") are an observation and stay a sign.
+        self.cues["guidance_opening"] = [
+            cue
+            for cue in self.cues.get("guidance_opening", ())
+            if cue.start == self._sentence_start(cue.start)
+        ]
         for cue_name, pseudo_name in (("negation", "pseudo"), ("present", "present_pseudo")):
             pseudo = self.cues.get(pseudo_name, ())
             self.cues[cue_name] = [
@@ -794,6 +805,10 @@ class _Reader:
                 for cue in self.cues.get(cue_name, ())
                 if not any(p.start <= cue.start and cue.end <= p.end for p in pseudo)
             ]
+
+    def _sentence_start(self, token: int) -> int:
+        """The index of the first word of the sentence holding `token`."""
+        return self.sentence_of[token].start
 
     def _sentences(self) -> tuple[list[_Sentence], list[_Sentence]]:
         """The sentences, and the sentence of each token: split at . ! ? ; and line breaks."""
@@ -979,6 +994,13 @@ class _Reader:
     def _hypothetical(self, span: _Span, sentence: _Sentence) -> _Span | None:
         for cue in self._in_sentence("hypothetical", sentence):
             if cue.start <= span.start:
+                return cue
+        for cue in self._in_sentence("guidance_opening", sentence):
+            # The heading covers its own clause: "signs of abuse: he has a knife" is a report.
+            between = self.doc[cue.end : span.start]
+            if cue.end <= span.start and not any(
+                token.lower_ in self.detector.terminators for token in between
+            ):
                 return cue
         window = self.rules.guidance_window
         for cue in self._in_sentence("guidance", sentence):

@@ -470,6 +470,9 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "domestic_abuse": "there is domestic abuse at home",
         "radicalisation": "he is watching extremist videos",
         "disclosure": "she disclosed something",
+        "locked_in_habitually": "her dad locks her in her room",
+        "ran_away_before": "she ran away",
+        "taken_abroad": "she is being taken abroad",
     }
     assert set(examples) == {rule.id for rule in load_rules().rules}
     for rule_id, text in examples.items():
@@ -598,3 +601,154 @@ def test_offsets_survive_long_junk_runs(detector: Detector) -> None:
     result = detector.assess(text)
     assert result.urgency == "immediate"
     assert [(s.text, s.start, s.end) for s in result.signs] == [("knife", 40, 45)]
+
+
+# --------------------------------------------------------------------------- the bot's own text
+
+REPO = Path(__file__).resolve().parent.parent
+
+NON_DANGER_FAQ_INTENTS = (
+    "greet",
+    "goodbye",
+    "thank",
+    "help",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "new_worker_what_to_do",
+    "ask_promise_secret",
+    "ask_leading_question",
+    "ask_tell_parent",
+    "ask_investigate",
+    "ask_written_statement",
+    "ask_how_to_record",
+    "ask_abuse_signs",
+    "ask_timescale",
+    "ask_child_definition",
+    "ask_training",
+    "ask_after_report",
+    "skip_question",
+    "cancel",
+    "pause",
+    "resume",
+    "correct_answer",
+    "list_open_concerns",
+    "keep_wording",
+    "lead_update",
+)
+
+FAQ_FALSE_ALARM_LIMIT = 0.05
+
+# Training examples of the FAQ intents that really do describe a child in danger now, so
+# the detector is right to call them immediate (each with why). Empty: none found so far.
+FAQ_REAL_DANGER: dict[str, str] = {}
+
+
+def _button_payloads(node: object) -> list[str]:
+    """Every button payload in a domain.yml tree that is text, not an intent ("/greet")."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        payload = node.get("payload")
+        if isinstance(payload, str) and not payload.startswith("/"):
+            found.append(payload)
+        for value in node.values():
+            found.extend(_button_payloads(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_button_payloads(item))
+    return found
+
+
+def _faq_examples() -> list[tuple[str, str]]:
+    nlu = yaml.safe_load((REPO / "data" / "nlu.yml").read_text(encoding="utf-8"))["nlu"]
+    examples: list[tuple[str, str]] = []
+    for block in nlu:
+        if block.get("intent") not in NON_DANGER_FAQ_INTENTS:
+            continue
+        for line in block["examples"].splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                # Entity annotations "[text](entity)" keep their text.
+                text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line[2:].strip())
+                examples.append((block["intent"], text))
+    return examples
+
+
+def test_no_button_payload_is_rated_immediate(detector: Detector) -> None:
+    """A tapped button ("signs of trafficking") is a choice, never a report of danger."""
+    domain = yaml.safe_load((REPO / "domain.yml").read_text(encoding="utf-8"))
+    payloads = sorted(set(_button_payloads(domain)))
+    assert any(p.startswith("signs of ") for p in payloads), "the signs-of menu has moved"
+    alarms = [p for p in payloads if level(detector, p) == "immediate"]
+    print(f"\ndomain.yml: {len(payloads)} text button payloads, {len(alarms)} rated immediate")
+    assert not alarms, f"button payloads rated immediate: {alarms}"
+
+
+def test_signs_of_menu_payloads_are_routine(detector: Detector) -> None:
+    domain = yaml.safe_load((REPO / "domain.yml").read_text(encoding="utf-8"))
+    signs = sorted({p for p in _button_payloads(domain) if p.startswith("signs of ")})
+    assert len(signs) >= 10
+    assert {p: level(detector, p) for p in signs} == dict.fromkeys(signs, "routine")
+
+
+def test_faq_intent_examples_rarely_raise_a_false_alarm(detector: Detector) -> None:
+    """The non-danger FAQ intents' training examples: false-alarm rate printed, at most 5%."""
+    examples = _faq_examples()
+    intents = {intent for intent, _ in examples}
+    assert intents == set(NON_DANGER_FAQ_INTENTS), set(NON_DANGER_FAQ_INTENTS) - intents
+    assert len(examples) >= 500
+    alarms = [
+        (intent, text)
+        for intent, text in examples
+        if text not in FAQ_REAL_DANGER and level(detector, text) == "immediate"
+    ]
+    rate = len(alarms) / len(examples)
+    print(
+        f"\nnlu FAQ intents: false-alarm rate {rate:.3f} ({len(alarms)}/{len(examples)} "
+        f"training examples of {len(intents)} non-danger intents rated immediate; "
+        f"{len(FAQ_REAL_DANGER)} allowed as real danger)"
+    )
+    for intent, text in alarms:
+        print(f"nlu FAQ intents:   {intent}: {text!r}")
+    assert rate <= FAQ_FALSE_ALARM_LIMIT, "\n".join(f"{i}: {t!r}" for i, t in alarms)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Decision (issue 5): locked in now or just now is immediate; a habit is urgent
+        # unless the sentence says now/tonight or the confinement is for days or overnight.
+        ("pupil told me her dad locks her in her room", "urgent"),
+        ("her dad has locked her in her room", "immediate"),
+        ("she's locked in her room and can't get out", "immediate"),
+        ("her dad locks her in her room and she's in there now", "immediate"),
+        ("her dad locks her in her room overnight", "immediate"),
+        ("she locks herself in her room to revise", "routine"),
+    ],
+)
+def test_locked_in_now_is_immediate_a_habit_is_urgent(
+    detector: Detector, text: str, expected: str
+) -> None:
+    assert level(detector, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("she ran away again", "urgent"),
+        ("she's run away again", "immediate"),
+        ("she ran away last night and hasn't come back", "immediate"),
+        ("she's being taken abroad this summer", "urgent"),
+        ("she's being taken abroad tonight", "immediate"),
+        ("i saw bruises on her legs today", "urgent"),
+        ("i saw her dad hit her this morning", "immediate"),
+        ("lead not responding who now", "routine"),
+        ("she's not responding and her lips are blue", "immediate"),
+        ("i'll finish it after my session", "routine"),
+        ("he says he'll end it tonight", "immediate"),
+        ("she shows signs of neglect", "urgent"),
+        ("signs of trafficking", "routine"),
+    ],
+)
+def test_issue_5_look_alikes_both_ways(detector: Detector, text: str, expected: str) -> None:
+    assert level(detector, text) == expected
