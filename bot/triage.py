@@ -12,8 +12,9 @@ source), then reads the words around each sign:
   immediate;
 * present or imminent time ("right now", "tonight", "this morning") and named means or plans
   (pills, a bridge, a flight booked) raise some urgent signs to immediate;
-* a clearly hypothetical or training question ("what if a child said...", "what is FGM?")
-  is routine. Anything less clear stays at the higher level: a false alarm costs a worker a
+* a clearly hypothetical or training question ("what if a child said...", "what is FGM?"),
+  or a topic heading opening a sentence ("signs of trafficking", a menu button's text), is
+  routine. Anything less clear stays at the higher level: a false alarm costs a worker a
   few seconds, a missed danger can cost a child's life.
 
 The result is a floor: a trained classifier may raise it (`raise_floor`), never lower it.
@@ -627,6 +628,8 @@ class Detector:
         # pattern at every token, so this keeps long texts fast (see bench/bench_triage.py).
         self._groups: dict[frozenset[str] | None, Any] = {}
         self.terminators = {word.lower() for word in rules.negation.terminators}
+        # Subject words end a topic heading's clause (guidance_opening).
+        self.subjects = {word.lower() for word in rules.word_sets.get("subj", ())}
         self._typo_regex, self._typo_exact, self._typo_folded = self._compile_typos(rules.typos)
 
         self._add(f"{source}: negation.cues", "cue:negation", rules.negation.cues)
@@ -997,9 +1000,11 @@ class _Reader:
                 return cue
         for cue in self._in_sentence("guidance_opening", sentence):
             # The heading covers its own clause: "signs of abuse: he has a knife" is a report.
+            # So does a new subject: "signs of abuse she has a knife" is a report.
             between = self.doc[cue.end : span.start]
             if cue.end <= span.start and not any(
-                token.lower_ in self.detector.terminators for token in between
+                token.lower_ in self.detector.terminators or token.lower_ in self.detector.subjects
+                for token in between
             ):
                 return cue
         window = self.rules.guidance_window
