@@ -748,7 +748,18 @@ def test_locked_in_now_is_immediate_a_habit_is_urgent(
         ("he says he'll end it tonight", "immediate"),
         ("she shows signs of neglect", "urgent"),
         ("signs of trafficking", "routine"),
+        ("signs of abuse: he has a knife", "immediate"),
+        ("signs of abuse she has a knife", "immediate"),
+        ("signs that he is being groomed", "urgent"),
     ],
 )
 def test_issue_5_look_alikes_both_ways(detector: Detector, text: str, expected: str) -> None:
     assert level(detector, text) == expected
+
+
+def test_headings_are_guidance_only_through_guidance_opening(tmp_path: Path) -> None:
+    """Without the guidance_opening list the menu text would page a lead (the issue-5 bug)."""
+    path = write_rules(tmp_path, lambda data: data.pop("guidance_opening"))
+    without = Detector(load_rules(path))
+    assert without.assess("signs of trafficking").urgency == "immediate"
+    assert assess("signs of trafficking").urgency == "routine"
