@@ -93,8 +93,11 @@ def test_lado_contact_is_as_printed(pack: Pack) -> None:
     lado = pack.contact("lado")
     assert lado.email == "CFS-LADO@leics.gov.uk" and lado.email in seed_text()
     assert lado.number == ALLEGATIONS_LINE
-    assert lado.available == "mon-thu 08:30-17:00; fri 08:30-16:30"
-    assert "Monday-Thursday, 8.30am - 5.00 pm and Friday, 8.30am - 4.30pm" in seed_text()
+    assert lado.available == "mon-thu 08:30-17:00; fri 08:30-16:30; closed bank holidays"
+    assert (
+        "available office hours only: Monday-Thursday, 8.30am - 5.00 pm and Friday, "
+        "8.30am - 4.30pm" in seed_text()
+    )
     assert lado.when_closed == "first-response"
 
 
@@ -115,6 +118,10 @@ def test_lado_contact_is_as_printed(pack: Pack) -> None:
         ("2026-11-29T11:00", False),  # Sunday
         ("2026-07-03T16:29", True),  # Friday in BST: same wall-clock rule
         ("2026-07-03T16:31", False),
+        # "available office hours only": a bank holiday Monday is not office hours.
+        ("2026-12-28T10:00", False),  # substitute Boxing Day
+        ("2026-08-31T10:00", False),  # summer bank holiday
+        ("2026-12-29T10:00", True),  # the Tuesday after is an ordinary office day
     ],
 )
 def test_lado_route_follows_the_office_hours(pack: Pack, iso: str, lado_open: bool) -> None:
