@@ -49,7 +49,10 @@ def _create_append_only_triggers() -> None:
                     "instead of changing or deleting rows'); END"
                 )
     else:
-        raise NotImplementedError(f"append-only triggers are not written for {dialect}")
+        raise RuntimeError(
+            f"the concern log supports SQLite and PostgreSQL only, not {dialect}: "
+            "its append-only triggers exist for those two"
+        )
 
 
 def _drop_append_only_triggers() -> None:
