@@ -18,6 +18,19 @@ pytest_plugins = ["tests.pg_server"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _seeds_dir() -> Path:
+    """The organisations' policies every answer traces to: `../shared/seeds` beside the
+    checkout (as in CI), or SAFEGUARD_SEEDS. Tests that check provenance need them and
+    fail, never skip, without them."""
+    if os.environ.get("SAFEGUARD_SEEDS"):
+        return Path(os.environ["SAFEGUARD_SEEDS"])
+    beside = ROOT.parent / "shared" / "seeds"
+    return beside if beside.is_dir() else Path("/work/shared/seeds")
+
+
+SEEDS_DIR = _seeds_dir()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_var(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep tests away from the developer's var/ (their concern log and key file)."""

@@ -48,7 +48,9 @@ def test_serve_without_model_says_what_to_do(tmp_path, capsys) -> None:  # noqa:
 
 
 def test_serve_refuses_a_broken_setting_with_one_line_per_problem(
-    tmp_path, capsys, monkeypatch  # noqa: ANN001
+    tmp_path,
+    capsys,
+    monkeypatch,  # noqa: ANN001
 ) -> None:
     model = tmp_path / "model.tar.gz"
     model.write_bytes(b"not used: the data check comes first")

@@ -30,9 +30,10 @@ from bot.language import (
     quoted_spans,
     was_truncated,
 )
+from tests.conftest import SEEDS_DIR
 
-SEED_002 = Path("/work/shared/seeds/002_d3f9acad92c1597f.txt")
-GUIDANCE = Path("/work/shared/reference/language-guidance.md")
+SEED_002 = SEEDS_DIR / "002_d3f9acad92c1597f.txt"
+GUIDANCE = SEEDS_DIR.parent / "reference" / "language-guidance.md"
 
 
 def rules_of(text: str) -> list[str]:

@@ -8,11 +8,9 @@ holidays. Every time below is pinned (Europe/London wall clock).
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 
 import pytest
 
@@ -20,14 +18,10 @@ from bot.clock import parse_local
 from bot.contacts import route
 from bot.hours import is_working_time
 from bot.pack import PACKS_DIR, PURPOSES, Pack, digits, load_pack_file
+from tests.conftest import SEEDS_DIR
 
 SEED = "002_d3f9acad92c1597f.txt"
-SEEDS_DIR = Path(os.environ.get("SAFEGUARD_SEEDS", "/work/shared/seeds"))
 PACK_FILE = PACKS_DIR / "childrens-society.yml"
-
-needs_seed = pytest.mark.skipif(
-    not (SEEDS_DIR / SEED).is_file(), reason=f"seed policy {SEED} is not in {SEEDS_DIR}"
-)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +72,6 @@ def test_every_fact_cites_seed_002(pack: Pack) -> None:
         assert source.seed == SEED, f"{where} cites {source.seed}"
 
 
-@needs_seed
 def test_every_cited_section_number_exists_in_the_seed(pack: Pack) -> None:
     # "3.45 Raising an online ..." must cite a paragraph that is really in the policy.
     headings = set(re.findall(r"^(\d+\.\d+)\s", seed_text(), flags=re.MULTILINE))
@@ -91,7 +84,6 @@ def test_every_cited_section_number_exists_in_the_seed(pack: Pack) -> None:
     assert checked > 30
 
 
-@needs_seed
 def test_child_definition_is_the_seed_wording(pack: Pack) -> None:
     definition = pack.child_definition
     assert definition.up_to_age == 17
@@ -103,14 +95,12 @@ def test_child_definition_is_the_seed_wording(pack: Pack) -> None:
 # -- never invent a number -----------------------------------------------------------------
 
 
-@needs_seed
 def test_the_only_number_in_the_pack_is_999_and_the_seed_prints_it(pack: Pack) -> None:
     numbers = {digits(c.number) for c in pack.contacts if c.number}
     assert numbers == {"999"}
     assert "a 999 call to the police must be made" in seed_text()
 
 
-@needs_seed
 def test_out_of_hours_number_is_redacted_in_the_seed_and_not_set_in_the_pack(pack: Pack) -> None:
     # The published policy blacks the number out; the pack must not fill it in.
     assert "emergency out of hours contact number (██████████)" in seed_text()
@@ -228,7 +218,6 @@ def test_lado_is_not_set_and_points_to_the_allegations_policy(pack: Pack) -> Non
 # -- timescales: what the seed says, in its own section ---------------------------------------
 
 
-@needs_seed
 @pytest.mark.parametrize(
     ("timescale_id", "within", "seed_words"),
     [
@@ -333,7 +322,6 @@ def test_routes_with_no_seed_contact_say_so(pack: Pack) -> None:
     assert pack.unset("fgm") is not None
 
 
-@needs_seed
 def test_cse_route_cites_the_language_table(pack: Pack) -> None:
     special = pack.route("cse_risk_assessment")
     assert special is not None and "4.7" in special.source.section

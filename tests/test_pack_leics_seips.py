@@ -7,25 +7,20 @@ and the bot must say so. Every time below is pinned (Europe/London wall clock).
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from bot.clock import parse_local
 from bot.contacts import route
 from bot.pack import PACKS_DIR, PURPOSES, Pack, digits, load_pack_file
+from tests.conftest import SEEDS_DIR
 
 SEED = "003_9575e7561e5f41db.txt"
-SEEDS_DIR = Path(os.environ.get("SAFEGUARD_SEEDS", "/work/shared/seeds"))
 PACK_FILE = PACKS_DIR / "leics-seips.yml"
 
-needs_seed = pytest.mark.skipif(
-    not (SEEDS_DIR / SEED).is_file(), reason=f"seed policy {SEED} is not in {SEEDS_DIR}"
-)
 
 FIRST_RESPONSE = "0116 305 0005"
 ALLEGATIONS_LINE = "0116 305 4141"
@@ -63,14 +58,12 @@ def test_pack_loads_and_cites_only_seed_003(pack: Pack) -> None:
     assert all(source.seed == SEED for source in sources)
 
 
-@needs_seed
 def test_child_definition_is_all_under_18(pack: Pack) -> None:
     assert pack.child_definition.up_to_age == 17
     assert "(all under 18)" in pack.child_definition.text
     assert "promoting the welfare of children (all under 18)" in seed_text()
 
 
-@needs_seed
 def test_numbers_are_exactly_the_seed_service_numbers_plus_999(pack: Pack) -> None:
     numbers = {digits(c.number) for c in pack.contacts if c.number}
     assert numbers == {"999", "101", "01163050005", "01163054141", "08000280285"}
@@ -78,7 +71,6 @@ def test_numbers_are_exactly_the_seed_service_numbers_plus_999(pack: Pack) -> No
         assert re.search(rf"(?<!\d){number}(?!\d)", seed_digits()), number
 
 
-@needs_seed
 def test_named_officers_direct_line_is_roster_data_not_pack_data(pack: Pack) -> None:
     # The template prints a named LA officer's direct line and email; the pack keeps the role.
     assert "01163056314" in seed_digits()
@@ -88,7 +80,6 @@ def test_named_officers_direct_line_is_roster_data_not_pack_data(pack: Pack) -> 
     assert pack.roles[-1].id == "la-safeguarding-education-officer"
 
 
-@needs_seed
 def test_lado_contact_is_as_printed(pack: Pack) -> None:
     lado = pack.contact("lado")
     assert lado.email == "CFS-LADO@leics.gov.uk" and lado.email in seed_text()
@@ -195,7 +186,6 @@ def test_emergency_is_999_never_101(pack: Pack, iso: str) -> None:
     assert first.open_now is True
 
 
-@needs_seed
 def test_the_templates_dial_101_line_is_corrected_not_copied(pack: Pack) -> None:
     # The flow chart says "If the child is at immediate risk dial 101"; safeguard's floor is
     # 999, and the pack says why rather than repeating the template's advice.
@@ -261,7 +251,6 @@ def test_office_hours_are_not_invented(pack: Pack) -> None:
     assert pack.is_office_open(at("2026-11-24T10:00")) is None
 
 
-@needs_seed
 def test_recording_follows_the_logging_a_concern_form(pack: Pack) -> None:
     recording = pack.recording
     assert "Logging a concern" in recording.where
@@ -273,7 +262,6 @@ def test_recording_follows_the_logging_a_concern_form(pack: Pack) -> None:
     assert "Case Record/Chronology entry" in names
 
 
-@needs_seed
 def test_retention_is_eight_years(pack: Pack) -> None:
     (rule,) = pack.retention.rules
     assert rule.period == "eight years"

@@ -6,16 +6,14 @@ from memory, or copied from the wrong policy, fails here.
 
 from __future__ import annotations
 
-import os
 import re
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from bot.pack import PACKS_DIR, available_orgs, digits, load_pack
+from tests.conftest import SEEDS_DIR
 
-SEEDS_DIR = Path(os.environ.get("SAFEGUARD_SEEDS", "/work/shared/seeds"))
 # The emergency number is the project's floor (principle 1). It must still appear in a seed
 # policy, but a pack may carry it even if its own seed does not print it (the school policy
 # says "refer to the Police" without the digits).
@@ -40,8 +38,7 @@ def in_seed(number: str, seed: str) -> bool:
 
 @pytest.fixture(autouse=True)
 def _need_seeds() -> None:
-    if not SEEDS_DIR.is_dir():
-        pytest.skip(f"seed policies not found in {SEEDS_DIR} (set SAFEGUARD_SEEDS)")
+    assert SEEDS_DIR.is_dir(), f"seed policies not found in {SEEDS_DIR} (set SAFEGUARD_SEEDS)"
 
 
 def test_there_are_packs_to_check() -> None:

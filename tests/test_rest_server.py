@@ -36,9 +36,20 @@ def server():  # noqa: ANN201
     assert MODEL.exists(), "no trained model: run `make train` (make test does this first)"
     port, actions_port = free_port(), free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port),
-         "--actions-port", str(actions_port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--actions-port",
+            str(actions_port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines: list[str] = []
     deadline = time.monotonic() + 240

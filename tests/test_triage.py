@@ -23,8 +23,9 @@ from bot.triage import (
     load_rules,
     raise_floor,
 )
+from tests.conftest import SEEDS_DIR
 
-SEEDS = Path("/work/shared/seeds")
+SEEDS = SEEDS_DIR
 
 
 @pytest.fixture(scope="module")
