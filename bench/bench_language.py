@@ -15,28 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def pin_to_one_core() -> str:
-    if hasattr(os, "sched_setaffinity"):
-        core = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {core})
-        return f"pinned to core {core}"
-    return "not pinned (no sched_setaffinity here)"
-
-
-def rate(notes: list[str], seconds: float) -> tuple[float, int]:
-    from bot.language import check
-
-    done = 0
-    start = time.perf_counter()
-    while True:
-        for note in notes:
-            check(note)
-        done += len(notes)
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return done / elapsed, done
+from timing import pin_to_one_core, rate  # noqa: E402
 
 
 def main() -> int:
@@ -58,8 +39,8 @@ def main() -> int:
     check("warm up")
     load = time.perf_counter() - t0
     notes = [" ".join(sentences[i : i + 20]) for i in range(0, len(sentences), 20)]
-    per_sentence, n1 = rate(sentences, args.seconds)
-    per_note, n2 = rate(notes, args.seconds)
+    per_sentence, n1 = rate(check, sentences, args.seconds)
+    per_note, n2 = rate(check, notes, args.seconds)
     avg = sum(map(len, notes)) / len(notes)
     print(f"language checker benchmark ({pinned}); rules loaded in {load:.2f} s")
     print(f"sentences per second: {per_sentence:,.0f}  ({n1} checked)")

@@ -10,33 +10,15 @@ one-off cost of compiling the rules.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def pin_to_one_core() -> str:
-    if hasattr(os, "sched_setaffinity"):
-        core = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {core})
-        return f"pinned to core {core}"
-    return "not pinned (no sched_setaffinity here)"
-
-
-def rate(assess, texts: list[str], seconds: float) -> tuple[float, int]:  # noqa: ANN001
-    done = 0
-    start = time.perf_counter()
-    while True:
-        for text in texts:
-            assess(text)
-        done += len(texts)
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return done / elapsed, done
+from timing import pin_to_one_core, rate  # noqa: E402
 
 
 def main() -> int:
