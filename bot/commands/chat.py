@@ -24,14 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot import processes
-    from bot.commands.serve import preflight, print_alarms
+    from bot.commands.serve import ready_to_start
 
     model = args.model or processes.DEFAULT_MODEL
-    problem = preflight(model)
-    if problem:
-        print(f"safeguard chat: {problem}", file=sys.stderr)
+    if not ready_to_start("chat", model):
         return 1
-    print_alarms()
     group = processes.ProcessGroup()
     processes.raise_stop_on_sigterm()
     try:

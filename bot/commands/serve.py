@@ -50,15 +50,22 @@ def print_alarms() -> None:
         print(f"!!! {warning}", file=sys.stderr, flush=True)
 
 
+def ready_to_start(command: str, model: Path) -> bool:
+    """Print why `command` cannot start (one line per problem), or the cover alarms."""
+    problem = preflight(model)
+    if problem:
+        print(f"safeguard {command}: {problem}", file=sys.stderr)
+        return False
+    print_alarms()
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     from bot import processes
 
     model = args.model or processes.DEFAULT_MODEL
-    problem = preflight(model)
-    if problem:
-        print(f"safeguard serve: {problem}", file=sys.stderr)
+    if not ready_to_start("serve", model):
         return 1
-    print_alarms()
     group = processes.ProcessGroup()
     processes.raise_stop_on_sigterm()
     try:
