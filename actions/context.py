@@ -28,7 +28,9 @@ def worker_from(tracker: Tracker) -> Worker:
         roster = rota.load_roster()
         for person in roster.people:
             if str(person.telegram_chat_id or "") == sender or person.id == sender:
-                return Worker(id=sender, name=person.name, contact=person.phone or "")
+                return Worker(
+                    id=sender, name=person.name, contact=person.phone or "", role=person.role
+                )
     except Exception:  # noqa: BLE001 - a broken roster must not stop a worker being heard
         logger.warning("roster unavailable while identifying a worker", exc_info=True)
     return Worker(id=sender, name=f"worker {sender}", contact=f"chat id {sender}")

@@ -23,6 +23,9 @@ class Worker:
     id: str
     name: str
     contact: str = ""
+    # Roster role: "worker", "lead", "deputy" or "admin". Someone the roster does not know
+    # is a worker: they can raise concerns and see their own, nothing more.
+    role: str = "worker"
 
 
 @dataclass
