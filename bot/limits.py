@@ -27,8 +27,9 @@ def too_long_reply(length: int, pack=None) -> str:  # noqa: ANN001
         f"limit is {MAX_MESSAGE_CHARS:,}). Nothing from it has been saved. Please send it "
         "again in shorter parts."
     )
+    danger = "If a child is in danger right now, call 999."
     try:
-        numbers = emergency_text(pack or load_pack())
+        numbers = f"{danger}\n{emergency_text(pack or load_pack())}"
     except Exception:  # noqa: BLE001 - a broken pack must not stop the refusal itself
-        numbers = "If a child is in danger right now, call 999."
+        numbers = danger
     return f"{head}\n\n{numbers}"
