@@ -37,6 +37,10 @@ class Outcome:
     paged: list[str] = field(default_factory=list)
     first_wait_minutes: float | None = None
     problems: list[str] = field(default_factory=list)
+    # True when the database could not be reached and the concern was kept in the local
+    # encrypted spool instead (bot.spool): it is NOT in the concern log yet and nobody has
+    # been paged automatically; it is written (and paged) when the database is back.
+    spooled: bool = False
 
 
 def _page_in_same_transaction(now: datetime):  # noqa: ANN202
