@@ -23,6 +23,8 @@ def check_private(path: Path, what: str) -> None:
         mode = path.stat().st_mode
     except OSError as exc:
         raise SecretError(f"{what}: cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise SecretError(f"{what}: {path} is not a regular file")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise SecretError(
             f"{what}: {path} can be read by other users (mode {stat.S_IMODE(mode):o}); "
@@ -39,10 +41,31 @@ def secret(name: str, required: bool = False) -> str:
     if file_name:
         path = Path(file_name)
         check_private(path, f"{name}_FILE")
-        value = path.read_text(encoding="utf-8").strip()
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError:
+            raise SecretError(f"{name}_FILE: {path} is not a text file") from None
+        except OSError as exc:
+            raise SecretError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
         if not value:
             raise SecretError(f"{name}_FILE: {path} is empty")
         return value
     if required:
         raise SecretError(f"{name} is not set: set it, or {name}_FILE to a chmod 600 file")
     return ""
+
+
+# Every secret the deployment may be given, for the start-up check: a world-readable file
+# named by any of these stops start-up with one line, before a token can be used.
+KNOWN = ("TELEGRAM_BOT_TOKEN", "TEAMS_APP_PASSWORD")
+
+
+def problems() -> list[str]:
+    """One line per secret file that is set but unsafe or unreadable (values never shown)."""
+    found: list[str] = []
+    for name in KNOWN:
+        try:
+            secret(name)
+        except SecretError as exc:
+            found.append(str(exc))
+    return found

@@ -28,4 +28,7 @@ def problems() -> list[str]:
             load()
         except ValueError as exc:  # DataFileError, CryptoError, ClockError...
             found.append(f"{what}: {exc}")
+    from bot import secrets
+
+    found += [f"secret: {problem}" for problem in secrets.problems()]
     return found

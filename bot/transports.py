@@ -273,7 +273,8 @@ def token_from_callback(data: str | None) -> str | None:
 def default_transports(stream: TextIO | None = None) -> dict[str, Transport]:
     """Transports configured from the environment; the console is always there.
 
-    TELEGRAM_BOT_TOKEN            enables Telegram (SAFEGUARD_TELEGRAM_TOKEN also accepted)
+    TELEGRAM_BOT_TOKEN            enables Telegram (or TELEGRAM_BOT_TOKEN_FILE, a chmod 600
+                                  file; SAFEGUARD_TELEGRAM_TOKEN also accepted)
     TELEGRAM_BASE_URL             another Bot API server, e.g. a local one or a test fake
     SAFEGUARD_TEAMS_DISABLED=1    turns Teams webhooks off (on by default; URLs are per person)
     """
@@ -286,8 +287,14 @@ def default_transports(stream: TextIO | None = None) -> dict[str, Transport]:
                 return value
         return ""
 
+    from bot.secrets import SecretError, secret
+
     out: dict[str, Transport] = {"console": ConsoleTransport(stream)}
-    token = env("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN")
+    # The token from the environment or TELEGRAM_BOT_TOKEN_FILE (a chmod 600 file).
+    try:
+        token = secret("TELEGRAM_BOT_TOKEN") or env("SAFEGUARD_TELEGRAM_TOKEN")
+    except SecretError as exc:
+        raise TransportError(f"telegram: {exc}") from None
     if token:
         base = env("TELEGRAM_BASE_URL", "SAFEGUARD_TELEGRAM_BASE_URL") or None
         out["telegram"] = TelegramTransport(token, base_url=base)
