@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -49,6 +49,9 @@ from sqlalchemy.types import TypeDecorator
 from bot import clock, settings
 from bot.crypto import CryptoError, KeySpec, Sealer
 from bot.db import Base, make_engine, session_factory, transaction
+
+if TYPE_CHECKING:
+    from bot.audit import Actor
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -642,7 +645,12 @@ class ConcernLog:
     # ----------------------------------------------------------------- writing
 
     def record(
-        self, draft: ConcernDraft, *, in_same_transaction: InSameTransaction | None = None
+        self,
+        draft: ConcernDraft,
+        *,
+        in_same_transaction: InSameTransaction | None = None,
+        actor: Actor | None = None,
+        reason: str = "",
     ) -> ConcernView:
         """Write the concern and its "Concern Raised" event, durably, before anything else.
 
@@ -650,6 +658,10 @@ class ConcernLog:
         concern row has its id (the pager adds its outbox rows there): all of it commits
         together or none of it does. Raises ConcernLogError; the concern is then NOT saved
         and the caller must say so to the worker.
+
+        The audit trail gets a "create" entry in the same transaction: by `actor`
+        (a `bot.audit.Actor`; default: the draft's worker, role "unknown") for `reason`
+        (default "raised a concern").
         """
         validate_draft(draft)
         now = clock.now()
@@ -693,6 +705,16 @@ class ConcernLog:
                     if in_same_transaction is not None:
                         in_same_transaction(session, row)
                         session.flush()
+                    _audit(
+                        session,
+                        actor or _draft_actor(draft),
+                        "create",
+                        reference,
+                        detail=f"urgency {draft.urgency}",
+                        reason=reason or "raised a concern",
+                        org=row.org,
+                        now=now,
+                    )
             except (ConcernLogError, SQLAlchemyError, CryptoError):
                 raise
             except Exception as exc:
@@ -721,11 +743,18 @@ class ConcernLog:
         text: str,
         by: str,
         happened_at: datetime | None = None,
+        *,
+        actor: Actor | None = None,
+        reason: str = "",
     ) -> EventView:
         """Append an event of an allowed type. Backdating (`happened_at` in the past) is
         allowed and sorts the event by when it happened; a future time is refused. A
         closing or reopening type changes the status, with the same checks as `close` and
-        `reopen`."""
+        `reopen`.
+
+        The audit trail gets an "add-event", "close" or "reopen" entry (detail: the event
+        type, never its text) in the same transaction, by `actor` (default: `by`, role
+        "unknown") for `reason`."""
         event_type = self.event_types.resolve(type)
         kind = self.event_types.kind(event_type)
         if kind == KIND_RAISED:
@@ -764,6 +793,16 @@ class ConcernLog:
                 )
                 session.add(event)
                 session.flush()
+                _audit(
+                    session,
+                    actor or _named_actor(by),
+                    {KIND_CLOSED: "close", KIND_REOPENED: "reopen"}.get(kind, "add-event"),
+                    row.reference,
+                    detail=event_type,
+                    reason=reason,
+                    org=row.org,
+                    now=now,
+                )
                 return self._event_view(event)
 
     @staticmethod
@@ -781,16 +820,34 @@ class ConcernLog:
             )
 
     def close(
-        self, ref: str, by: str, reason: str, happened_at: datetime | None = None
+        self,
+        ref: str,
+        by: str,
+        reason: str,
+        happened_at: datetime | None = None,
+        *,
+        actor: Actor | None = None,
+        purpose: str = "",
     ) -> EventView:
         """Close the concern by appending the organisation's closing event."""
-        return self.add_event(ref, self.event_types.closed, reason, by, happened_at)
+        return self.add_event(
+            ref, self.event_types.closed, reason, by, happened_at, actor=actor, reason=purpose
+        )
 
     def reopen(
-        self, ref: str, by: str, reason: str, happened_at: datetime | None = None
+        self,
+        ref: str,
+        by: str,
+        reason: str,
+        happened_at: datetime | None = None,
+        *,
+        actor: Actor | None = None,
+        purpose: str = "",
     ) -> EventView:
         """Reopen a closed concern by appending a reopening event."""
-        return self.add_event(ref, self.event_types.reopened, reason, by, happened_at)
+        return self.add_event(
+            ref, self.event_types.reopened, reason, by, happened_at, actor=actor, reason=purpose
+        )
 
     # ----------------------------------------------------------------- reading
 
@@ -823,6 +880,28 @@ class ConcernLog:
         with self._db("read the chronology"), self.sessions() as session:
             row = self._find(session, ref)
             return [self._event_view(e) for e in self._ordered_events(session, [row.id])]
+
+
+def _audit(session: Session, actor: Actor, action: str, ref: str, **kwargs: Any) -> None:
+    """The audit-trail hook: one entry in the caller's transaction (bot.audit)."""
+    from bot import audit
+
+    try:
+        audit.append(session, actor, action, concern_ref=ref, **kwargs)
+    except audit.AuditError as exc:
+        raise InvalidConcern(str(exc)) from None
+
+
+def _draft_actor(draft: ConcernDraft) -> Actor:
+    from bot.audit import Actor
+
+    return Actor(id=draft.worker_id, name=draft.worker_name, role="unknown", channel="system")
+
+
+def _named_actor(by: str) -> Actor:
+    from bot.audit import Actor
+
+    return Actor(id=by.strip(), name=by.strip(), role="unknown", channel="system")
 
 
 def _first_line(text: str, limit: int = 200) -> str:
