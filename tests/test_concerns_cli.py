@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from bot.audit import AuditTrail
 from bot.cli import main
 from bot.clock import LONDON
-from bot.concern_log import CRASAC_EVENT_TYPES, ConcernDraft, ConcernLog
+from bot.concern_log import CRASAC_EVENT_TYPES, ConcernLog
+from tests.audit_helpers import WORDS, draft, use_roster
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = Fernet.generate_key().decode()
-WORDS = "He said if I tell anyone\nI'll be taken away."
 
 
 @pytest.fixture
@@ -29,28 +30,27 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     monkeypatch.setenv("SAFEGUARD_KEY", KEY)
     monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path / "var"))
     monkeypatch.setenv("SAFEGUARD_NOW", "2026-11-23T16:00")
-    monkeypatch.setenv("SAFEGUARD_USER", "Jo Bloggs (SGL)")
+    monkeypatch.setenv("SAFEGUARD_ORG", "crasac")
+    use_roster(monkeypatch, tmp_path)
+    monkeypatch.setenv("SAFEGUARD_USER", "lena")  # the lead, unless a test says otherwise
     return url
 
 
 def record(url: str, **changes: object) -> str:
-    fields: dict[str, object] = dict(
-        urgency="urgent",
-        worker_id="w-9",
-        worker_name="Sam",
-        child="Child B",
-        child_words=WORDS,
-        categories=["emotional abuse"],
-        worker_view="Seemed scared of going home.",
-    )
-    fields.update(changes)
-    return ConcernLog(url).record(ConcernDraft(**fields)).reference  # type: ignore[arg-type]
+    changes.setdefault("worker_id", "w-9")
+    changes.setdefault("worker_name", "Sam")
+    return ConcernLog(url).record(draft(**changes)).reference
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def audit(url: str) -> list[tuple[str, str, str | None, str]]:
+    """(person, action, reference, reason) of every audit entry, in order."""
+    return [(e.person_id, e.action, e.concern_ref, e.reason) for e in AuditTrail(url).entries()]
 
 
 def test_list_empty_then_with_concerns(env: str, capsys, monkeypatch) -> None:  # noqa: ANN001
@@ -91,7 +91,7 @@ def test_list_json_open_and_by_worker(env: str, capsys, monkeypatch) -> None:  #
 
 def test_show_prints_the_record_and_chronology(env: str, capsys) -> None:  # noqa: ANN001
     ref = record(env, disclosed_at=datetime(2026, 11, 23, 15, 0, tzinfo=LONDON))
-    code, out, err = run(capsys, "concern", "show", ref.lower())
+    code, out, err = run(capsys, "concern", "show", ref.lower(), "--reason", "review")
     assert code == 0 and err == ""
     assert out.startswith(f"{ref}  OPEN  urgency: urgent")
     assert "The child's words (verbatim):\n  He said if I tell anyone\n  I'll be taken away." in out
@@ -102,7 +102,7 @@ def test_show_prints_the_record_and_chronology(env: str, capsys) -> None:  # noq
 
 def test_show_json_is_the_exact_record(env: str, capsys) -> None:  # noqa: ANN001
     ref = record(env)
-    code, out, _ = run(capsys, "concern", "show", ref, "--json")
+    code, out, _ = run(capsys, "concern", "show", ref, "--json", "--reason", "referral")
     data = json.loads(out)
     assert code == 0
     assert data["child_words"] == WORDS
@@ -114,19 +114,19 @@ def test_add_event_backdated_and_attributed(env: str, capsys) -> None:  # noqa: 
     ref = record(env)
     code, out, err = run(
         capsys, "concern", "add-event", ref, "consultation with SGL", "Agreed to refer", "--at",
-        "2026-11-23T15:30", "--by", "Sam",
+        "2026-11-23T15:30",
     )  # fmt: skip
     assert (code, err) == (0, "")
     assert out == f"Added 'Consultation with SGL' at 2026-11-23 15:30 to {ref}.\n"
     assert run(capsys, "concern", "add-event", ref, "SG update", "Rang MASH")[0] == 0
     events = ConcernLog(env).chronology(ref)
     assert [(e.type, e.by) for e in events] == [
-        ("Consultation with SGL", "Sam"),
+        ("Consultation with SGL", "Lena Lead"),  # the roster name of SAFEGUARD_USER
         ("Concern Raised", "Sam"),
-        ("SG update", "Jo Bloggs (SGL)"),  # --by defaults to SAFEGUARD_USER
+        ("SG update", "Lena Lead"),
     ]
-    _, out, _ = run(capsys, "concern", "show", ref)
-    assert "2026-11-23 15:30  Consultation with SGL  (Sam, recorded 2026-11-23 16:00)" in out
+    _, out, _ = run(capsys, "concern", "show", ref, "--reason", "check")
+    assert "2026-11-23 15:30  Consultation with SGL  (Lena Lead, recorded 2026-11-23 16:00)" in out
 
 
 def test_unknown_event_type_lists_the_allowed_ones(env: str, capsys) -> None:  # noqa: ANN001
@@ -154,7 +154,7 @@ def test_bad_time_is_a_usage_error(env: str, capsys) -> None:  # noqa: ANN001
 
 def test_close_and_reopen(env: str, capsys) -> None:  # noqa: ANN001
     ref = record(env)
-    code, out, _ = run(capsys, "concern", "close", ref, "--by", "Jo", "--reason", "Held by LADO")
+    code, out, _ = run(capsys, "concern", "close", ref, "--reason", "Held by LADO")
     assert code == 0
     assert out == f"{ref} is now closed ('Concern Closed' at 2026-11-23 16:00).\n"
     code, _, err = run(capsys, "concern", "close", ref)
@@ -172,8 +172,11 @@ def test_close_and_reopen(env: str, capsys) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["concern", "show", "SG-2222-2222"], "no concern with reference SG-2222-2222"),
-        (["concern", "show", "banana"], "'banana' is not a concern reference"),
+        (
+            ["concern", "show", "SG-2222-2222", "--reason", "x"],
+            "no concern with reference SG-2222-2222",
+        ),
+        (["concern", "show", "banana", "--reason", "x"], "'banana' is not a concern reference"),
         (["concern", "close", "SG-2222-2222"], "no concern with reference SG-2222-2222"),
         (["concern", "add-event", "SG-2222-2222", "SG update", "x"], "no concern with reference"),
     ],
@@ -192,7 +195,7 @@ def test_concern_without_action_prints_help(env: str, capsys) -> None:  # noqa: 
 def test_wrong_key_exits_1(env: str, capsys, monkeypatch) -> None:  # noqa: ANN001
     ref = record(env)
     monkeypatch.setenv("SAFEGUARD_KEY", Fernet.generate_key().decode())
-    code, _, err = run(capsys, "concern", "show", ref)
+    code, _, err = run(capsys, "concern", "show", ref, "--reason", "x")
     assert code == 1
     assert err.startswith("safeguard: could not read the concern: cannot decrypt")
 

@@ -1,23 +1,27 @@
-"""`safeguard concerns` and `safeguard concern ...`: the Safeguarding Lead's view of the log.
+"""`safeguard concerns` and `safeguard concern ...`: the concern log, as one person may see it.
 
-    safeguard concerns [--open] [--worker ID] [--json]
-    safeguard concern show REF [--json]
-    safeguard concern add-event REF TYPE TEXT [--at ISO] [--by NAME]
-    safeguard concern close REF [--by NAME] [--reason TEXT]
-    safeguard concern reopen REF [--by NAME] [--reason TEXT]
+    safeguard concerns [--as ID] [--open] [--worker ID] [--reason TEXT] [--json]
+    safeguard concern show REF --reason TEXT [--as ID] [--json]
+    safeguard concern add-event REF TYPE TEXT [--as ID] [--at ISO] [--reason TEXT]
+    safeguard concern close REF [--as ID] [--reason TEXT] [--at ISO]
+    safeguard concern reopen REF [--as ID] [--reason TEXT] [--at ISO]
+
+Who is acting is the roster person given with ``--as`` or SAFEGUARD_USER; their role in
+the roster decides what they see (`bot.concern_access`: workers their own concerns, leads,
+deputies and admins every concern of the organisation). Every read and write is recorded
+in the audit trail (`bot.audit`), and reading a concern needs a ``--reason``.
 
 The database is SAFEGUARD_DB_URL; the key SAFEGUARD_KEY / SAFEGUARD_KEY_FILE (see
 bot.crypto). Errors are one line on stderr: exit 2 for input that cannot be used
-(unknown event type, unreadable time), exit 1 for everything else (unknown reference,
-database or key problems).
+(unknown event type, unreadable time, no reason, someone not in the roster), exit 3 when
+the person may not do it, exit 1 for everything else (unknown reference, database or key
+problems).
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 import sys
 from datetime import datetime
 from typing import Any
@@ -25,21 +29,26 @@ from typing import Any
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_REFUSED = 3
 
 USER_ENV = "SAFEGUARD_USER"
+AS_HELP = f"your person id in the roster (default: ${USER_ENV})"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     listing = subparsers.add_parser(
         "concerns",
-        help="list the concerns in the concern log",
+        help="list the concerns in the concern log you may see",
         description=(
             "List recorded concerns, newest first: reference, when, urgency, status, worker "
-            "and categories (no child details; use `safeguard concern show REF`)."
+            "and categories (no child details; use `safeguard concern show REF`). Workers "
+            "see the concerns they raised; leads, deputies and admins see all. Audited."
         ),
     )
+    listing.add_argument("--as", dest="person", metavar="ID", help=AS_HELP)
     listing.add_argument("--open", action="store_true", help="only concerns still open")
     listing.add_argument("--worker", metavar="ID", help="only concerns recorded by this worker id")
+    listing.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     listing.set_defaults(func=run_list)
 
@@ -49,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Work with one concern by its reference (e.g. SG-7KQ2-M4XP): show it with its "
             "chronology, add an event, close it or reopen it. Nothing is ever edited or "
-            "deleted; every change is a new dated event."
+            "deleted; every change is a new dated event. Every read and write is audited."
         ),
     )
     actions = concern.add_subparsers(dest="concern_command", metavar="ACTION")
@@ -58,10 +67,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show = actions.add_parser(
         "show",
         help="the full record and its chronology",
-        description="Show a concern (decrypted) and its chronology in the order things happened.",
+        description=(
+            "Show a concern (decrypted) and its chronology in the order things happened. "
+            "--reason is required and kept in the audit trail."
+        ),
     )
     show.add_argument("ref", metavar="REF", help="the concern reference, e.g. SG-7KQ2-M4XP")
-    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument("--as", dest="person", metavar="ID", help=AS_HELP)
+    show.add_argument("--reason", metavar="TEXT", help="why you are reading it (required)")
+    show.add_argument("--json", action="store_true", help="print JSON (audited as an export)")
     show.set_defaults(func=run_show)
 
     add = actions.add_parser(
@@ -69,29 +83,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="add an event to the chronology",
         description=(
             "Append an event of one of the organisation's event types (e.g. 'Consultation "
-            "with SGL'). --at backdates it: it sorts by when it happened, and the time it "
-            "was recorded is kept too."
+            "with SGL'), recorded as by you. --at backdates it: it sorts by when it "
+            "happened, and the time it was recorded is kept too."
         ),
     )
     add.add_argument("ref", metavar="REF", help="the concern reference")
     add.add_argument("type", metavar="TYPE", help="event type, e.g. 'SG update'")
     add.add_argument("text", metavar="TEXT", help="what happened")
+    add.add_argument("--as", dest="person", metavar="ID", help=AS_HELP)
     add.add_argument(
         "--at", metavar="ISO", help="when it happened (local time), e.g. 2026-11-23T14:30"
     )
-    add.add_argument(
-        "--by", metavar="NAME", help=f"who is adding it (default: ${USER_ENV} or login)"
-    )
+    add.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
     add.set_defaults(func=run_add_event)
 
     for name, verb in (("close", "Close"), ("reopen", "Reopen")):
         sub = actions.add_parser(
             name,
-            help=f"{verb.lower()} the concern (recorded as an event)",
-            description=f"{verb} a concern. This is recorded as a dated event with the reason.",
+            help=f"{verb.lower()} the concern (recorded as an event; leads and deputies)",
+            description=(
+                f"{verb} a concern. This is recorded as a dated event with the reason. Only "
+                "a Safeguarding Lead or deputy may."
+            ),
         )
         sub.add_argument("ref", metavar="REF", help="the concern reference")
-        sub.add_argument("--by", metavar="NAME", help=f"who (default: ${USER_ENV} or login)")
+        sub.add_argument("--as", dest="person", metavar="ID", help=AS_HELP)
         sub.add_argument("--reason", metavar="TEXT", help="why (strongly recommended)")
         sub.add_argument("--at", metavar="ISO", help="when it happened, if earlier than now")
         sub.set_defaults(func=run_close if name == "close" else run_reopen)
@@ -110,18 +126,6 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _who(given: str | None) -> str:
-    if given and given.strip():
-        return given.strip()
-    from_env = os.environ.get(USER_ENV, "").strip()
-    if from_env:
-        return from_env
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def _when(text: str | None) -> datetime | None:
     """Parse --at; raises ValueError with the plain message."""
     if text is None:
@@ -136,17 +140,29 @@ def _when(text: str | None) -> datetime | None:
         ) from None
 
 
-def _run(action) -> int:  # noqa: ANN001
-    """Open the log, run `action(log)`, and turn every failure into one line + exit code."""
+def _run(args: argparse.Namespace, action) -> int:  # noqa: ANN001
+    """Find who is acting, open the log for them, run `action(access)`, and turn every
+    failure into one line + exit code."""
+    from bot.concern_access import (
+        AccessDenied,
+        ConcernAccess,
+        UnknownPerson,
+        actor_from_roster,
+    )
     from bot.concern_log import (
-        ConcernLog,
         ConcernLogError,
         InvalidConcern,
         UnknownEventType,
     )
+    from bot.reporting import concern_log
 
     try:
-        return action(ConcernLog())
+        actor = actor_from_roster(getattr(args, "person", None))
+        return action(ConcernAccess(concern_log(), actor))
+    except UnknownPerson as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    except AccessDenied as exc:
+        return _fail(str(exc), EXIT_REFUSED)
     except (UnknownEventType, InvalidConcern) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     except ConcernLogError as exc:
@@ -175,8 +191,8 @@ LIST_FIELDS = (
 
 
 def run_list(args: argparse.Namespace) -> int:
-    def action(log) -> int:  # noqa: ANN001
-        views = log.list(open_only=args.open, worker_id=args.worker)
+    def action(access) -> int:  # noqa: ANN001
+        views = access.list(open_only=args.open, worker_id=args.worker, reason=args.reason or "")
         if args.json:
             _print_json(
                 [{k: v for k, v in view.to_dict().items() if k in LIST_FIELDS} for view in views]
@@ -197,7 +213,7 @@ def run_list(args: argparse.Namespace) -> int:
             )
         return EXIT_OK
 
-    return _run(action)
+    return _run(args, action)
 
 
 def _block(label: str, text: str) -> list[str]:
@@ -207,9 +223,14 @@ def _block(label: str, text: str) -> list[str]:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    def action(log) -> int:  # noqa: ANN001
-        view = log.get(args.ref)
-        events = log.chronology(view.reference)
+    if not (args.reason or "").strip():
+        return _fail(
+            "say why you are reading this concern: --reason TEXT (kept in the audit trail)",
+            EXIT_BAD_INPUT,
+        )
+
+    def action(access) -> int:  # noqa: ANN001
+        view, events = access.show(args.ref, args.reason, export=args.json)
         if args.json:
             data = view.to_dict()
             data["chronology"] = [event.to_dict() for event in events]
@@ -244,7 +265,7 @@ def run_show(args: argparse.Namespace) -> int:
         print("\n".join(lines))
         return EXIT_OK
 
-    return _run(action)
+    return _run(args, action)
 
 
 def run_add_event(args: argparse.Namespace) -> int:
@@ -253,14 +274,17 @@ def run_add_event(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
 
-    def action(log) -> int:  # noqa: ANN001
-        event = log.add_event(args.ref, args.type, args.text, _who(args.by), happened_at=when)
+    def action(access) -> int:  # noqa: ANN001
+        event = access.add_event(args.ref, args.type, args.text, when, reason=args.reason or "")
+        from bot.concern_log import normalise_reference
+
         print(
-            f"Added '{event.type}' at {_local(event.happened_at)} to {log.get(args.ref).reference}."
+            f"Added '{event.type}' at {_local(event.happened_at)} to "
+            f"{normalise_reference(args.ref)}."
         )
         return EXIT_OK
 
-    return _run(action)
+    return _run(args, action)
 
 
 def _change_status(args: argparse.Namespace, closing: bool) -> int:
@@ -270,17 +294,19 @@ def _change_status(args: argparse.Namespace, closing: bool) -> int:
         return _fail(str(exc), EXIT_BAD_INPUT)
     reason = (args.reason or "").strip() or "No reason given."
 
-    def action(log) -> int:  # noqa: ANN001
-        change = log.close if closing else log.reopen
-        event = change(args.ref, _who(args.by), reason, happened_at=when)
-        view = log.get(args.ref)
+    def action(access) -> int:  # noqa: ANN001
+        change = access.close if closing else access.reopen
+        event = change(args.ref, reason, when)
+        from bot.concern_log import normalise_reference
+
+        status = "closed" if closing else "open"
         print(
-            f"{view.reference} is now {view.status} "
+            f"{normalise_reference(args.ref)} is now {status} "
             f"('{event.type}' at {_local(event.happened_at)})."
         )
         return EXIT_OK
 
-    return _run(action)
+    return _run(args, action)
 
 
 def run_close(args: argparse.Namespace) -> int:
