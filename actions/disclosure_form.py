@@ -284,6 +284,10 @@ class SubmitDisclosure(Action):
         except Exception as exc:  # noqa: BLE001
             say_failure(dispatcher, "save disclosure", exc)
             return [SlotSet("confirm_record", None)]
+        if outcome.spooled:
+            say(dispatcher, spooled_message(urgency, now))
+            # The record is safe in the spool: clear the answers as after a save.
+            return [*clear_form_state(), SlotSet("concern_ref", None)]
         if not outcome.saved:
             from bot.policy_answers import emergency_text
 
@@ -297,6 +301,26 @@ class SubmitDisclosure(Action):
             return [SlotSet("confirm_record", None)]
         say(dispatcher, saved_message(outcome, chosen, now))
         return [*clear_form_state(), SlotSet("concern_ref", outcome.reference)]
+
+
+def spooled_message(urgency: str, now) -> str:  # noqa: ANN001
+    """The database is down: the record is kept on this server; nobody was paged."""
+    from bot.policy_answers import emergency_text
+    from bot.reporting import who_is_paged
+
+    on_call, _wait = who_is_paged(urgency, now)
+    lines = [
+        "The concern log database is not reachable right now, so I have kept this record "
+        "safely (encrypted) on this server. It will be written to the concern log as soon "
+        "as the database is back, and the Safeguarding Lead paged then.",
+        "NOBODY COULD BE PAGED AUTOMATICALLY. Phone your Safeguarding Lead now.",
+    ]
+    if on_call:
+        lines.append(f"On call now: {', '.join(on_call)}.")
+    numbers = "If a child is in danger right now, call 999.\n" + emergency_text(pack())
+    if urgency == "immediate":
+        return "\n\n".join([numbers, *lines])  # 999 first, always
+    return "\n\n".join([*lines, numbers])
 
 
 def saved_message(outcome, chosen: list[str], now) -> str:  # noqa: ANN001

@@ -614,6 +614,7 @@ class Pager:
 
         if isinstance(stop, asyncio.Event):
             return self._run_async(stop, interval)
+        self._report_spool()
         self.sweep()
         while not stop.is_set():
             self._safe_pass()
@@ -623,6 +624,7 @@ class Pager:
     async def _run_async(self, stop: Any, interval: float) -> None:
         import asyncio
 
+        await asyncio.to_thread(self._report_spool)
         await asyncio.to_thread(self.sweep)
         while not stop.is_set():
             await asyncio.to_thread(self._safe_pass)
@@ -631,7 +633,53 @@ class Pager:
             except asyncio.TimeoutError:
                 pass
 
+    def _report_spool(self) -> None:
+        """At start-up: say loudly (one line each) what waits in the local spool and any
+        spool file that could not be read (moved aside, never deleted)."""
+        import sys
+
+        from bot import spool
+
+        try:
+            lines = spool.startup_lines()
+        except Exception as exc:  # noqa: BLE001 - reporting must not stop paging
+            lines = [f"!!! the local spool could not be checked ({type(exc).__name__})"]
+        for line in lines:
+            print(line, file=sys.stderr, flush=True)
+
+    def _replay_spool(self) -> None:
+        """Write concerns kept in the local spool while the database was down (bot.spool)
+        to the log, with their pages, before delivering: on the first pass, then every
+        `spool.REPLAY_EVERY_S` seconds while any wait."""
+        import logging
+
+        from bot import spool
+
+        moment = _time.monotonic()
+        if moment < getattr(self, "_next_spool_replay", float("-inf")):
+            return
+        self._next_spool_replay = moment + spool.REPLAY_EVERY_S
+        if not spool.pending_count():
+            return
+        log = logging.getLogger(__name__)
+        try:
+            from bot.reporting import concern_log
+
+            result = spool.replay(concern_log(engine=self.engine), now=self.clock())
+        except Exception as exc:  # noqa: BLE001 - the loop must outlive a bad replay
+            log.error("spool replay failed: %s", (str(exc).splitlines() or [""])[0][:200])
+            return
+        if result.written:
+            log.warning("wrote %d concern(s) from the local spool", len(result.written))
+        if result.problem:
+            log.error(
+                "%d concern(s) still waiting in the local spool: %s",
+                result.remaining,
+                result.problem,
+            )
+
     def _safe_pass(self) -> None:
+        self._replay_spool()
         try:
             self.deliver_due()
         except Exception as exc:  # noqa: BLE001 - the loop must outlive a bad pass

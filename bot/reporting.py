@@ -41,6 +41,7 @@ class Outcome:
     # encrypted spool instead (bot.spool): it is NOT in the concern log yet and nobody has
     # been paged automatically; it is written (and paged) when the database is back.
     spooled: bool = False
+    spool_id: str | None = None
 
 
 def _page_in_same_transaction(now: datetime):  # noqa: ANN202
@@ -76,8 +77,13 @@ def raise_concern(draft, now: datetime | None = None) -> Outcome:  # noqa: ANN00
 
     The page carries only the reference, urgency, categories and the worker's name and
     contact (`bot.pager.page_concern` reads nothing else), never the child's details.
+
+    If the concern log cannot take it (the database is down, or anything else but the
+    draft itself being incomplete), the draft is kept in the local encrypted spool
+    (`bot.spool`) and `Outcome.spooled` is True: it is written, and its pages sent, when
+    the database is back. Nobody has been paged yet, so the worker must phone the lead.
     """
-    from bot.concern_log import ConcernLogError
+    from bot.concern_log import ConcernLogError, InvalidConcern, validate_draft
 
     now = now or clock.now()
     outcome = Outcome()
@@ -86,12 +92,42 @@ def raise_concern(draft, now: datetime | None = None) -> Outcome:  # noqa: ANN00
             draft,
             in_same_transaction=_page_in_same_transaction(now),
         )
-    except ConcernLogError as exc:
+    except InvalidConcern as exc:
         outcome.problems.append(str(exc))
+        return outcome
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the concern must not be lost
+        outcome.problems.append(
+            str(exc) if isinstance(exc, ConcernLogError) else _plain_failure(exc)
+        )
+        try:
+            validate_draft(draft)
+        except InvalidConcern as invalid:
+            outcome.problems.append(str(invalid))
+            return outcome
+        _spool(draft, outcome)
         return outcome
     outcome.reference, outcome.saved = view.reference, True
     outcome.paged, outcome.first_wait_minutes = who_is_paged(draft.urgency, now)
     return outcome
+
+
+def _plain_failure(exc: BaseException) -> str:
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"could not save the concern ({type(exc).__name__}{': ' + first if first else ''})"
+
+
+def _spool(draft, outcome: Outcome) -> None:  # noqa: ANN001
+    from bot import spool
+
+    try:
+        outcome.spool_id = spool.write(draft, reason=outcome.problems[0])
+    except spool.SpoolError as exc:
+        outcome.problems.append(str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001
+        outcome.problems.append(f"could not keep the concern in the local spool ({exc})")
+        return
+    outcome.spooled = True
 
 
 def raise_alarm(worker: Worker, report: str = "", now: datetime | None = None) -> Outcome:
@@ -147,13 +183,14 @@ def draft_from_answers(
     )
 
 
-def concern_log(url: str | None = None):  # noqa: ANN201
-    """The concern log with this organisation's own event types (from its policy pack)."""
+def concern_log(url: str | None = None, engine=None):  # noqa: ANN001, ANN201
+    """The concern log with this organisation's own event types (from its policy pack);
+    on `engine` if given (e.g. the pager's), else on `url` or SAFEGUARD_DB_URL."""
     from bot.concern_log import ConcernLog
     from bot.pack import load_pack
 
     names = [event.name for event in load_pack().recording.event_types]
-    return ConcernLog(url, event_types=names or None)
+    return ConcernLog(url, event_types=names or None, engine=engine)
 
 
 # What a lead's update from chat is recorded as, first that the organisation uses.
