@@ -1,4 +1,9 @@
-"""After "call 999" has been said (a domain response, first): page the Safeguarding Lead."""
+"""After "call 999" has been said (a domain response, first): page the Safeguarding Lead.
+
+The page is raised once per danger message: this action and the REST channel's fail-safe
+(bot/channels/safety.py) both claim the message before paging, so when the action server is
+down or slow the channel pages instead, never as well.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +12,29 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import latest_text, pack, say, say_failure, worker_from
+from actions.context import latest_text, say, say_failure, worker_from
 
 
 def paged_message(outcome, pack_obj) -> str:  # noqa: ANN001
-    """What the worker is told after the alarm was raised (or could not be)."""
-    from bot.policy_answers import emergency_text
+    """What the worker is told after the alarm was raised (or could not be, or the concern
+    was kept in the local spool because the database is down)."""
+    from bot.channels.safety import alarm_message
 
-    fallback = emergency_text(pack_obj)
-    if not outcome.saved:
-        return (
-            "I could NOT page the Safeguarding Lead: the concern log is not reachable "
-            f"({outcome.problems[0] if outcome.problems else 'unknown error'}).\n"
-            f"Phone them yourself now.\n\n{fallback}"
-        )
-    if outcome.paged:
-        who = ", ".join(outcome.paged)
-        wait = (
-            f" If nobody answers within {outcome.first_wait_minutes:g} minutes I will page "
-            "the next person, and keep going until someone does."
-            if outcome.first_wait_minutes
-            else ""
-        )
-        head = f"I have paged {who} (reference {outcome.reference}).{wait}"
-    else:
-        head = (
-            f"Reference {outcome.reference}. NOBODY IS ON CALL in the rota right now, "
-            "so no Safeguarding Lead could be paged."
-        )
-    return f"{head}\n\nIf you cannot reach anyone:\n{fallback}"
+    return alarm_message(outcome, pack_obj)
+
+
+def message_id(tracker: Tracker) -> str | None:
+    """The id Rasa gave the worker's latest message (the channel's alarm key uses it)."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return event.get("message_id")
+    return None
+
+
+def alarm_key(tracker: Tracker) -> str | None:
+    from bot.channels.safety import alarm_key as key_for
+
+    return key_for(str(tracker.sender_id or "unknown"), message_id(tracker))
 
 
 class RaiseAlarm(Action):
@@ -45,11 +44,14 @@ class RaiseAlarm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from bot.reporting import raise_alarm
+        from actions.context import pack
+        from bot.channels.safety import raise_alarm_once, report_text
 
         try:
-            outcome = raise_alarm(worker_from(tracker), latest_text(tracker))
-            say(dispatcher, paged_message(outcome, pack()))
+            alarm = raise_alarm_once(
+                alarm_key(tracker), worker_from(tracker), report_text(latest_text(tracker))
+            )
+            say(dispatcher, paged_message(alarm.outcome, pack()))
         except Exception as exc:  # noqa: BLE001 - 999 was already said; still give numbers
             say_failure(dispatcher, "raise alarm", exc)
         return []

@@ -1,0 +1,206 @@
+"""`SafeRestInput`: Rasa's REST channel ("rest", POST /webhooks/rest/webhook) with the fail-safe.
+
+Registered in credentials.yml in place of `rest:`; same URL, same request and reply JSON, so
+`safeguard serve`, the terminal chat, the Telegram gateway and the tests need no change.
+Every message goes through `bot.channels.safety.SafetyNet`: too long is refused, danger gets
+999 first and the numbers and a page whatever fails, and no message goes unanswered.
+
+It also cuts Rasa's wait for one custom action from 300 seconds (hard-coded in Rasa 3.6,
+not settable in endpoints.yml) to `action_timeout_seconds` (4 s by default).
+
+`rasa_process` and `rasa_classify` are the Rasa side of a turn, for other channels (Teams)
+that want the same safety: `await SafetyNet().respond(sender, text, rasa_process(...),
+rasa_classify(agent))`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels import safety
+
+logger = logging.getLogger(__name__)
+
+FORM = "disclosure_form"
+DANGER_QUESTION_SLOT = "danger_now"
+
+
+def limit_action_wait(seconds: float) -> float:
+    """Make Rasa give up on a custom action after `seconds` (never lengthen it).
+
+    Rasa 3.6's `RemoteAction.run` reads the module global `DEFAULT_REQUEST_TIMEOUT` of
+    rasa.core.actions.action for every request (aiohttp's per-request timeout), so this
+    changes exactly the action-server calls (actions and form validation), nothing else.
+    """
+    import rasa.core.actions.action as rasa_action
+
+    current = float(rasa_action.DEFAULT_REQUEST_TIMEOUT)
+    if seconds < current:
+        rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds
+    return float(rasa_action.DEFAULT_REQUEST_TIMEOUT)
+
+
+class ListCollector(CollectingOutputChannel):
+    """Collects the bot's messages into a list the caller owns (the turn's replies)."""
+
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.messages = messages
+
+
+async def _tracker(agent: Any, sender: str) -> Any:
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return None
+    return await store.retrieve(sender)
+
+
+def rasa_process(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    agent: Any,
+    input_channel: str,
+    metadata: dict[str, Any] | None = None,
+) -> safety.Process:
+    """How one turn runs in Rasa: note the form's pending question, handle, read the intent."""
+
+    async def process(turn: safety.Turn) -> None:
+        try:
+            before = await _tracker(agent, turn.sender)
+            turn.asked_danger = bool(
+                before is not None
+                and before.active_loop_name == FORM
+                and before.get_slot("requested_slot") == DANGER_QUESTION_SLOT
+            )
+        except Exception as exc:  # noqa: BLE001 - the message is still handled
+            logger.error("could not read the conversation before a message: %s", type(exc).__name__)
+        await on_new_message(
+            UserMessage(
+                turn.text,
+                ListCollector(turn.replies),
+                turn.sender,
+                input_channel=input_channel,
+                message_id=turn.message_id,
+                metadata=metadata,
+            )
+        )
+        after = await _tracker(agent, turn.sender)
+        latest = getattr(after, "latest_message", None)
+        if latest is not None and getattr(latest, "message_id", None) == turn.message_id:
+            turn.intent = (latest.intent or {}).get("name")
+
+    return process
+
+
+def rasa_classify(agent: Any) -> safety.Classify:
+    """The language model's intent for a turn's text (with the danger detector applied)."""
+
+    async def classify(turn: safety.Turn) -> str | None:
+        if agent is None or not agent.is_ready():
+            return None
+        parsed = await agent.parse_message(turn.text)
+        return ((parsed or {}).get("intent") or {}).get("name")
+
+    return classify
+
+
+def _error(message: str, status: int = 400) -> HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+class SafeRestInput(RestInput):
+    """The REST channel, every message through the fail-safe."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SafeRestInput:
+        settings = dict(credentials or {})
+        unknown = set(settings) - {"reply_within_seconds", "action_timeout_seconds"}
+        if unknown:
+            raise ValueError(
+                f"credentials.yml, {cls.__module__}.{cls.__name__}: unknown setting(s) "
+                f"{', '.join(sorted(unknown))}; allowed: reply_within_seconds, "
+                "action_timeout_seconds"
+            )
+        return cls(
+            reply_within=settings.get("reply_within_seconds"),
+            action_timeout=settings.get("action_timeout_seconds"),
+        )
+
+    def __init__(self, reply_within: float | None = None, action_timeout: float | None = None):
+        # The environment wins over credentials.yml, so tests and operators can tighten it.
+        import os
+
+        if os.environ.get(safety.REPLY_WITHIN_ENV) or reply_within is None:
+            reply_within = safety.reply_within_seconds()
+        if os.environ.get(safety.ACTION_TIMEOUT_ENV) or action_timeout is None:
+            action_timeout = safety.action_timeout_seconds()
+        self.action_timeout = limit_action_wait(float(action_timeout))
+        self.safety = safety.SafetyNet(reply_within=float(reply_within))
+
+    async def handle(
+        self,
+        request: Request,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> list[dict[str, Any]] | HTTPResponse:
+        """The replies for one POSTed message, or a plain 400 for a malformed request."""
+        try:
+            body = request.json
+        except Exception:  # noqa: BLE001 - sanic raises its own error for bad JSON
+            return _error("the request body is not valid JSON")
+        if not isinstance(body, dict):
+            return _error('send a JSON object: {"sender": "...", "message": "..."}')
+        sender = body.get("sender")
+        text = body.get("message")
+        if sender is None:
+            sender = "default"
+        if not isinstance(sender, (str, int)) or isinstance(sender, bool):
+            return _error("'sender' must be a string")
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            return _error("'message' must be a string")
+        metadata = body.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            return _error("'metadata' must be a JSON object")
+        input_channel = body.get("input_channel") or self.name()
+        if not isinstance(input_channel, str):
+            return _error("'input_channel' must be a string")
+        agent = getattr(request.app.ctx, "agent", None)
+        return await self.safety.respond(
+            str(sender),
+            text,
+            rasa_process(on_new_message, agent, input_channel, metadata),
+            rasa_classify(agent),
+        )
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:  # noqa: ARG001
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            result = await self.handle(request, on_new_message)
+            if isinstance(result, HTTPResponse):
+                return result
+            if request.args.get("stream", "").lower() == "true":
+                # Rasa's own console client asks for one JSON message per line.
+                body = "".join(json.dumps(message) + "\n" for message in result)
+                return response.text(body, content_type="text/event-stream")
+            return response.json(result)
+
+        return webhook

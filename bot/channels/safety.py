@@ -1,0 +1,612 @@
+"""The fail-safe around every chat message, shared by every channel (REST, terminal, Teams).
+
+Why it exists. What Rasa 3.6.21 does when the action server fails (read in
+rasa/core/actions/action.py `RemoteAction.run` and rasa/core/processor.py `_run_action`):
+
+* down (connection refused): `RemoteAction.run` raises `RasaException`; `_run_action`
+  catches every exception, logs it and carries on with the action's events and messages
+  lost. The worker receives only the domain responses uttered before it (for danger:
+  "call 999", but not the lead's number, and nobody is paged) or, for an action-only
+  answer, NOTHING: the REST channel returns `[]`.
+* slow: every custom action request waits `rasa.core.constants.DEFAULT_REQUEST_TIMEOUT`,
+  300 seconds, hard-coded (`RemoteAction.run` passes it per request; endpoints.yml cannot
+  change it). A form turn can call two actions: ten minutes for one reply.
+* an action raising (rasa_sdk answers 500) or any other 5xx: as for down.
+* a 400 rejection: the policies try another action (not a failure to guard).
+
+So this module puts back what a failure takes away, for every message:
+
+* a message over `bot.limits.MAX_MESSAGE_CHARS` is refused before the language model sees it
+  (nothing stored), with 999 and the lead's number;
+* a danger message (the danger detector on the text, the `/emergency` button, or Rasa's
+  intent report_danger/emergency, or "yes" to the form's "is anyone in danger right now?")
+  always gets "call 999" FIRST and the Safeguarding Lead's and out-of-hours numbers, and the
+  lead is paged: by `action_raise_alarm` when it works, otherwise here, in-process. One page
+  per message whoever raises it: both sides claim the message in `AlarmClaims` first;
+* a message that got no reply, raised, or took longer than `reply_within` seconds gets a
+  plain "I could not do that just now" with 999 and the numbers. Slow processing is not
+  cancelled (that could save a concern and lose the conversation's record of it): it
+  finishes in the background and its late replies are shown before the next reply.
+
+Rasa-light: nothing here imports Rasa; the channel passes in how to run one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from bot.limits import MAX_MESSAGE_CHARS, too_long, too_long_reply
+from bot.reporting import Outcome, Worker
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ACTION_TIMEOUT_ENV",
+    "CALL_999_FIRST",
+    "DANGER_INTENTS",
+    "MAX_MESSAGE_CHARS",
+    "REPLY_WITHIN_ENV",
+    "Alarm",
+    "AlarmClaims",
+    "SafetyNet",
+    "Turn",
+    "action_timeout_seconds",
+    "alarm_key",
+    "alarm_message",
+    "failure_reply",
+    "floor_danger",
+    "numbers",
+    "raise_alarm_once",
+    "reply_within_seconds",
+    "worker_for",
+]
+
+# -- settings ------------------------------------------------------------------------------
+
+REPLY_WITHIN_ENV = "SAFEGUARD_REPLY_SECONDS"
+ACTION_TIMEOUT_ENV = "SAFEGUARD_ACTION_TIMEOUT_SECONDS"
+# A worker waits at most this long for a reply. Rasa runs up to three custom actions for one
+# danger message in the form (alarm, validation, next question), each cut off at the action
+# timeout below, so 3 x 4 s fits inside it with room for the language model.
+DEFAULT_REPLY_WITHIN = 15.0
+# Rasa's own is 300 s per action; four seconds is ten times what the slowest action (saving
+# a concern and its pages) takes on a loaded server.
+DEFAULT_ACTION_TIMEOUT = 4.0
+# How long to wait for another process (the action server) that has claimed a danger
+# message's alarm to finish raising it.
+ALARM_WAIT = 5.0
+# How long an intent lookup may take for a message whose processing ran out of time.
+CLASSIFY_WITHIN = 3.0
+_BOUNDS = (0.5, 600.0)
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        logger.warning("%s=%r is not a number of seconds; using %s", name, raw, default)
+        return default
+    low, high = _BOUNDS
+    if not low <= value <= high:
+        logger.warning("%s=%s is outside %s-%s seconds; using %s", name, raw, low, high, default)
+        return default
+    return value
+
+
+def reply_within_seconds() -> float:
+    """How long a worker waits before the plain fallback reply (env SAFEGUARD_REPLY_SECONDS)."""
+    return _seconds(REPLY_WITHIN_ENV, DEFAULT_REPLY_WITHIN)
+
+
+def action_timeout_seconds() -> float:
+    """How long Rasa waits for one custom action (env SAFEGUARD_ACTION_TIMEOUT_SECONDS)."""
+    return _seconds(ACTION_TIMEOUT_ENV, DEFAULT_ACTION_TIMEOUT)
+
+
+# -- what the worker is told -----------------------------------------------------------------
+
+# The same words as the domain response utter_call_999, for when Rasa could not say it.
+CALL_999_FIRST = (
+    "🚨 If a child is in danger right now, call 999 now (112 also works from a mobile). "
+    "Do not wait for me."
+)
+_NO_NUMBERS = "Then tell your Safeguarding Lead straight away, in person or by phone."
+FAILED = (
+    "I could not do that just now: part of the assistant is not responding. Your earlier "
+    "answers are kept; send your message again in a minute."
+)
+SLOW = (
+    "I could not do that just now: it is taking too long. If my answer comes late, I will "
+    "show it before my next reply."
+)
+LATE_HEADER = "My answer to your earlier message came late; here it is:"
+PENDING = (
+    "I am paging the Safeguarding Lead now but cannot confirm yet that it went through. "
+    "Do not wait for it: phone them now."
+)
+
+
+def numbers(pack=None) -> str:  # noqa: ANN001
+    """How to reach the Safeguarding Lead (and out-of-hours social care) now, from the pack.
+
+    Never raises: a broken pack still leaves the worker told to go to their lead.
+    """
+    try:
+        from bot.pack import load_pack
+        from bot.policy_answers import emergency_text
+
+        return emergency_text(pack or load_pack())
+    except Exception as exc:  # noqa: BLE001 - the fallback itself must not fail
+        logger.error("emergency numbers unavailable: %s", type(exc).__name__)
+        return _NO_NUMBERS
+
+
+def failure_reply(slow: bool = False, pack=None) -> str:  # noqa: ANN001
+    """The plain reply when a message could not be handled: what happened, 999, the numbers."""
+    head = SLOW if slow else FAILED
+    return f"{head}\n\nIf a child is in danger right now, call 999.\n{numbers(pack)}"
+
+
+def alarm_message(outcome: Outcome | None, pack=None) -> str:  # noqa: ANN001
+    """What the worker is told after the alarm was raised, or could not be, with the numbers.
+
+    `outcome` None means another process is still raising it.
+    """
+    fallback = numbers(pack)
+    if outcome is None:
+        return f"{PENDING}\n\n{fallback}"
+    if getattr(outcome, "spooled", False):
+        ref = f" (reference {outcome.reference})" if outcome.reference else ""
+        return (
+            f"The concern is kept safely on this server{ref}: the concern log's database is "
+            "not reachable, so it will be written there as soon as the database is back.\n"
+            "NOBODY COULD BE PAGED automatically. Phone your Safeguarding Lead now.\n\n"
+            f"{fallback}"
+        )
+    if not outcome.saved:
+        return (
+            "I could NOT page the Safeguarding Lead: the concern log is not reachable "
+            f"({outcome.problems[0] if outcome.problems else 'unknown error'}).\n"
+            f"Phone them yourself now.\n\n{fallback}"
+        )
+    if outcome.paged:
+        who = ", ".join(outcome.paged)
+        wait = (
+            f" If nobody answers within {outcome.first_wait_minutes:g} minutes I will page "
+            "the next person, and keep going until someone does."
+            if outcome.first_wait_minutes
+            else ""
+        )
+        head = f"I have paged {who} (reference {outcome.reference}).{wait}"
+    else:
+        head = (
+            f"Reference {outcome.reference}. NOBODY IS ON CALL in the rota right now, "
+            "so no Safeguarding Lead could be paged."
+        )
+    return f"{head}\n\nIf you cannot reach anyone:\n{fallback}"
+
+
+def reply(sender: str, text: str) -> dict[str, Any]:
+    """One bot message in the shape Rasa's REST channel returns."""
+    return {"recipient_id": sender, "text": text}
+
+
+def _text(message: dict[str, Any]) -> str:
+    value = message.get("text")
+    return value if isinstance(value, str) else ""
+
+
+def _answers(replies: list[dict[str, Any]]) -> bool:
+    """True when something was said: text, buttons, an image, an attachment or custom data."""
+    keys = ("text", "buttons", "image", "attachment", "custom", "elements")
+    return any(any(message.get(k) for k in keys) for message in replies)
+
+
+# -- danger --------------------------------------------------------------------------------
+
+DANGER_INTENTS = frozenset({"report_danger", "emergency"})
+YES_INTENT = "affirm"
+# What the worker typed or tapped that is danger whatever the language model thinks.
+_DANGER_PAYLOAD = re.compile(r"^\s*/(?:report_danger|emergency)(?![A-Za-z0-9_])")
+_YES_PAYLOAD = re.compile(r"^\s*/affirm(?![A-Za-z0-9_])")
+_EMERGENCY_NUMBERS = frozenset({"999", "112"})
+ANSWERED_YES = "Asked 'is anyone in danger right now?', the worker said yes."
+
+
+def floor_danger(text: str) -> bool:
+    """The 999 floor on the text alone: the danger detector, the emergency button, "999"."""
+    if _DANGER_PAYLOAD.match(text) or text.strip() in _EMERGENCY_NUMBERS:
+        return True
+    try:
+        from bot import triage
+
+        return triage.assess(text).urgency == "immediate"
+    except Exception as exc:  # noqa: BLE001 - the intent check below still runs
+        logger.error("danger detector failed: %s", type(exc).__name__)
+        return False
+
+
+def report_text(text: str) -> str:
+    """What the worker reported, for the alarm's concern: never a button's payload."""
+    return "" if text.lstrip().startswith("/") else text
+
+
+# -- one page per danger message -------------------------------------------------------------
+
+
+def alarm_key(sender: str, message_id: str | None) -> str | None:
+    """The identity of one danger message: the same in the channel and the action server."""
+    if not message_id:
+        return None
+    return f"{sender}\x1f{message_id}"
+
+
+_OUTCOME_FIELDS = {f.name for f in fields(Outcome)}
+
+
+class AlarmClaims:
+    """Who raised the alarm for a message, shared by the Rasa server and the action server.
+
+    One small file per danger message under SAFEGUARD_VAR/alarm-claims, created atomically
+    (written aside, then hard-linked into place, which fails if it exists), so exactly one
+    process raises the alarm; it then records the outcome (reference, who was paged: never
+    the child's words) for the other to tell the worker. Both processes must share
+    SAFEGUARD_VAR, as they do under `safeguard serve`. A claim whose owner died before
+    recording (same host, process gone) is taken over, so a crash never leaves a danger
+    message unpaged. Claims older than two days are removed.
+    """
+
+    KEEP_SECONDS = 2 * 24 * 3600
+
+    def __init__(self, directory: Path | str | None = None) -> None:
+        if directory is None:
+            from bot import settings
+
+            directory = settings.var_dir() / "alarm-claims"
+        self.directory = Path(directory)
+
+    def _path(self, key: str) -> Path:
+        return self.directory / (sha256(key.encode("utf-8")).hexdigest()[:40] + ".json")
+
+    def _write_new(self, path: Path, data: dict[str, Any]) -> bool:
+        """Create `path` holding `data`, only if it does not exist. True if we created it."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, json.dumps(data).encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def read(self, key: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._path(key).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {"state": "unreadable"}
+
+    @staticmethod
+    def _orphaned(data: dict[str, Any]) -> bool:
+        if data.get("state") != "claimed" or data.get("host") != socket.gethostname():
+            return False
+        try:
+            os.kill(int(data.get("pid")), 0)
+        except ProcessLookupError:
+            return True
+        except (PermissionError, TypeError, ValueError):
+            return False
+        return False
+
+    def claim(self, key: str) -> bool:
+        """True if this process now owns raising the alarm for `key`."""
+        self._prune()
+        mine = {"state": "claimed", "pid": os.getpid(), "host": socket.gethostname()}
+        path = self._path(key)
+        if self._write_new(path, mine):
+            return True
+        existing = self.read(key)
+        if existing is not None and self._orphaned(existing):
+            logger.warning("taking over an alarm claim whose process has gone")
+            path.unlink(missing_ok=True)
+            return self._write_new(path, mine)
+        return False
+
+    def record(self, key: str, outcome: Outcome) -> None:
+        path = self._path(key)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
+        data = {"state": "done", "outcome": asdict(outcome)}
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, json.dumps(data).encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+
+    def outcome(self, key: str) -> Outcome | None:
+        data = self.read(key) or {}
+        if data.get("state") != "done":
+            return None
+        stored = data.get("outcome") or {}
+        return Outcome(**{k: v for k, v in stored.items() if k in _OUTCOME_FIELDS})
+
+    def wait(self, key: str, seconds: float) -> Outcome | None:
+        """The recorded outcome, waiting up to `seconds` for the owner to finish."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = self.outcome(key)
+            if found is not None or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.1)
+
+    def _prune(self) -> None:
+        try:
+            cutoff = time.time() - self.KEEP_SECONDS
+            for path in self.directory.glob("*.json"):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+        except OSError:
+            return
+
+
+@dataclass
+class Alarm:
+    """The alarm for one danger message: its outcome (None while another process is still
+    raising it) and whether this call raised it."""
+
+    outcome: Outcome | None
+    raised_here: bool
+
+
+def _raise(worker: Worker, report: str, now: datetime | None) -> Outcome:
+    from bot import reporting
+
+    try:
+        return reporting.raise_alarm(worker, report, now)
+    except Exception as exc:  # noqa: BLE001 - the worker is told, with the numbers
+        logger.error("raising the alarm failed: %s", type(exc).__name__)
+        return Outcome(problems=[f"unexpected error ({type(exc).__name__})"])
+
+
+def raise_alarm_once(
+    key: str | None,
+    worker: Worker,
+    report: str = "",
+    *,
+    claims: AlarmClaims | None = None,
+    wait: float = ALARM_WAIT,
+    now: datetime | None = None,
+) -> Alarm:
+    """Raise the alarm for the danger message `key` unless someone already has.
+
+    With no key (the message's id is unknown) the alarm is raised: a second page is better
+    than none. If the claim store cannot be written the alarm is raised too, for the same
+    reason.
+    """
+    if key is None:
+        return Alarm(_raise(worker, report, now), True)
+    claims = claims or AlarmClaims()
+    try:
+        mine = claims.claim(key)
+    except OSError as exc:
+        logger.error("alarm claim store unavailable (%s); raising anyway", type(exc).__name__)
+        return Alarm(_raise(worker, report, now), True)
+    if not mine:
+        return Alarm(claims.wait(key, wait), False)
+    outcome = _raise(worker, report, now)
+    try:
+        claims.record(key, outcome)
+    except OSError as exc:
+        logger.error("could not record the alarm's outcome: %s", type(exc).__name__)
+    return Alarm(outcome, True)
+
+
+def worker_for(sender: str) -> Worker:
+    """The worker behind a chat id, from the roster when it knows them (as the actions do)."""
+    sender = str(sender or "unknown")
+    try:
+        from bot import rota
+
+        for person in rota.load_roster().people:
+            if str(person.telegram_chat_id or "") == sender or person.id == sender:
+                return Worker(
+                    id=sender, name=person.name, contact=person.phone or "", role=person.role
+                )
+    except Exception:  # noqa: BLE001 - a broken roster must not stop a worker being heard
+        logger.warning("roster unavailable while identifying a worker")
+    return Worker(id=sender, name=f"worker {sender}", contact=f"chat id {sender}")
+
+
+# -- one message, whatever fails ----------------------------------------------------------------
+
+
+@dataclass
+class Turn:
+    """One message on its way through the assistant, filled in by the channel's `process`.
+
+    `replies` is the list the channel's output collector appends to, so what was said before
+    a failure or a timeout is kept. `asked_danger`: the form's question "is anyone in danger
+    right now?" was waiting for this answer. `intent`: what Rasa recorded for this message.
+    """
+
+    sender: str
+    text: str
+    message_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    asked_danger: bool = False
+    intent: str | None = None
+    replies: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def alarm_key(self) -> str | None:
+        return alarm_key(self.sender, self.message_id)
+
+
+Process = Callable[[Turn], Awaitable[Any]]
+Classify = Callable[[Turn], Awaitable[str | None]]
+
+_MAX_LATE_MESSAGES = 20
+_MAX_LATE_SENDERS = 1000
+
+
+class SafetyNet:
+    """Runs one message through a channel's `process` and makes the reply safe.
+
+    `respond(sender, text, process, classify)` returns the messages to send back, never raises.
+    `process(turn)` hands the message to Rasa with `turn.message_id` and an output collector
+    appending to `turn.replies`, setting `turn.asked_danger` before and `turn.intent` after.
+    `classify(turn)` (optional) returns the intent for a message whose processing ran out of
+    time. Keep one SafetyNet per channel instance: it holds late replies per sender.
+    """
+
+    def __init__(
+        self,
+        reply_within: float | None = None,
+        alarm_wait: float = ALARM_WAIT,
+        claims: AlarmClaims | None = None,
+    ) -> None:
+        self.reply_within = reply_within if reply_within is not None else reply_within_seconds()
+        self.alarm_wait = alarm_wait
+        self._claims = claims
+        self._late: dict[str, list[dict[str, Any]]] = {}
+
+    @property
+    def claims(self) -> AlarmClaims:
+        if self._claims is None:
+            self._claims = AlarmClaims()
+        return self._claims
+
+    async def respond(
+        self,
+        sender: str,
+        text: str,
+        process: Process,
+        classify: Classify | None = None,
+    ) -> list[dict[str, Any]]:
+        sender = str(sender or "default")
+        text = "" if text is None else str(text)
+        try:
+            return await self._respond(sender, text, process, classify)
+        except Exception as exc:  # noqa: BLE001 - a bug here must still answer, with 999
+            logger.error("safety net failed: %s", type(exc).__name__)
+            return [reply(sender, CALL_999_FIRST), reply(sender, failure_reply())]
+
+    async def _respond(
+        self, sender: str, text: str, process: Process, classify: Classify | None
+    ) -> list[dict[str, Any]]:
+        if too_long(text):
+            return [reply(sender, too_long_reply(len(text)))]
+        late = self._late.pop(sender, [])
+        turn = Turn(sender=sender, text=text)
+        floor = floor_danger(text)
+        status = await self._run(turn, process)
+        replies = list(turn.replies)
+        if turn.intent is None and status != "ok" and classify is not None:
+            turn.intent = await self._classify(turn, classify)
+        answered_yes = turn.asked_danger and (
+            turn.intent == YES_INTENT or bool(_YES_PAYLOAD.match(text))
+        )
+        if floor or turn.intent in DANGER_INTENTS or answered_yes:
+            report = report_text(text)
+            if answered_yes and not floor and turn.intent not in DANGER_INTENTS:
+                report = ANSWERED_YES
+            replies = await self._danger(turn, replies, report)
+        elif status != "ok" or not _answers(replies):
+            replies.append(reply(sender, failure_reply(slow=status == "slow")))
+        if late:
+            replies = [reply(sender, LATE_HEADER), *late, *replies]
+        return replies
+
+    async def _run(self, turn: Turn, process: Process) -> str:
+        """'ok', 'failed' (raised) or 'slow' (still running after `reply_within` seconds)."""
+        task = asyncio.ensure_future(process(turn))
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.reply_within)
+            return "ok"
+        except asyncio.TimeoutError:
+            self._keep_late(turn, task)
+            logger.error("message processing took over %ss; answered without it", self.reply_within)
+            return "slow"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            logger.error("message processing failed: %s", type(exc).__name__)
+            return "failed"
+
+    def _keep_late(self, turn: Turn, task: asyncio.Future) -> None:
+        """When the slow processing finishes, hold what it said for the next reply."""
+        already = len(turn.replies)
+
+        def finished(done: asyncio.Future) -> None:
+            if done.cancelled():
+                return
+            if done.exception() is not None:
+                logger.error("late processing failed: %s", type(done.exception()).__name__)
+            extra = turn.replies[already:]
+            if not extra:
+                return
+            if turn.sender not in self._late and len(self._late) >= _MAX_LATE_SENDERS:
+                self._late.pop(next(iter(self._late)))
+            held = self._late.setdefault(turn.sender, [])
+            held.extend(extra[: max(0, _MAX_LATE_MESSAGES - len(held))])
+
+        task.add_done_callback(finished)
+
+    @staticmethod
+    async def _classify(turn: Turn, classify: Classify) -> str | None:
+        try:
+            return await asyncio.wait_for(classify(turn), CLASSIFY_WITHIN)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - includes the timeout
+            logger.error("intent lookup failed: %s", type(exc).__name__)
+            return None
+
+    async def _danger(
+        self, turn: Turn, replies: list[dict[str, Any]], report: str
+    ) -> list[dict[str, Any]]:
+        """999 first, the lead paged exactly once, the worker told, the numbers shown."""
+        sender = turn.sender
+        out = list(replies)
+        if not out or "999" not in _text(out[0]):
+            out.insert(0, reply(sender, CALL_999_FIRST))
+        alarm = await asyncio.to_thread(
+            raise_alarm_once,
+            turn.alarm_key,
+            worker_for(sender),
+            report,
+            claims=self.claims,
+            wait=self.alarm_wait,
+        )
+        message = alarm_message(alarm.outcome)
+        head = message.split("\n\n")[0]
+        if alarm.raised_here or not any(head in _text(m) for m in out):
+            out.insert(1, reply(sender, message))
+        lead_line = numbers().split("\n")[0]
+        if not any(lead_line in _text(m) for m in out):
+            out.append(reply(sender, numbers()))
+        return out
