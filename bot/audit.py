@@ -241,7 +241,7 @@ class Verification:
 
 # --------------------------------------------------------------------------- appending
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 def _clean(value: str | None, limit: int, what: str) -> str:
