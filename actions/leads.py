@@ -1,4 +1,12 @@
-"""Commands for Safeguarding Leads in chat. Workers are refused."""
+"""Concerns in chat: a worker sees the concerns they raised; leads see all and add updates.
+
+Who is talking comes from the roster (`actions.context.worker_from`, then
+`bot.concern_access.actor_for_chat`): leads, deputies and admins see every open concern of
+the organisation, a worker (anyone the roster does not know is one) only their own. Only
+leads, deputies and admins may add an update. Every list, update and refusal is written to
+the audit trail with the chat action's purpose. No child data is sent to the chat app:
+references, urgency and categories only.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +19,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import latest_text, say, say_failure, worker_from
 
 LEAD_ROLES = {"lead", "deputy", "admin"}
+SHOWN = 20
+
+LIST_PURPOSE = "chat: show open concerns"
+UPDATE_PURPOSE = "chat: lead update"
 
 
 def role_of(sender_id: str) -> str | None:
+    """The roster role of a chat sender, or None if the roster does not know them."""
     from bot import rota
 
     roster = rota.load_roster()
@@ -21,6 +34,13 @@ def role_of(sender_id: str) -> str | None:
         if str(person.telegram_chat_id or "") == str(sender_id) or person.id == str(sender_id):
             return person.role
     return None
+
+
+def _access(tracker: Tracker):  # noqa: ANN202
+    from bot.concern_access import ConcernAccess, actor_for_chat
+    from bot.reporting import concern_log
+
+    return ConcernAccess(concern_log(), actor_for_chat(worker_from(tracker)))
 
 
 class ListOpenConcerns(Action):
@@ -32,26 +52,43 @@ class ListOpenConcerns(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        try:
-            if role_of(tracker.sender_id) not in LEAD_ROLES:
-                say(dispatcher, "Only Safeguarding Leads can list concerns. Ask your lead.")
-                return []
-            from bot.reporting import concern_log
+        from bot.concern_access import sees_all
 
-            concerns = concern_log().list(open_only=True)
+        try:
+            access = _access(tracker)
+            concerns = access.list(open_only=True, reason=LIST_PURPOSE)
+            everyone = sees_all(access.actor)
             if not concerns:
-                say(dispatcher, "There are no open concerns.")
+                say(
+                    dispatcher,
+                    "There are no open concerns."
+                    if everyone
+                    else "You have no open concerns. (Only Safeguarding Leads see every "
+                    "concern; you see the ones you raised.)",
+                )
                 return []
-            lines = [f"{len(concerns)} open concern(s):"]
-            for c in concerns[:20]:
+            if everyone:
+                lines = [f"{len(concerns)} open concern(s):"]
+            else:
+                lines = [
+                    f"You raised {len(concerns)} open concern(s). (Only Safeguarding Leads "
+                    "see every concern.)"
+                ]
+            for c in concerns[:SHOWN]:
                 when = c.created_at.strftime("%a %d %b %H:%M")
                 cats = ", ".join(c.categories) or "no category"
+                by = f" by {c.worker_name}" if everyone else ""
+                lines.append(f"• {c.reference}: {c.urgency}, {cats}, raised {when}{by}")
+            if len(concerns) > SHOWN:
                 lines.append(
-                    f"• {c.reference}: {c.urgency}, {cats}, raised {when} by {c.worker_name}"
+                    f"... and {len(concerns) - SHOWN} more: run 'safeguard concerns --open'."
                 )
-            if len(concerns) > 20:
-                lines.append(f"... and {len(concerns) - 20} more: run 'safeguard concerns --open'.")
-            lines.append("Details stay in the concern log: 'safeguard concern show REF'.")
+            if everyone:
+                lines.append(
+                    "Details stay in the concern log: 'safeguard concern show REF --reason WHY'."
+                )
+            else:
+                lines.append("Your Safeguarding Lead has the details and what happens next.")
             say(dispatcher, "\n".join(lines))
         except Exception as exc:  # noqa: BLE001
             say_failure(dispatcher, "list open concerns", exc)
@@ -79,14 +116,34 @@ class RecordLeadUpdate(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from bot.concern_log import ConcernLogError
-        from bot.reporting import concern_log, lead_update_type
+        from bot.concern_access import sees_all
+        from bot.concern_log import ConcernLogError, normalise_reference
+        from bot.reporting import lead_update_type
 
         try:
-            if role_of(tracker.sender_id) not in LEAD_ROLES:
-                say(dispatcher, "Only Safeguarding Leads can add updates to a concern.")
-                return []
+            access = _access(tracker)
             parsed = parse_update(latest_text(tracker))
+            if not sees_all(access.actor):
+                ref = None
+                if parsed is not None:
+                    try:
+                        ref = normalise_reference(parsed[0])
+                    except ConcernLogError:
+                        ref = None
+                access.trail.record(
+                    access.actor,
+                    "refused",
+                    concern_ref=ref,
+                    detail="add-event",
+                    reason=UPDATE_PURPOSE,
+                    org=access.org,
+                )
+                say(
+                    dispatcher,
+                    "Only Safeguarding Leads can add updates to a concern. Tell your lead "
+                    "what has happened and they will add it.",
+                )
+                return []
             if parsed is None:
                 say(
                     dispatcher,
@@ -95,11 +152,10 @@ class RecordLeadUpdate(Action):
                 )
                 return []
             ref, text = parsed
-            log = concern_log()
-            kind = lead_update_type(log)
-            event = log.add_event(ref, kind, text, by=worker_from(tracker).name)
+            kind = lead_update_type(access.log)
+            event = access.add_event(ref, kind, text, reason=UPDATE_PURPOSE)
             when = event.happened_at.strftime("%a %d %b %H:%M")
-            say(dispatcher, f"Added to {ref.upper()}: {kind}, {when}.")
+            say(dispatcher, f"Added to {normalise_reference(ref)}: {kind}, {when}.")
         except ConcernLogError as exc:
             say(dispatcher, f"Not recorded: {exc}")
         except Exception as exc:  # noqa: BLE001

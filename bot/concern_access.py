@@ -102,7 +102,8 @@ def actor_from_roster(
 
 def actor_for_chat(worker, *, roster=None) -> Actor:  # noqa: ANN001
     """The person behind a chat (`bot.reporting.Worker`): their roster entry when the chat
-    id or id is in the roster, else a worker known only by the chat id."""
+    id or id is in the roster, else who the chat layer says they are (`Worker.role`), known
+    by the chat id."""
     from bot import rota
 
     if roster is None:
@@ -121,7 +122,10 @@ def actor_for_chat(worker, *, roster=None) -> Actor:  # noqa: ANN001
                 channel="chat",
                 aliases=tuple(dict.fromkeys((*actor.aliases, sender))),
             )
-    return Actor(id=sender, name=worker.name, role="worker", channel="chat")
+    # Not in the roster: the role the chat layer gave them (staff approved in chat,
+    # bot.access), and "worker" for anyone else.
+    role = getattr(worker, "role", "") or "worker"
+    return Actor(id=sender, name=worker.name, role=role, channel="chat")
 
 
 # --------------------------------------------------------------------------- the rules
