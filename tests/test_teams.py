@@ -17,7 +17,7 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 
 from bot import limits
-from bot.channels import teams
+from bot.channels import safety, teams
 from bot.channels.teams import TeamsConfigError, TeamsInput, card_buttons, message_text, pieces
 from tests.fake_teams import (
     ACCESS_TOKEN,
@@ -41,8 +41,17 @@ def fake(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
 
 
 @pytest.fixture
+def fresh_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A concern log of this test's own (danger messages raise real alarms)."""
+    monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path))
+    monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path / 'concerns.sqlite3'}")
+    monkeypatch.setenv("SAFEGUARD_ORG", "crasac")
+    return tmp_path
+
+
+@pytest.fixture
 def channel(fake: FakeTeams) -> TeamsInput:  # noqa: ARG001 - the env points it at the fake
-    return TeamsInput(APP_ID, APP_PASSWORD, tenant_id=TENANT, reply_timeout=5)
+    return TeamsInput(APP_ID, APP_PASSWORD, tenant_id=TENANT, reply_within=5)
 
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
@@ -100,7 +109,6 @@ def test_a_recorded_message_reaches_rasa_and_the_reply_reaches_the_conversation(
     assert message.text == "hiya"
     assert message.sender_id == activity["from"]["id"]
     assert message.input_channel == "botframework"
-    assert message.message_id == activity["id"]
     assert message.metadata == {
         "teams": {
             "name": "Sam Worker",
@@ -429,8 +437,8 @@ def test_when_rasa_fails_the_worker_still_gets_999_and_a_plain_line(
     caplog.set_level(logging.DEBUG)
     deliver(channel, fake, [fake.activity(CANARY)], Recorder(error=True))
     texts = reply_texts(fake.replies)
-    assert texts and "999" in texts[0]
-    assert "could not" in "\n".join(texts).lower()
+    assert "could not do that just now" in texts[0]
+    assert "999" in "\n".join(texts)
     assert "Traceback" not in "\n".join(texts)
     assert "canarychildname" not in caplog.text
 
@@ -443,25 +451,62 @@ def test_when_rasa_says_nothing_the_worker_still_gets_an_answer(
             self.messages.append(message)
 
     deliver(channel, fake, [fake.activity("hello?")], Silent())
-    assert "999" in reply_texts(fake.replies)[0]
+    texts = reply_texts(fake.replies)
+    assert "could not do that just now" in texts[0] and "999" in "\n".join(texts)
 
 
-def test_a_slow_answer_gets_the_plain_fallback_first_then_the_answer(
+def test_a_slow_answer_gets_the_plain_fallback_then_the_answer_before_the_next(
     fake: FakeTeams,
 ) -> None:
-    channel = TeamsInput(APP_ID, APP_PASSWORD, reply_timeout=0.2)
-    deliver(channel, fake, [fake.activity("hello")], Recorder({"text": "late answer"}, delay=1.0))
+    channel = TeamsInput(APP_ID, APP_PASSWORD, reply_within=0.5)
+
+    class SlowFirst(Recorder):
+        async def __call__(self, message: UserMessage) -> None:
+            self.messages.append(message)
+            if message.text == "first":
+                await asyncio.sleep(1.5)
+            await message.output_channel.send_response(
+                message.sender_id, {"text": f"answer to {message.text}"}
+            )
+
+    rasa = SlowFirst()
+
+    async def scenario() -> None:
+        await channel.receive(f"Bearer {fake.token()}", json.dumps(fake.activity("first")), rasa)
+        await channel.drain()
+        assert "answer to first" not in reply_texts(fake.replies)
+        while len(rasa.messages) < 1 or not channel.safety._late:
+            await asyncio.sleep(0.1)  # the slow processing finishes in the background
+        await channel.receive(f"Bearer {fake.token()}", json.dumps(fake.activity("second")), rasa)
+        await channel.drain()
+
+    asyncio.run(scenario())
     texts = reply_texts(fake.replies)
-    assert "999" in texts[0] and "could not" in texts[0].lower()
-    assert texts[-1] == "late answer"
+    assert "taking too long" in texts[0]
+    assert "999" in "\n".join(texts[:3])
+    late = texts.index("answer to first")
+    assert texts[late - 1] == safety.LATE_HEADER
+    assert texts[-1] == "answer to second"
 
 
-def test_danger_gets_999_first_even_if_rasa_forgot_it(channel: TeamsInput, fake: FakeTeams) -> None:
+def test_danger_gets_999_first_and_the_lead_is_paged_even_if_rasa_forgot_it(
+    channel: TeamsInput, fake: FakeTeams, fresh_db: Path
+) -> None:
+    from bot import pager
+    from bot.concern_log import ConcernLog
+    from bot.db import make_engine
+
     rasa = Recorder({"text": "Tell me more."})
     deliver(channel, fake, [fake.activity("he's outside the centre with a knife now")], rasa)
     texts = reply_texts(fake.replies)
     assert "999" in texts[0]
     assert "Tell me more." in texts
+    [concern] = ConcernLog().list()
+    assert concern.urgency == "immediate"
+    rows = pager.page_rows(make_engine())
+    assert rows and {r["concern_ref"] for r in rows} == {concern.reference}
+    assert "knife" not in str(rows)
+    assert concern.reference in "\n".join(texts)
 
 
 def test_a_reply_the_service_refuses_for_a_moment_is_retried(
@@ -515,8 +560,10 @@ def test_from_credentials_without_an_app_id_is_one_line(monkeypatch: pytest.Monk
     monkeypatch.delenv("TEAMS_APP_ID", raising=False)
     with pytest.raises(TeamsConfigError, match="app_id is not set"):
         TeamsInput.from_credentials({"app_password": "x"})
-    with pytest.raises(TeamsConfigError, match="reply_timeout"):
-        TeamsInput.from_credentials({"app_id": "a", "app_password": "x", "reply_timeout": "soon"})
+    with pytest.raises(TeamsConfigError, match="reply_within_seconds"):
+        TeamsInput.from_credentials(
+            {"app_id": "a", "app_password": "x", "reply_within_seconds": "soon"}
+        )
 
 
 @pytest.mark.parametrize("url", ["https://login.botframework.com/x", "http://10.0.0.5/x"])

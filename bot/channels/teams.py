@@ -19,9 +19,11 @@ Rasa 3.6's own `botframework` channel (rasa/core/channels/botframework.py) works
 tokens are verified in full (RS256 only, issuer, audience = app id, expiry with Microsoft's
 5-minute leeway on `bot.clock`, serviceurl claim, endorsement of the channel), the webhook is
 acknowledged at once and the message processed in the background, one at a time per
-conversation, with Teams' redelivered Activities ignored; the Safeguarding Lead's numbers
-and "call 999" come first when the message shows danger (`bot.channels.safety` when present);
-over-long messages are refused with `bot.limits.too_long_reply` before Rasa sees them; buttons
+conversation, with Teams' redelivered Activities ignored; every message goes through
+`bot.channels.safety.SafetyNet`, the fail-safe shared with the REST channel (danger gets
+"call 999" first, the Safeguarding Lead's numbers and a page whatever fails; a message that
+fails or takes too long still gets a plain answer with 999); over-long messages are refused
+with `bot.limits.too_long_reply` before Rasa sees them; buttons
 become a hero card of messageBack actions; text is sent as plain text (a child's words are not
 reinterpreted as Markdown); a single-tenant bot asks its own tenant for tokens and refuses
 Activities from other tenants. Nothing here ever logs a message's text.
@@ -33,8 +35,8 @@ app_password    its client secret; better left out and given as env TEAMS_APP_PA
                 TEAMS_APP_PASSWORD_FILE (a chmod 600 file), read through `bot.secrets`
 tenant_id       the Microsoft Entra tenant (single-tenant bots; or env TEAMS_TENANT_ID):
                 tokens come from that tenant and other tenants' Activities are refused
-reply_timeout   seconds before a worker who is still waiting is given the plain fallback
-                (999 and the numbers) while Rasa finishes (default 8)
+reply_within_seconds    seconds before a worker still waiting gets the plain fallback (999
+                and the numbers) while Rasa finishes (bot.channels.safety's default)
 
 For tests only, two environment variables point Microsoft's endpoints at loopback fakes;
 they are refused unless they name 127.0.0.1/localhost:
@@ -62,12 +64,14 @@ import aiohttp
 import jwt
 from jwt.algorithms import RSAAlgorithm
 from rasa.core.channels.botframework import BotFramework
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import clock, limits
+from bot.channels import safety
+from bot.channels.rest import limit_action_wait, rasa_classify, rasa_process
 from bot.secrets import secret
 
 logger = logging.getLogger(__name__)
@@ -437,23 +441,32 @@ class TeamsInput(InputChannel):
             "TEAMS_APP_PASSWORD", required=True
         )
         tenant = str(credentials.get("tenant_id") or os.environ.get("TEAMS_TENANT_ID", "")).strip()
-        try:
-            timeout = float(credentials.get("reply_timeout") or 8)
-        except (TypeError, ValueError):
-            raise TeamsConfigError("Teams: reply_timeout must be a number of seconds") from None
-        return cls(app_id, password, tenant_id=tenant or None, reply_timeout=timeout)
+        within = credentials.get("reply_within_seconds")
+        if within is not None:
+            try:
+                within = float(within)
+            except (TypeError, ValueError):
+                raise TeamsConfigError(
+                    "Teams: reply_within_seconds must be a number of seconds"
+                ) from None
+        return cls(app_id, password, tenant_id=tenant or None, reply_within=within)
 
     def __init__(
         self,
         app_id: str,
         app_password: str,
         tenant_id: str | None = None,
-        reply_timeout: float = 8.0,
+        reply_within: float | None = None,
     ) -> None:
         self.app_id = app_id
         self.app_password = app_password
         self.tenant_id = tenant_id
-        self.reply_timeout = reply_timeout
+        if os.environ.get(safety.REPLY_WITHIN_ENV) or reply_within is None:
+            reply_within = safety.reply_within_seconds()
+        # The fail-safe shared with the REST channel: size limit, 999 first and the lead paged
+        # on danger whatever fails, and never a message left unanswered.
+        self.safety = safety.SafetyNet(reply_within=float(reply_within))
+        limit_action_wait(safety.action_timeout_seconds())
         self.auth = Authenticator(app_id)
         self.tokens = TokenSource(app_id, app_password, token_url(tenant_id))
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -472,7 +485,10 @@ class TeamsInput(InputChannel):
         @hook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
             done = await self.receive(
-                request.headers.get("Authorization"), request.body, on_new_message
+                request.headers.get("Authorization"),
+                request.body,
+                on_new_message,
+                agent=getattr(request.app.ctx, "agent", None),
             )
             return response.text(done.body, status=done.status)
 
@@ -483,8 +499,11 @@ class TeamsInput(InputChannel):
         auth_header: str | None,
         body: bytes | str,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        agent: Any = None,
     ) -> Handled:
-        """Check one POSTed Activity and start processing it; answers at once."""
+        """Check one POSTed Activity and start processing it; answers at once.
+
+        `agent` is Rasa's (to read the conversation and, when processing fails, the intent)."""
         try:
             activity = json.loads(body)
         except (ValueError, TypeError):
@@ -522,7 +541,7 @@ class TeamsInput(InputChannel):
             reply_to_id=activity_id or None,
         )
         task = asyncio.get_running_loop().create_task(
-            self._process(activity, sender, conversation_id, out, on_new_message)
+            self._process(activity, sender, conversation_id, out, on_new_message, agent)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -557,29 +576,32 @@ class TeamsInput(InputChannel):
         conversation_id: str,
         out: TeamsOutput,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        agent: Any,
     ) -> None:
         lock = self._lock_for(conversation_id)  # held by this frame while it waits
         async with lock:
             try:
-                await self._answer(activity, sender, out, on_new_message)
+                replies = await self._replies(activity, sender, on_new_message, agent)
             except Exception as exc:  # noqa: BLE001 - the worker must still get an answer
                 logger.error("Teams: message handling failed (%s)", type(exc).__name__)
-                await _send_all(out, sender, _fallback_replies(sender, ""))
+                replies = [
+                    safety.reply(sender, safety.CALL_999_FIRST),
+                    safety.reply(sender, safety.failure_reply()),
+                ]
+            await _send_all(out, sender, replies)
 
-    async def _answer(
+    async def _replies(
         self,
         activity: dict[str, Any],
         sender: str,
-        out: TeamsOutput,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    ) -> None:
+        agent: Any,
+    ) -> list[dict[str, Any]]:
         text = message_text(activity)
         if not text:
-            await out.send_text_message(sender, UNREADABLE_REPLY)
-            return
-        if limits.too_long(text):
-            await out.send_text_message(sender, limits.too_long_reply(len(text)))
-            return
+            return [safety.reply(sender, UNREADABLE_REPLY)]
+        if limits.too_long(text):  # refused before Rasa or anything else sees it
+            return [safety.reply(sender, limits.too_long_reply(len(text)))]
         source = activity.get("from") or {}
         metadata = {
             "teams": {
@@ -588,118 +610,12 @@ class TeamsInput(InputChannel):
                 "tenant_id": ((activity.get("channelData") or {}).get("tenant") or {}).get("id"),
             }
         }
-        collector = CollectingOutputChannel()
-        message = UserMessage(
-            text=text,
-            output_channel=collector,
-            sender_id=sender,
-            input_channel=self.name(),
-            message_id=str(activity.get("id") or "") or None,
-            metadata=metadata,
+        return await self.safety.respond(
+            sender,
+            text,
+            rasa_process(on_new_message, agent, self.name(), metadata),
+            rasa_classify(agent),
         )
-        replies = await guarded_replies(
-            text, sender, on_new_message(message), collector, self.reply_timeout, out
-        )
-        await _send_all(out, sender, replies)
-
-
-# --------------------------------------------------------------------------- the floor
-
-
-async def guarded_replies(
-    text: str,
-    sender: str,
-    processing: Awaitable[Any],
-    collector: CollectingOutputChannel,
-    bound: float,
-    out: TeamsOutput,
-) -> list[dict[str, Any]]:
-    """Rasa's replies to `text`, with the 999 floor and the plain fallback applied.
-
-    Processing that outlives `bound` is never cancelled (that could leave the conversation
-    half-written): the worker gets the plain fallback at once and Rasa's answer when it comes.
-    """
-    task = asyncio.ensure_future(processing)
-    failed = False
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=bound)
-    except asyncio.TimeoutError:
-        await _send_all(out, sender, _fallback_replies(sender, text))
-        try:
-            await task
-        except Exception as exc:  # noqa: BLE001
-            logger.error("Teams: Rasa failed on a message (%s)", type(exc).__name__)
-        return _floor(text, sender, collector.messages, failed=False, already_warned=True)
-    except Exception as exc:  # noqa: BLE001
-        logger.error("Teams: Rasa failed on a message (%s)", type(exc).__name__)
-        failed = True
-    return _floor(text, sender, collector.messages, failed=failed, already_warned=False)
-
-
-def _floor(
-    text: str,
-    sender: str,
-    replies: list[dict[str, Any]],
-    failed: bool,
-    already_warned: bool,
-) -> list[dict[str, Any]]:
-    try:
-        from bot.channels import safety  # the fail-safe channel's shared rules, when present
-    except ImportError:
-        safety = None
-    guard = getattr(safety, "guard_replies", None) if safety is not None else None
-    if guard is not None:
-        return list(guard(text=text, sender=sender, replies=replies, failed=failed))
-    if already_warned and not replies:
-        return []
-    if failed or not replies:
-        return _fallback_replies(sender, text)
-    return _danger_first(text, replies)
-
-
-def _emergency() -> str:
-    from bot.pack import load_pack
-    from bot.policy_answers import emergency_text
-
-    try:
-        return emergency_text(load_pack())
-    except Exception:  # noqa: BLE001 - a broken pack must not stop "call 999"
-        return ""
-
-
-def _is_danger(text: str) -> bool:
-    if not text:
-        return False
-    try:
-        from bot import triage
-
-        return triage.assess(text).urgency == "immediate"
-    except Exception:  # noqa: BLE001 - when in doubt, the floor is on
-        return True
-
-
-CALL_999 = "If a child is in danger right now, call 999 now."
-FALLBACK = "I could not do that just now."
-
-
-def _danger_first(text: str, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if not _is_danger(text):
-        return replies
-    first = str(replies[0].get("text") or "") if replies else ""
-    if "999" in first:
-        return replies
-    numbers = _emergency()
-    lead = "\n".join(x for x in (CALL_999, numbers) if x)
-    return [{"recipient_id": replies[0].get("recipient_id"), "text": lead}, *replies]
-
-
-def _fallback_replies(sender: str, text: str) -> list[dict[str, Any]]:
-    numbers = _emergency()
-    head = CALL_999 if _is_danger(text) else f"{FALLBACK} {CALL_999}"
-    body = "\n".join(x for x in (head, numbers) if x)
-    if _is_danger(text):
-        body += f"\n\n{FALLBACK} Phone your Safeguarding Lead yourself now."
-    return [{"recipient_id": sender, "text": body}]
 
 
 async def _send_all(out: TeamsOutput, sender: str, replies: list[dict[str, Any]]) -> None:
