@@ -137,10 +137,11 @@ def write(draft: Any, reason: str = "", *, base: Path | None = None, key: Any = 
         token = Sealer(key).seal(_encode(draft, spool_id, now, reason))
     except CryptoError as exc:
         raise SpoolError(f"could not keep the concern in the local spool: {exc}") from None
-    directory = spool_dir(base)
+    directory = (base or settings.var_dir()) / SPOOL_DIRNAME
     tmp = directory / f"{TMP_PREFIX}{spool_id}"
     final = directory / f"{spool_id}{SUFFIX}"
     try:
+        spool_dir(base)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             data = token.encode("ascii")
