@@ -136,6 +136,19 @@ def test_alarm_with_the_database_down_still_gives_numbers(monkeypatch, tmp_path)
     messages, events = run(danger.RaiseAlarm(), make_tracker("emergency"))
     assert events == []
     reply = texts(messages)
+    # Kept in the local spool (bot/spool.py) until the database is back; nobody paged yet.
+    assert "kept safely on this server" in reply
+    assert "Phone your Safeguarding Lead now" in reply
+
+
+def test_alarm_with_the_database_and_the_spool_down_still_gives_numbers(
+    monkeypatch, tmp_path
+) -> None:  # noqa: ANN001
+    monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path}/missing-dir/x.sqlite3")
+    (tmp_path / "spool").write_text("a file where the spool directory should be")
+    messages, events = run(danger.RaiseAlarm(), make_tracker("emergency"))
+    assert events == []
+    reply = texts(messages)
     assert "could NOT page" in reply
     assert "Phone them yourself now" in reply
 
@@ -339,8 +352,31 @@ def test_submit_saves_verbatim_pages_without_child_data_and_clears_the_story() -
     assert "canaryword" not in reply and CANARY_NAME not in reply
 
 
-def test_submit_with_the_database_down_keeps_the_answers(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+def test_submit_with_the_database_down_is_spooled_and_says_phone_the_lead(
+    monkeypatch,
+    tmp_path,  # noqa: ANN001
+) -> None:
+    from bot import spool
+
     monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path}/missing-dir/x.sqlite3")
+    messages, events = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=full_answers()))
+    assert events == [
+        *[SlotSet(slot, None) for slot in disclosure_form.FORM_STATE_SLOTS],
+        SlotSet("concern_ref", None),
+    ]
+    reply = texts(messages)
+    assert "kept this record safely" in reply and "NOBODY COULD BE PAGED" in reply
+    assert "call 999" in reply and "Alex Morgan (example) (07700 900101)" in reply
+    assert "canaryword" not in reply and CANARY_NAME not in reply
+    (waiting,) = spool.status().waiting
+    assert waiting.urgency == "urgent"
+
+
+def test_submit_with_the_database_and_the_spool_down_keeps_the_answers(
+    monkeypatch, tmp_path
+) -> None:  # noqa: ANN001
+    monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path}/missing-dir/x.sqlite3")
+    (tmp_path / "spool").write_text("a file where the spool directory should be")
     messages, events = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=full_answers()))
     assert events == [SlotSet("confirm_record", None)]
     reply = texts(messages)
