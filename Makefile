@@ -39,8 +39,8 @@ test: setup  ## validate data, train, pytest, Rasa test stories, NLU evaluation
 lint: setup  ## ruff
 	@$(VENV)/bin/ruff check bot actions tests scripts bench
 
-bench: setup  ## benchmarks: language checker, danger detector, page latency (not part of make test)
-	@bash scripts/bench.sh
+bench: setup  ## measure latency, paging, training, memory, NLU/triage/language (~20 min; not in make test)
+	@bash scripts/bench.sh $(BENCH_ARGS)
 
 lock: setup  ## rewrite requirements.txt from the current .venv
 	@$(VENV)/bin/pip freeze --exclude-editable | grep -v '^safeguard' > requirements.txt

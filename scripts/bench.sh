@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmarks that exist so far, one after another, with progress.
-# Not part of `make test`: benchmarks measure, tests decide.
+# `make bench`: every performance figure (issue 8) in one run on this machine, with progress.
+# Writes bench/results/latest.json, latest.md (printed at the end) and latest.png.
+# Not part of `make test`: benchmarks measure, tests decide. Takes about 20 minutes.
+# Extra arguments go to bench/run.py (e.g. `make bench BENCH_ARGS=--quick`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
-PY=.venv/bin/python
-benches=(bench/bench_language.py bench/bench_triage.py bench/bench_page_latency.py)
-n=0
-for bench in "${benches[@]}"; do
-  n=$((n + 1))
-  printf '\n==> [%d/%d] %s\n' "$n" "${#benches[@]}" "$bench"
-  $PY "$bench"
-done
+exec .venv/bin/python bench/run.py "$@"
