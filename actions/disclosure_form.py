@@ -75,15 +75,14 @@ class ValidateDisclosureForm(FormValidationAction):
         if value is True:
             # 999 first, before anything else is asked; then the alarm.
             dispatcher.utter_message(response="utter_call_999")
-            from actions.danger import paged_message
-            from bot.reporting import raise_alarm
+            # Claimed per message, like action_raise_alarm: if this validation fails, the
+            # REST channel's fail-safe pages instead (bot/channels/safety.py), never as well.
+            from actions.danger import alarm_key, paged_message
+            from bot.channels.safety import ANSWERED_YES, raise_alarm_once
 
             try:
-                outcome = raise_alarm(
-                    worker_from(tracker),
-                    "Asked 'is anyone in danger right now?', the worker said yes.",
-                )
-                say(dispatcher, paged_message(outcome, pack()))
+                alarm = raise_alarm_once(alarm_key(tracker), worker_from(tracker), ANSWERED_YES)
+                say(dispatcher, paged_message(alarm.outcome, pack()))
             except Exception as exc:  # noqa: BLE001
                 say_failure(dispatcher, "raise alarm", exc)
         return {"danger_now": bool(value)}
