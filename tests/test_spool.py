@@ -374,3 +374,41 @@ def test_two_replayers_never_both_write(tmp_path: Path, isolated: Path) -> None:
         busy = spool.replay()
     assert busy.written == [] and busy.remaining == 1 and "another process" in busy.problem
     assert len(spool.replay().written) == 1
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "spool", *args],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_status_and_flush(tmp_path: Path, isolated: Path) -> None:
+    empty = cli("status")
+    assert empty.returncode == 0 and "spool is empty" in empty.stdout
+    spool.write(draft())
+    (spool.spool_dir() / "20260101T000000000000-zz.concern").write_bytes(b"junk")
+
+    status = cli("status")
+    assert status.returncode == 1
+    assert "!!! UNREADABLE SPOOL FILE 20260101T000000000000-zz.concern" in status.stderr
+    assert "waiting for the database: urgent concern from Jo Bloggs" in status.stdout
+    assert "Traceback" not in status.stderr and CHILD not in status.stdout + status.stderr
+
+    down = cli("flush")
+    assert down.returncode == 1 and "1 concern(s) still waiting" in down.stderr
+    assert len(down.stderr.strip().splitlines()) == 1 and "Traceback" not in down.stderr
+
+    db_dir(tmp_path).mkdir()
+    flushed = cli("flush")
+    assert flushed.returncode == 0, flushed.stderr
+    (concern,) = written()
+    assert f"written to the concern log as {concern.reference}" in flushed.stdout
+    assert cli("flush").stdout.strip() == "Nothing was waiting in the spool."
