@@ -51,6 +51,13 @@ AUDIT_ROLES = READ_ALL_ROLES
 
 USER_ENV = "SAFEGUARD_USER"
 
+_PLURAL = {
+    "lead": "Safeguarding Leads",
+    "deputy": "deputies",
+    "admin": "admins",
+    "worker": "workers",
+}
+
 
 class AccessDenied(ConcernLogError):
     """The person may not do this (one plain line)."""
@@ -157,13 +164,12 @@ def visible(actor: Actor, concerns: Iterable[ConcernView], org: str | None = Non
 
 def require_role(actor: Actor, roles: Iterable[str], doing: str) -> None:
     """Raise AccessDenied unless the actor has one of `roles`."""
-    roles = tuple(roles)
+    order = ("lead", "deputy", "admin", "worker")
+    roles = sorted(set(roles), key=lambda r: order.index(r) if r in order else len(order))
     if actor.role not in roles:
-        raise AccessDenied(
-            f"{actor.id} ({actor.role}) may not {doing}: only "
-            + ", ".join(f"{r}s" for r in roles)
-            + " may"
-        )
+        names = [_PLURAL.get(r, r + "s") for r in roles]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        raise AccessDenied(f"{actor.id} ({actor.role}) may not {doing}: only {listed} may")
 
 
 # --------------------------------------------------------------------------- one person's log

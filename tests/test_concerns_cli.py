@@ -241,3 +241,71 @@ def test_unsafe_key_file_is_one_line_with_the_chmod(env: str, tmp_path: Path) ->
         f"safeguard: key file {key_file} is accessible to other users (mode 0644); "
         f"run: chmod 600 {key_file}\n"
     )
+
+
+# --------------------------------------------------------------------------- who sees what
+
+
+def test_workers_list_only_their_own_and_leads_all(env: str, capsys) -> None:  # noqa: ANN001
+    mine = record(env, worker_id="wyn", worker_name="Wyn Worker")
+    theirs = record(env, worker_id="7101", worker_name="Wes Worker")  # raised in chat
+    code, out, _ = run(capsys, "concerns", "--as", "wyn", "--json")
+    assert code == 0 and [d["reference"] for d in json.loads(out)] == [mine]
+    code, out, _ = run(capsys, "concerns", "--as", "wes", "--json")
+    assert [d["reference"] for d in json.loads(out)] == [theirs]  # his chat id is his
+    code, out, _ = run(capsys, "concerns", "--as", "ada", "--json", "--reason", "monthly check")
+    assert {d["reference"] for d in json.loads(out)} == {mine, theirs}
+    lists = [(p, r) for p, a, _, r in audit(env) if a == "list"]
+    assert lists == [("wyn", "list concerns"), ("wes", "list concerns"), ("ada", "monthly check")]
+
+
+def test_someone_not_in_the_roster_is_refused(env: str, capsys, monkeypatch) -> None:  # noqa: ANN001
+    ref = record(env)
+    code, out, err = run(capsys, "concerns", "--as", "mallory")
+    assert (code, out) == (2, "")
+    assert err.startswith("safeguard: 'mallory' is not in the roster") and err.count("\n") == 1
+    monkeypatch.delenv("SAFEGUARD_USER")
+    code, _, err = run(capsys, "concern", "show", ref, "--reason", "x")
+    assert code == 2
+    assert err == (
+        "safeguard: say who you are: --as PERSON_ID or SAFEGUARD_USER (your id in the roster)\n"
+    )
+    assert [a for _, a, _, _ in audit(env)] == ["create"]  # nothing read, nothing audited
+
+
+def test_reading_a_concern_needs_a_reason(env: str, capsys) -> None:  # noqa: ANN001
+    ref = record(env)
+    code, out, err = run(capsys, "concern", "show", ref)
+    assert (code, out) == (2, "")
+    assert err == (
+        "safeguard: say why you are reading this concern: --reason TEXT (kept in the audit trail)\n"
+    )
+    assert run(capsys, "concern", "show", ref, "--reason", "strategy meeting")[0] == 0
+    assert run(capsys, "concern", "show", ref, "--json", "--reason", "for the LADO")[0] == 0
+    assert audit(env)[1:] == [
+        ("lena", "view", ref, "strategy meeting"),
+        ("lena", "export", ref, "for the LADO"),
+    ]
+
+
+def test_a_worker_cannot_read_or_close_anothers_concern(env: str, capsys) -> None:  # noqa: ANN001
+    ref = record(env, worker_id="wyn", worker_name="Wyn Worker")
+    code, out, err = run(capsys, "concern", "show", ref, "--as", "wes", "--reason", "nosy")
+    assert (code, out) == (3, "")
+    assert err == (
+        f"safeguard: {ref}: not among the concerns you can see (workers see only the "
+        "concerns they raised)\n"
+    )
+    code, _, err = run(capsys, "concern", "close", ref, "--as", "wyn", "--reason", "done")
+    assert code == 3 and "only a Safeguarding Lead or deputy may close or reopen" in err
+    code, out, _ = run(capsys, "concern", "add-event", ref, "Worker update", "Mum rang",
+                       "--as", "wyn")  # fmt: skip
+    assert code == 0
+    assert run(capsys, "concern", "close", ref, "--as", "dev", "--reason", "Held by LADO")[0] == 0
+    assert [(p, a) for p, a, _, _ in audit(env)] == [
+        ("wyn", "create"),
+        ("wes", "refused"),
+        ("wyn", "refused"),
+        ("wyn", "add-event"),
+        ("dev", "close"),
+    ]
