@@ -51,12 +51,23 @@ class FakeTeams:
         )
         self.token_requests: list[dict[str, str]] = []
         self.key_fetches = 0
-        self.replies: list[dict[str, Any]] = []
-        self.reply_paths: list[str] = []
+        self.posted: list[tuple[str, dict[str, Any]]] = []  # (path, reply Activity)
         self.reply_auth: list[str] = []
         self._ids = itertools.count(1)
         self._activity_ids = itertools.count(1)
         self.http = FakeHTTPServer(responder=self._respond)
+
+    @property
+    def replies(self) -> list[dict[str, Any]]:
+        return [reply for _, reply in list(self.posted)]
+
+    @property
+    def reply_paths(self) -> list[str]:
+        return [path for path, _ in list(self.posted)]
+
+    def replies_in(self, conversation_id: str) -> list[dict[str, Any]]:
+        path = f"/uk/v3/conversations/{conversation_id}/activities"
+        return [reply for where, reply in list(self.posted) if where == path]
 
     # ------------------------------------------------------------------ endpoints
 
@@ -99,8 +110,7 @@ class FakeTeams:
             self.reply_auth.append(record.headers.get("authorization", ""))
             if record.headers.get("authorization") != f"Bearer {ACCESS_TOKEN}":
                 return 401, {"error": {"code": "Unauthorized"}}
-            self.replies.append(record.json)
-            self.reply_paths.append(path)
+            self.posted.append((path, record.json))
             return 201, {"id": f"reply-{next(self._ids)}"}
         return 404, {"error": "not found"}
 
