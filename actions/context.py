@@ -20,7 +20,13 @@ PLAIN_ERROR = (
 
 
 def worker_from(tracker: Tracker) -> Worker:
-    """The worker behind this conversation, from the roster when the channel id is known."""
+    """The worker behind this conversation, with their roster (or chat-approved) role.
+
+    The sender id is the person's roster id (terminal chat, REST) or their Telegram user id
+    (the Telegram gateway sends that). The roster is looked at first (no database needed);
+    then, for a Telegram id, the staff approved in chat (bot.access). Anyone else is a
+    worker known only by the conversation id.
+    """
     sender = str(tracker.sender_id or "unknown")
     try:
         from bot import rota
@@ -33,6 +39,15 @@ def worker_from(tracker: Tracker) -> Worker:
                 )
     except Exception:  # noqa: BLE001 - a broken roster must not stop a worker being heard
         logger.warning("roster unavailable while identifying a worker", exc_info=True)
+    if sender.isdigit():
+        try:
+            from bot import access
+
+            identity = access.directory().identify(sender)
+            if identity is not None:
+                return identity.worker()
+        except Exception:  # noqa: BLE001 - an unreachable database must not silence them
+            logger.warning("staff directory unavailable while identifying a worker")
     return Worker(id=sender, name=f"worker {sender}", contact=f"chat id {sender}")
 
 

@@ -231,3 +231,53 @@ def test_tables_come_from_migration_0004(store_url: str) -> None:  # noqa: F811
     directory.approve(request.id, lead(directory))
     assert directory.identify(2**40) is not None
     directory.engine.dispose()
+
+
+# --------------------------------------------------------------------------- worker_from
+
+
+def tracker(sender: str):  # noqa: ANN201
+    from rasa_sdk import Tracker
+
+    return Tracker(sender, {}, {"text": "hi"}, [], False, None, {}, "action_listen")
+
+
+def test_worker_from_finds_roster_and_chat_approved_staff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actions.context import worker_from
+
+    url = f"sqlite:///{tmp_path / 'w.sqlite3'}"
+    monkeypatch.setenv("SAFEGUARD_DB_URL", url)
+    monkeypatch.setenv("SAFEGUARD_ROSTER", str(ROSTER))
+    StaffDirectory(url, roster_path=ROSTER).add_staff(
+        STRANGER, "Kim Lee", "worker", by="test", phone="07700 900555"
+    )
+    lead_worker = worker_from(tracker(str(LEAD_ID)))
+    assert (lead_worker.name, lead_worker.role, lead_worker.contact) == (
+        "Alex Morgan (example)",
+        "lead",
+        "07700 900101",
+    )
+    assert worker_from(tracker("alex")).role == "lead"  # a roster id (terminal chat, REST)
+    kim = worker_from(tracker(str(STRANGER)))
+    assert (kim.id, kim.name, kim.contact, kim.role) == (
+        str(STRANGER),
+        "Kim Lee",
+        "07700 900555",
+        "worker",
+    )
+    nobody = worker_from(tracker("123"))
+    assert (nobody.name, nobody.role) == ("worker 123", "worker")
+
+
+def test_worker_from_without_a_database_still_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actions.context import worker_from
+
+    monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
+    monkeypatch.setenv("SAFEGUARD_ROSTER", str(ROSTER))
+    assert worker_from(tracker(str(LEAD_ID))).role == "lead"  # roster: no database needed
+    unknown = worker_from(tracker(str(STRANGER)))
+    assert unknown.role == "worker" and unknown.name == f"worker {STRANGER}"
