@@ -311,15 +311,43 @@ class SpecialRoute(Strict):
         return value
 
 
+RETENTION_STARTS: tuple[str, ...] = ("date_of_birth", "recorded")
+"""What a retention period can be counted from: the child's date of birth, or the date the
+concern was recorded (`bot.retention` computes review dates from these)."""
+
+
 class RetentionRule(Strict):
     what: str
     period: str
     source: Source
+    # The period as data, so `safeguard retention due` can list what has reached its review
+    # date. Both or neither: a rule without them is shown as written, never guessed at.
+    review_after_years: int | None = Field(None, ge=1, le=150)
+    counted_from: str | None = None
+    note: str | None = None
+    """What the rule leaves to people (e.g. a transfer the log cannot know about), or how
+    safeguard reads a period whose start the policy does not state."""
+
+    @validator("counted_from")
+    def _start(cls, value: str | None) -> str | None:  # noqa: N805
+        if value is not None and value not in RETENTION_STARTS:
+            raise ValueError(f"{value!r} is not one of: {', '.join(RETENTION_STARTS)}")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _both_or_neither(cls, values: dict) -> dict:  # noqa: N805
+        if (values.get("review_after_years") is None) != (values.get("counted_from") is None):
+            raise ValueError("give review_after_years and counted_from together, or neither")
+        return values
 
 
 class Retention(Strict):
     rules: list[RetentionRule] = Field(default_factory=list)
     not_set: str | None = None
+    ask: str | None = None
+    """Who to ask for the retention period when the policy gives none."""
+    source: Source | None = None
+    """Where the policy points for it (e.g. its related records-management policy)."""
 
     @root_validator(skip_on_failure=True)
     def _rules_or_explained(cls, values: dict) -> dict:  # noqa: N805
