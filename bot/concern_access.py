@@ -189,9 +189,11 @@ class ConcernAccess:
 
     # ----------------------------------------------------------------- auditing
 
-    def _audit(
+    def audit(
         self, action: str, ref: str | None = None, detail: str = "", reason: str = ""
     ) -> None:
+        """One audit entry by this person (a read, a refusal, a review); raises
+        ConcernLogError if it cannot be written, and the caller then shows nothing."""
         try:
             self.trail.record(
                 self.actor, action, concern_ref=ref, detail=detail, reason=reason, org=self.org
@@ -217,7 +219,7 @@ class ConcernAccess:
                 raise
             raise self._not_visible(reference) from None
         if not may_see(self.actor, concern, self.org):
-            self._audit("refused", reference, detail=doing, reason=reason)
+            self.audit("refused", reference, detail=doing, reason=reason)
             raise self._not_visible(reference)
         return concern
 
@@ -238,7 +240,7 @@ class ConcernAccess:
         if refs:
             room = TEXT_LIMIT - len(detail) - 2
             detail += ": " + (refs if len(refs) <= room else refs[: room - 12] + " (and more)")
-        self._audit("list", detail=detail, reason=reason or "list concerns")
+        self.audit("list", detail=detail, reason=reason or "list concerns")
         return shown
 
     def show(
@@ -250,7 +252,7 @@ class ConcernAccess:
             raise ReasonRequired("say why you are reading this concern (--reason)")
         concern = self._concern(ref, "export" if export else "view", reason)
         events = self.log.chronology(concern.reference)
-        self._audit("export" if export else "view", concern.reference, reason=reason)
+        self.audit("export" if export else "view", concern.reference, reason=reason)
         return concern, events
 
     # ----------------------------------------------------------------- writing
@@ -269,7 +271,7 @@ class ConcernAccess:
         action = {KIND_CLOSED: "close", KIND_REOPENED: "reopen"}.get(kind, "add-event")
         concern = self._concern(ref, action, reason)
         if not may_change(self.actor, concern, kind, self.org):
-            self._audit("refused", concern.reference, detail=action, reason=reason)
+            self.audit("refused", concern.reference, detail=action, reason=reason)
             raise AccessDenied(
                 f"{self.actor.id} ({self.actor.role}) may not {action} {concern.reference}: "
                 "only a Safeguarding Lead or deputy may close or reopen a concern"
