@@ -64,8 +64,11 @@ def endpoints_file(action_port: int) -> Path:
 
 
 def rasa_run_cmd(model: Path, port: int, action_port: int) -> list[str]:
+    """`rasa run` through bot.rasa_server, which caches work Rasa repeats per message."""
     return [
-        str(BIN / "rasa"),
+        sys.executable,
+        "-m",
+        "bot.rasa_server",
         "run",
         "--model",
         str(model),
