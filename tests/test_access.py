@@ -281,3 +281,51 @@ def test_worker_from_without_a_database_still_answers(
     assert worker_from(tracker(str(LEAD_ID))).role == "lead"  # roster: no database needed
     unknown = worker_from(tracker(str(STRANGER)))
     assert unknown.role == "worker" and unknown.name == f"worker {STRANGER}"
+
+
+# --------------------------------------------------------------------------- safeguard staff
+
+
+def test_staff_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from bot.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("SAFEGUARD_DB_URL", url)
+    monkeypatch.setenv("SAFEGUARD_ROSTER", str(ROSTER))
+    directory = StaffDirectory(url, roster_path=ROSTER)
+    request, _ = directory.request_access(STRANGER, STRANGER, "Jo Bloggs", "jo_b")
+    assert request is not None
+
+    assert main(["staff", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "Alex Morgan (example)" in out and "#1" in out and "Jo Bloggs (@jo_b)" in out
+
+    assert main(["staff", "approve", "1", "--role", "deputy"]) == 0
+    assert "Approved #1: Jo Bloggs" in capsys.readouterr().out
+    assert directory.identify(STRANGER).role == "deputy"  # type: ignore[union-attr]
+
+    assert main(["staff", "add", "600000001", "Pat Rowe", "--phone", "07700 900444"]) == 0
+    assert "Added Pat Rowe (worker)" in capsys.readouterr().out
+    assert main(["staff", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    pat = next(p for p in listed["staff"] if p["telegram_id"] == 600000001)
+    assert (pat["role"], pat["phone"], pat["source"]) == ("worker", "07700 900444", "approved")
+
+    assert main(["staff", "remove", "600000001"]) == 0
+    assert directory.identify(600000001) is None
+    capsys.readouterr()
+
+    for argv, message in (
+        (["staff", "add", "abc", "X"], "'abc' is not a Telegram user id"),
+        (["staff", "add", "600000002", "X", "--role", "boss"], "role must be one of"),
+        (["staff", "remove", str(LEAD_ID)], "in the roster"),
+        (["staff", "refuse", "1"], "already approved"),
+        (["staff", "approve", "77"], "no access request #77"),
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)
