@@ -714,6 +714,7 @@ class ConcernLog:
                         reason=reason or "raised a concern",
                         org=row.org,
                         now=now,
+                        error=ConcernLogError,
                     )
             except (ConcernLogError, SQLAlchemyError, CryptoError):
                 raise
@@ -882,14 +883,25 @@ class ConcernLog:
             return [self._event_view(e) for e in self._ordered_events(session, [row.id])]
 
 
-def _audit(session: Session, actor: Actor, action: str, ref: str, **kwargs: Any) -> None:
-    """The audit-trail hook: one entry in the caller's transaction (bot.audit)."""
+def _audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    ref: str,
+    *,
+    error: type[ConcernLogError] = InvalidConcern,
+    **kwargs: Any,
+) -> None:
+    """The audit-trail hook: one entry in the caller's transaction (bot.audit). An entry
+    that cannot be written stops the write with `error` (for a new concern a plain
+    ConcernLogError, never InvalidConcern: the draft is fine and must be kept, e.g. in the
+    spool, not dropped as incomplete)."""
     from bot import audit
 
     try:
         audit.append(session, actor, action, concern_ref=ref, **kwargs)
     except audit.AuditError as exc:
-        raise InvalidConcern(str(exc)) from None
+        raise error(f"could not write the audit trail: {exc}") from None
 
 
 def _draft_actor(draft: ConcernDraft) -> Actor:

@@ -349,3 +349,17 @@ def test_append_joins_the_callers_transaction(store_url: str) -> None:  # noqa: 
             append(session, LEAD, "view", concern_ref="SG-2222-2222")
             raise RuntimeError("the caller's work failed")
     assert trail.entries() == []
+
+
+def test_a_concern_whose_audit_entry_fails_is_not_saved_and_not_called_incomplete(
+    store_url: str,  # noqa: F811
+) -> None:
+    """InvalidConcern would tell reporting.raise_concern the draft is incomplete and must not
+    be spooled; an audit failure is a plain ConcernLogError so the concern is kept."""
+    from bot.concern_log import InvalidConcern
+
+    log = ConcernLog(store_url, key=KEY)
+    with pytest.raises(ConcernLogError, match="could not write the audit trail") as caught:
+        log.record(draft(), actor=LEAD, reason="r" * 501)
+    assert not isinstance(caught.value, InvalidConcern)
+    assert log.list() == [] and AuditTrail(store_url).entries() == []
