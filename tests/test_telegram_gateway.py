@@ -735,3 +735,81 @@ def test_a_redelivered_update_is_handled_once(
     update = fake.user_says(WORKER, "once")
     run(fake, world, say(update, update), rasa.url)
     assert len(rasa.bodies) == 1
+
+
+# --------------------------------------------------------------------------- a slow Rasa
+
+
+def slow_rasa(release: Any) -> FakeHTTPServer:
+    def respond(record: Recorded) -> tuple[int, Any]:
+        release.wait(20)  # answers only when the test lets it
+        return 200, [{"recipient_id": record.json["sender"], "text": "Rasa's reply"}]
+
+    return FakeHTTPServer(responder=respond)
+
+
+def test_danger_now_does_not_wait_for_a_slow_rasa(
+    fake: FakeTelegram, world: dict[str, Any]
+) -> None:
+    import threading
+
+    release = threading.Event()
+
+    async def body(gateway: TelegramGateway) -> None:
+        task = asyncio.create_task(gateway.handle_update(fake.user_says(WORKER, DANGER)))
+        # the 999 line arrives while Rasa is still thinking
+        got = await asyncio.to_thread(fake.wait_until, lambda f: f.messages_to(WORKER), 20)
+        release.set()
+        await task
+        assert got
+
+    with slow_rasa(release) as server:
+        run(
+            fake,
+            world,
+            body,
+            server.url,
+            settings=GatewaySettings(danger_grace=0.1, backoff_initial=0.01),
+        )
+    first, second = texts(fake, WORKER)
+    assert first.startswith("If a child is in danger right now, call 999 now.")
+    assert second == "Rasa's reply"
+
+
+def test_a_routine_message_simply_waits_for_rasa(fake: FakeTelegram, world: dict[str, Any]) -> None:
+    import threading
+
+    release = threading.Event()
+    release.set()
+    with slow_rasa(release) as server:
+        run(
+            fake,
+            world,
+            say(fake.user_says(WORKER, "what is the LADO number")),
+            server.url,
+            settings=GatewaySettings(danger_grace=0.1),
+        )
+    assert texts(fake, WORKER) == ["Rasa's reply"]
+
+
+def test_danger_with_rasa_timing_out_gets_999_early_then_the_alarm(
+    fake: FakeTelegram, world: dict[str, Any]
+) -> None:
+    import socket
+
+    listener = socket.socket()  # accepts, never answers: Rasa hung
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    async def body(gateway: TelegramGateway) -> None:
+        gateway.rasa.timeout = 0.5
+        await gateway.handle_update(fake.user_says(WORKER, DANGER))
+
+    try:
+        run(fake, world, body, url, settings=GatewaySettings(danger_grace=0.05))
+    finally:
+        listener.close()
+    first, second = texts(fake, WORKER)
+    assert first.startswith("If a child is in danger right now, call 999 now.")
+    assert second.startswith("I have logged this as danger now (reference SG-")

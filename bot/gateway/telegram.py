@@ -41,7 +41,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.access import AccessError, Identity, StaffDirectory
-from bot.gateway.fallback import DANGER_FIRST, floor_reply
+from bot.gateway.fallback import DANGER_FIRST, emergency_lines, floor_reply, is_danger_now
 from bot.gateway.format import ButtonPayloads, outgoing, split_text, tap_to_call
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 
@@ -110,6 +110,9 @@ class GatewaySettings:
     backoff_initial: float = 1.0
     backoff_cap: float = 60.0
     notices_interval: float = 5.0
+    # Danger now and Rasa has not answered within this many seconds: send the 999 line and
+    # the lead's numbers at once, then Rasa's reply (or the fallback) when it comes.
+    danger_grace: float = 3.0
 
 
 class _CallbackAnswers:
@@ -313,15 +316,28 @@ class TelegramGateway:
     # ------------------------------------------------------------------ Rasa
 
     async def relay(self, identity: Identity, chat_id: int, text: str) -> None:
-        """Send the worker's text (or a button payload) to Rasa and the replies back."""
+        """Send the worker's text (or a button payload) to Rasa and the replies back.
+
+        A message that reads as danger now never waits on a slow Rasa for the 999 line:
+        after `danger_grace` seconds it is sent on its own (Rasa's reply follows).
+        """
+        asking = asyncio.create_task(
+            self.rasa.send(identity.sender_id, text, metadata={"channel": "telegram"})
+        )
+        early = False
+        if await asyncio.to_thread(is_danger_now, text):
+            done, _ = await asyncio.wait({asking}, timeout=self.settings.danger_grace)
+            if not done:
+                early = await self.send(chat_id, tap_to_call(emergency_lines()))
         try:
-            replies = await self.rasa.send(
-                identity.sender_id, text, metadata={"channel": "telegram"}
-            )
+            replies = await asking
         except RasaUnavailable as exc:
             logger.error("telegram: Rasa unavailable, floor reply sent: %s", exc)
             reply = await floor_reply(identity.worker(), text)
-            await self.send(chat_id, tap_to_call(reply.text))
+            body = reply.text
+            if early and body.startswith(emergency_lines()):
+                body = body[len(emergency_lines()) :].strip() or body
+            await self.send(chat_id, tap_to_call(body))
             return
         messages = outgoing(replies, self.payloads)
         if not messages:
@@ -592,6 +608,8 @@ class TelegramGateway:
             worker_id = owners.get(notice["concern_ref"], "")
             identity = await self._identify(int(worker_id)) if worker_id.isdigit() else None
             if identity is None:
+                if len(self._skipped_notices) > 100_000:
+                    self._skipped_notices.clear()
                 self._skipped_notices.add(notice["id"])
                 continue
             if await self.send(identity.telegram_user_id, tap_to_call(notice["text"])):
