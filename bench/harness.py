@@ -9,6 +9,7 @@ Telegram server (tests/fake_telegram.py).
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import subprocess
 import sys
@@ -199,34 +200,60 @@ async def say(session, url: str, sender: str, text: str) -> tuple[float, list[di
     return time.perf_counter() - started, body
 
 
+Think = tuple[float, float] | None
+
+# What the fail-safe REST channel (bot/channels/rest.py) answers when Rasa or the action
+# server took too long: the turn is counted, and its latency is the wait the worker had.
+HELD_REPLY = "I could not do that just now"
+
+
+def _url_for(url, sender: str) -> str:  # noqa: ANN001
+    return url(sender) if callable(url) else url
+
+
 async def converse(
-    session,
-    url: str,
+    session,  # noqa: ANN001
+    url,  # noqa: ANN001
     sender: str,
     turns: Sequence[str],
     check=None,  # noqa: ANN001
+    think: Think = None,
+    seed: int = 0,
+    held: list[str] | None = None,
 ) -> list[float]:
-    """One scripted conversation; per-turn latencies. `check(replies)` validates the end."""
+    """One scripted conversation; per-turn latencies. `check(sender, replies)` validates the
+    last reply. `think=(lo, hi)`: a pause drawn from that range (seconds, seeded) before each
+    turn, as a worker reads the question and types; None: turns back to back."""
+    rng = random.Random(seed)
+    target = _url_for(url, sender)
     latencies: list[float] = []
     replies: list[dict] = []
     for text in turns:
-        seconds, replies = await say(session, url, sender, text)
+        if think is not None:
+            await asyncio.sleep(rng.uniform(*think))
+        seconds, replies = await say(session, target, sender, text)
         latencies.append(seconds)
+        if held is not None and any(HELD_REPLY in (r.get("text") or "") for r in replies):
+            held.append(sender)
     if check is not None:
         check(sender, replies)
     return latencies
 
 
 async def run_conversations(
-    url: str,
+    url,  # noqa: ANN001
     prefix: str,
     turns: Sequence[str],
     conversations: int,
     concurrency: int,
     check=None,  # noqa: ANN001
+    think: Think = None,
+    seed: int = 2026,
+    held: list[str] | None = None,
 ) -> list[float]:
     """`conversations` scripted conversations, `concurrency` of them at any moment, each
-    with its own sender id; every turn's latency."""
+    with its own sender id; every turn's latency. `url` is a URL, or a function of the
+    sender giving one (a conversation sticks to one server)."""
     import aiohttp
 
     limit = asyncio.Semaphore(concurrency)
@@ -236,16 +263,28 @@ async def run_conversations(
 
         async def one(n: int) -> list[float]:
             async with limit:
-                return await converse(session, url, f"{prefix}-{n:04d}", turns, check)
+                return await converse(
+                    session, url, f"{prefix}-{n:04d}", turns, check, think, seed + n, held
+                )
 
         results = await asyncio.gather(*(one(n) for n in range(conversations)))
     return [seconds for latencies in results for seconds in latencies]
 
 
 def latencies(
-    url: str, prefix: str, turns: Sequence[str], conversations: int, concurrency: int, check=None
-) -> list[float]:  # noqa: ANN001
-    return asyncio.run(run_conversations(url, prefix, turns, conversations, concurrency, check))
+    url,  # noqa: ANN001
+    prefix: str,
+    turns: Sequence[str],
+    conversations: int,
+    concurrency: int,
+    check=None,  # noqa: ANN001
+    think: Think = None,
+    held: list[str] | None = None,
+) -> list[float]:
+    """Every turn's latency; turns the fail-safe answered instead are appended to `held`."""
+    return asyncio.run(
+        run_conversations(url, prefix, turns, conversations, concurrency, check, think, held=held)
+    )
 
 
 def bench_env(var: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -7,8 +7,10 @@ Phases (progress is printed as each starts):
 1. `rasa train` of safeguard from a clean cache into a temp dir (wall time), and the stock
    assistant: `rasa init --no-prompt` in a temp dir, which trains it (wall time too).
 2. Per-turn latency through the REST channel, action server included, for a scripted
-   disclosure (start -> each form answer -> confirm and save): sequential conversations,
-   then 20 conversations at once; the same for the stock assistant's scripted chat.
+   disclosure (start -> each form answer -> confirm and save): sequential conversations;
+   20 conversations at once, each worker taking 1-3 s to type the next message (THINK);
+   and, as a stress figure, 20 at once back to back (no pause at all). The same for the
+   stock assistant's scripted chat.
 3. Danger message -> the page arriving at a fake Telegram server, through REST -> Rasa ->
    action server -> concern log -> the pager process (`safeguard pager run`) -> Telegram.
 4. Peak resident memory (the kernel's VmHWM) of each Rasa server and action server.
@@ -48,6 +50,10 @@ RESULTS = ROOT / "bench" / "results"
 RASA = harness.RASA
 SEED = 2026
 CONCURRENCY = 20
+# Between a reply and a worker's next message: reading the question and typing the answer.
+# 1-3 s is quicker than any person (typing a child's words verbatim takes far longer), so
+# 20 conversations at this pace are a heavier load than 20 workers really give.
+THINK = (1.0, 3.0)
 LEAD_CHAT = 910000999
 
 # The disclosure as a worker types it (the form's questions in tests/test_disclosure_stories.yml).
@@ -174,28 +180,42 @@ def check_stock(sender: str, replies: list[dict]) -> None:
 def conversation_figures(
     stack: harness.Stack,
     turns: list[str],
-    check,
+    check,  # noqa: ANN001
     sequential: int,
-    rounds: int,  # noqa: ANN001
+    rounds: int,
 ) -> dict:
+    conc, burst = f"concurrent_{CONCURRENCY}", f"back_to_back_{CONCURRENCY}"
     progress(f"{stack.name}: warm-up conversation (not counted)")
     harness.latencies(stack.url, f"{stack.name}-warm", turns, 1, 1, check)
     progress(f"{stack.name}: {sequential} conversations one after another")
     seq = harness.latencies(stack.url, f"{stack.name}-seq", turns, sequential, 1, check)
-    progress(f"{stack.name}: {rounds} x {CONCURRENCY} conversations at once")
+    progress(
+        f"{stack.name}: {rounds} x {CONCURRENCY} conversations at once, "
+        f"{THINK[0]:g}-{THINK[1]:g} s between a reply and the next message"
+    )
     load_before = loadavg()
-    conc = harness.latencies(
-        stack.url, f"{stack.name}-conc", turns, CONCURRENCY * rounds, CONCURRENCY, check
+    paced = harness.latencies(
+        stack.url, f"{stack.name}-conc", turns, CONCURRENCY * rounds, CONCURRENCY, check, THINK
+    )
+    progress(f"{stack.name}: {CONCURRENCY} conversations at once, back to back (stress)")
+    # No end check here: under this load the fail-safe may answer a turn instead ("send
+    # it again"), and the script does not resend; those turns are counted instead.
+    held: list[str] = []
+    stress = harness.latencies(
+        stack.url, f"{stack.name}-burst", turns, CONCURRENCY, CONCURRENCY, held=held
     )
     out = {
         "turns_per_conversation": len(turns),
         "sequential": harness.summary_ms(seq),
-        f"concurrent_{CONCURRENCY}": harness.summary_ms(conc),
+        conc: harness.summary_ms(paced),
+        burst: {**harness.summary_ms(stress), "fail_safe_replies": len(held)},
+        "think_seconds": list(THINK),
         "loadavg_before_concurrent": load_before,
     }
     progress(
-        f"{stack.name}: sequential p95 {out['sequential']['p95_ms']} ms, "
-        f"{CONCURRENCY} at once p95 {out[f'concurrent_{CONCURRENCY}']['p95_ms']} ms"
+        f"{stack.name}: p95 sequential {out['sequential']['p95_ms']} ms, "
+        f"{CONCURRENCY} at once {out[conc]['p95_ms']} ms, "
+        f"back to back {out[burst]['p95_ms']} ms"
     )
     return out
 
@@ -368,7 +388,8 @@ def targets(r: dict) -> list[dict]:
             "met": ratio_seq <= 1.5,
         },
         {
-            "target": f"per-turn p95 with {CONCURRENCY} conversations at once < 500 ms",
+            "target": f"per-turn p95 with {CONCURRENCY} conversations at once < 500 ms "
+            f"({THINK[0]:g}-{THINK[1]:g} s to type each message)",
             "measured": f"{sg[conc]['p95_ms']:.0f} ms",
             "met": sg[conc]["p95_ms"] < 500,
         },
@@ -432,8 +453,14 @@ def markdown(r: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for name in ("safeguard", "stock"):
-        for mode, label in (("sequential", "one at a time"), (conc, f"{CONCURRENCY} at once")):
+        for mode, label in (
+            ("sequential", "one at a time"),
+            (conc, f"{CONCURRENCY} at once"),
+            (f"back_to_back_{CONCURRENCY}", f"{CONCURRENCY} at once, back to back (stress)"),
+        ):
             s = r["conversation"][name][mode]
+            if s.get("fail_safe_replies"):
+                label += f"; {s['fail_safe_replies']} turns answered by the fail-safe"
             lines.append(
                 f"| {name}, {label} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} | "
                 f"{s['p99_ms']:.0f} | {s['max_ms']:.0f} | {s['n']} |"
@@ -484,15 +511,17 @@ def chart(r: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    conc = f"concurrent_{CONCURRENCY}"
+    conc, burst = f"concurrent_{CONCURRENCY}", f"back_to_back_{CONCURRENCY}"
     groups = [
         ("safeguard\none at a time", r["conversation"]["safeguard"]["sequential"]),
         ("stock\none at a time", r["conversation"]["stock"]["sequential"]),
         (f"safeguard\n{CONCURRENCY} at once", r["conversation"]["safeguard"][conc]),
         (f"stock\n{CONCURRENCY} at once", r["conversation"]["stock"][conc]),
+        (f"safeguard\n{CONCURRENCY} back to back", r["conversation"]["safeguard"][burst]),
+        (f"stock\n{CONCURRENCY} back to back", r["conversation"]["stock"][burst]),
         ("danger ->\npage", r["danger"]["to_page"]),
     ]
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(11, 4.8), dpi=110)
     width = 0.26
     for i, (key, label) in enumerate((("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99"))):
         xs = [n + (i - 1) * width for n in range(len(groups))]
@@ -604,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
                 conversation["safeguard"][mode]["p95_ms"] / conversation["stock"][mode]["p95_ms"],
                 2,
             )
-            for mode in ("sequential", conc)
+            for mode in ("sequential", conc, f"back_to_back_{CONCURRENCY}")
         }
         result["conversation"] = conversation
         result["memory_mb"] = memory
