@@ -18,6 +18,7 @@ from telegram import Bot
 
 from bot.access import StaffDirectory
 from bot.db import transaction
+from bot.gateway.fallback import is_danger_now
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.telegram import GatewaySettings, TelegramGateway
 from bot.pack import load_pack
@@ -102,6 +103,8 @@ def run(
             sleeps.append(seconds)
 
     async def main() -> Any:
+        # as `safeguard telegram` does at start-up: the detector is loaded before any message
+        await asyncio.to_thread(is_danger_now, "warm the detector up")
         bot = Bot(TOKEN, base_url=fake.base_url)
         async with bot:
             url = rasa_url or f"http://127.0.0.1:{free_port()}"
@@ -756,6 +759,7 @@ def test_danger_now_does_not_wait_for_a_slow_rasa(
     release = threading.Event()
 
     async def body(gateway: TelegramGateway) -> None:
+        gateway.rasa.timeout = 60  # only the grace decides here, never Rasa's timeout
         task = asyncio.create_task(gateway.handle_update(fake.user_says(WORKER, DANGER)))
         # the 999 line arrives while Rasa is still thinking
         got = await asyncio.to_thread(fake.wait_until, lambda f: f.messages_to(WORKER), 20)
@@ -813,3 +817,30 @@ def test_danger_with_rasa_timing_out_gets_999_early_then_the_alarm(
     first, second = texts(fake, WORKER)
     assert first.startswith("If a child is in danger right now, call 999 now.")
     assert second.startswith("I have logged this as danger now (reference SG-")
+
+
+def test_one_slow_conversation_does_not_hold_up_another(
+    fake: FakeTelegram, world: dict[str, Any]
+) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def respond(record: Recorded) -> tuple[int, Any]:
+        if record.json["sender"] == str(WORKER):
+            release.wait(20)
+        return 200, [{"recipient_id": record.json["sender"], "text": "ok"}]
+
+    async def body(gateway: TelegramGateway) -> bool:
+        polling = asyncio.create_task(gateway.poll_once(None))
+        other_answered = await asyncio.to_thread(fake.wait_until, lambda f: f.messages_to(LEAD), 20)
+        release.set()
+        await polling
+        return other_answered
+
+    fake.user_says(WORKER, "slow one")
+    fake.user_says(LEAD, "quick one")
+    with FakeHTTPServer(responder=respond) as server:
+        other_answered = run(fake, world, body, server.url)
+    assert other_answered
+    assert texts(fake, LEAD) == ["ok"] and texts(fake, WORKER) == ["ok"]

@@ -231,6 +231,7 @@ async def serve_gateway(
     from telegram.error import TelegramError
     from telegram.request import HTTPXRequest
 
+    from bot.gateway.fallback import is_danger_now
     from bot.gateway.rasa_client import RasaClient
     from bot.gateway.telegram import ALLOWED_UPDATES, TelegramGateway, new_webhook_secret
     from bot.pager import Pager
@@ -277,6 +278,8 @@ async def serve_gateway(
             await bot.initialize()
         except TelegramError:
             pass  # an outage now: the polling loop backs off until Telegram is back
+        # Load the danger detector now, so the first message never waits for it.
+        await asyncio.to_thread(is_danger_now, "start-up")
         if args.webhook_url:
             from aiohttp import web
 
