@@ -1,9 +1,18 @@
-"""`safeguard chat`: talk to the assistant in this terminal (what `make run` starts)."""
+"""`safeguard chat`: talk to the assistant in this terminal (what `make run` starts).
+
+The Rasa server runs with the same REST channel as `safeguard serve` (credentials.yml: the
+fail-safe channel), and this terminal is a small client of it (bot/channels/terminal.py), so
+the terminal chat gets the same safety: 999 and the lead's number whatever fails, the lead
+paged even with the action server down. Rasa's and the action server's own output (library
+warnings, start-up chatter) goes to var/logs/, not over the conversation; the pager's worker
+notices and console pages are printed here.
+"""
 
 from __future__ import annotations
 
 import argparse
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,49 +22,93 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "chat",
         help="chat with the assistant in the terminal",
         description=(
-            "Start the action server and an interactive Rasa chat in this terminal, on "
-            "embedded defaults (SQLite under var/, pages printed here). Ctrl-C stops everything."
+            "Start the action server, the pager and the Rasa server, then chat in this "
+            "terminal, on embedded defaults (SQLite under var/, pages printed here). "
+            "/stop or Ctrl-C stops everything."
         ),
     )
+    parser.add_argument("--port", type=int, default=5005, help="Rasa server port (5005)")
     parser.add_argument("--actions-port", type=int, default=5055, help="action server port")
     parser.add_argument("--model", type=Path, default=None, help="trained model archive")
+    parser.add_argument(
+        "--sender",
+        default="terminal",
+        help="who you are in the conversation: a roster id (e.g. a lead's) or any name",
+    )
     parser.set_defaults(func=run)
+
+
+def log_dir() -> Path:
+    from bot import settings
+
+    path = settings.var_dir() / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def run(args: argparse.Namespace) -> int:
     from bot import processes
+    from bot.channels.terminal import TerminalChat
     from bot.commands.serve import ready_to_start
 
     model = args.model or processes.DEFAULT_MODEL
     if not ready_to_start("chat", model):
         return 1
+    logs = log_dir()
     group = processes.ProcessGroup()
     processes.raise_stop_on_sigterm()
+    opened = []
     try:
-        actions = group.start("action server", processes.action_server_cmd(args.actions_port))
-        if not processes.wait_for_http(f"http://localhost:{args.actions_port}/health", 60, actions):
-            print("safeguard chat: the action server did not start (see above)", file=sys.stderr)
-            return 1
+        actions_log = open(logs / "chat-actions.log", "ab")  # noqa: SIM115 - closed below
+        rasa_log = open(logs / "chat-rasa.log", "ab")  # noqa: SIM115
+        opened += [actions_log, rasa_log]
+        actions = group.start(
+            "action server",
+            processes.action_server_cmd(args.actions_port),
+            stdout=actions_log,
+            stderr=actions_log,
+        )
         group.start(
-            "pager", processes.pager_cmd(print_notices=True), env=processes.console_pager_env()
+            "pager",
+            processes.pager_cmd(print_notices=True),
+            env=processes.console_pager_env(),
         )
-        print("[chat] loading the assistant (about 20 seconds)... type /stop to quit", flush=True)
-        shell = group.start(
-            "chat",
-            [
-                str(processes.BIN / "rasa"),
-                "shell",
-                "--model",
-                str(model),
-                "--endpoints",
-                str(processes.endpoints_file(args.actions_port)),
-                "--quiet",
-            ],
+        rasa = group.start(
+            "rasa server",
+            processes.rasa_run_cmd(model, args.port, args.actions_port),
+            stdout=rasa_log,
+            stderr=rasa_log,
+            stdin=subprocess.DEVNULL,
         )
-        # Ctrl-C reaches every process in the terminal's group; the shell ends on it.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        return shell.wait()
+        print("[chat] loading the assistant (about 20 seconds)...", flush=True)
+        if not processes.wait_for_http(
+            f"http://localhost:{args.actions_port}/health", 120, actions
+        ):
+            print("safeguard chat: the action server did not start:", file=sys.stderr)
+            print(tail(logs / "chat-actions.log"), file=sys.stderr)
+            return 1
+        if not processes.wait_for_http(f"http://localhost:{args.port}/", 300, rasa):
+            print("safeguard chat: the assistant did not start:", file=sys.stderr)
+            print(tail(logs / "chat-rasa.log"), file=sys.stderr)
+            return 1
+        # Ctrl-C ends the chat loop below; the children are stopped in `finally`.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        chat = TerminalChat(f"http://localhost:{args.port}", sender=args.sender)
+        try:
+            return chat.loop()
+        except KeyboardInterrupt:
+            print(flush=True)
+            return 0
     except processes.Stop:
         return 0
     finally:
         group.stop()
+        for handle in opened:
+            handle.close()
