@@ -52,14 +52,106 @@ def pager_cmd(print_notices: bool = False) -> list[str]:
     return [*cmd, "--print-notices"] if print_notices else cmd
 
 
+# Shared conversation state for running more than one Rasa server (README, "Run it on more
+# than one server"). Unset: what endpoints.yml says (by default Rasa's in-memory stores).
+TRACKER_URL_ENV = "SAFEGUARD_TRACKER_URL"
+TRACKER_RETENTION_ENV = "SAFEGUARD_TRACKER_RETENTION_DAYS"
+LOCK_URL_ENV = "SAFEGUARD_LOCK_URL"
+LOCK_KEY_PREFIX = "safeguard"
+
+
+def tracker_store_config(url: str, retention_days: str = "") -> dict:
+    """endpoints.yml `tracker_store:` for a SQLAlchemy URL: the protected SQL tracker store
+    (bot/tracker_store.py: conversation text sealed with the concern key, redacted once the
+    disclosure is saved). Raises ValueError (one line) for a URL it cannot use."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"{TRACKER_URL_ENV} is not a database URL") from None
+    if parsed.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ValueError(
+            f"{TRACKER_URL_ENV}: use postgresql+psycopg2://... (or sqlite:///... for one "
+            f"server), not {parsed.get_backend_name()}"
+        )
+    config: dict = {"type": "bot.tracker_store.ProtectedSQLTrackerStore", "url": url}
+    if retention_days.strip():
+        try:
+            days = float(retention_days)
+        except ValueError:
+            days = -1.0
+        if days < 0:
+            raise ValueError(f"{TRACKER_RETENTION_ENV} must be a number of days (0 = keep)")
+        config["retention_days"] = days
+    return config
+
+
+def lock_store_config(url: str) -> dict:
+    """endpoints.yml `lock_store:` for redis://[:password@]host[:port][/db] (rediss:// for
+    TLS). The database number defaults to 1, apart from anything else on database 0.
+    Raises ValueError (one line) for a URL it cannot use."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(f"{LOCK_URL_ENV} must look like redis://host:6379/1")
+    try:
+        port = parts.port or 6379
+        db = int(parts.path.strip("/") or 1)
+    except ValueError:
+        raise ValueError(f"{LOCK_URL_ENV}: the port and database must be numbers") from None
+    if not 0 <= db <= 15:
+        raise ValueError(f"{LOCK_URL_ENV}: the database number must be 0-15")
+    config: dict = {
+        "type": "redis",
+        "url": parts.hostname,
+        "port": port,
+        "db": db,
+        "key_prefix": LOCK_KEY_PREFIX,
+        "use_ssl": parts.scheme == "rediss",
+    }
+    if parts.password:
+        config["password"] = unquote(parts.password)
+    return config
+
+
+def store_endpoints(environ: dict[str, str] | None = None) -> dict:
+    """The tracker and lock store settings from the environment (empty when unset)."""
+    env = os.environ if environ is None else environ
+    out: dict = {}
+    tracker = env.get(TRACKER_URL_ENV, "").strip()
+    if tracker:
+        out["tracker_store"] = tracker_store_config(tracker, env.get(TRACKER_RETENTION_ENV, ""))
+    lock = env.get(LOCK_URL_ENV, "").strip()
+    if lock:
+        out["lock_store"] = lock_store_config(lock)
+    return out
+
+
 def endpoints_file(action_port: int) -> Path:
-    """endpoints.yml with the action server URL on the port we started it on."""
+    """endpoints.yml with the action server URL on the port we started it on, and the
+    tracker/lock stores from SAFEGUARD_TRACKER_URL / SAFEGUARD_LOCK_URL when set."""
+    import yaml
+
     from bot import settings
 
     text = (ROOT / "endpoints.yml").read_text(encoding="utf-8")
     text = text.replace("localhost:5055", f"localhost:{action_port}")
+    stores = store_endpoints()
+    if stores:
+        config = yaml.safe_load(text) or {}
+        config.update(stores)
+        text = "# Written by safeguard from endpoints.yml and the environment.\n" + yaml.safe_dump(
+            config, sort_keys=False
+        )
     path = settings.var_dir() / f"endpoints-{action_port}.yml"
-    path.write_text(text, encoding="utf-8")
+    # May hold a database or Redis password: readable by this user only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
     return path
 
 

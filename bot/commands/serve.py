@@ -14,7 +14,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the Rasa server (REST channel) and the action server",
         description=(
             "Start the action server and a Rasa server with the REST channel "
-            "(POST /webhooks/rest/webhook). Ctrl-C or SIGTERM stops both."
+            "(POST /webhooks/rest/webhook). Ctrl-C or SIGTERM stops both. "
+            "Conversations are kept as endpoints.yml says (by default in memory); "
+            "SAFEGUARD_TRACKER_URL (postgresql+psycopg2://...) keeps them in the protected "
+            "SQL tracker store and SAFEGUARD_LOCK_URL (redis://host:port/1) locks them in "
+            "Redis, so that more than one server can share them (README, 'Run it on more "
+            "than one server')."
         ),
     )
     parser.add_argument("--port", type=int, default=5005, help="Rasa server port (5005)")
@@ -27,6 +32,12 @@ def preflight(model: Path) -> str | None:
     """A plain reason not to start, or None."""
     if not model.exists():
         return f"no trained model at {model}: run 'make train' first"
+    from bot import processes
+
+    try:
+        processes.store_endpoints()
+    except ValueError as exc:
+        return str(exc)
     from bot import startup
 
     found = startup.problems()
