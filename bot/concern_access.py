@@ -67,6 +67,10 @@ class UnknownPerson(AccessDenied):
     """Nobody with that id is in the roster (or no id was given)."""
 
 
+class RosterUnavailable(ConcernLogError):
+    """The roster cannot be read, so nobody's role can be checked (nothing is shown)."""
+
+
 class ReasonRequired(InvalidConcern):
     """Reading a concern needs a reason."""
 
@@ -82,8 +86,8 @@ def actor_from_roster(
 ) -> Actor:
     """The roster person `person_id` (default: $SAFEGUARD_USER) as an Actor.
 
-    Raises UnknownPerson if no id is given or the roster has nobody with it, AccessDenied if
-    the roster cannot be read.
+    Raises UnknownPerson if no id is given or the roster has nobody with it,
+    RosterUnavailable if the roster cannot be read.
     """
     from bot import rota
     from bot.datafile import DataFileError
@@ -97,7 +101,7 @@ def actor_from_roster(
         try:
             roster = rota.load_roster()
         except (DataFileError, ValueError, OSError) as exc:
-            raise AccessDenied(f"cannot check who you are: {exc}") from None
+            raise RosterUnavailable(f"cannot check who you are: {exc}") from None
     for person in roster.people:
         if person.id == wanted:
             return Actor.from_person(person, channel=channel)

@@ -309,3 +309,20 @@ def test_a_worker_cannot_read_or_close_anothers_concern(env: str, capsys) -> Non
         ("wyn", "add-event"),
         ("dev", "close"),
     ]
+
+
+def test_broken_roster_or_unknown_pack_is_one_line_exit_1(
+    env: str, capsys, monkeypatch, tmp_path
+) -> None:  # noqa: ANN001
+    record(env)
+    broken = tmp_path / "broken-roster.yml"
+    broken.write_text("people: [\n", encoding="utf-8")
+    monkeypatch.setenv("SAFEGUARD_ROSTER", str(broken))
+    for argv in (["concerns"], ["audit", "show"], ["retention", "due"]):
+        code, out, err = run(capsys, *argv)
+        assert (code, out) == (1, ""), argv
+        assert err.startswith("safeguard: cannot check who you are: ") and err.count("\n") == 1
+    use_roster(monkeypatch, tmp_path)
+    monkeypatch.setenv("SAFEGUARD_ORG", "no-such-org")
+    code, out, err = run(capsys, "concerns")
+    assert (code, out) == (1, "") and err.startswith("safeguard: ") and err.count("\n") == 1

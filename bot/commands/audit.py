@@ -144,7 +144,7 @@ def run_show(args: argparse.Namespace) -> int:
         actor_from_roster,
         require_role,
     )
-    from bot.concern_log import ConcernNotFound, normalise_reference
+    from bot.concern_log import ConcernLogError, ConcernNotFound, normalise_reference
 
     if args.last is not None and args.last < 1:
         return _fail("--last must be 1 or more", EXIT_BAD_INPUT)
@@ -179,7 +179,7 @@ def run_show(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_BAD_INPUT)
     except AccessDenied as exc:
         return _fail(str(exc), EXIT_REFUSED)
-    except AuditError as exc:
+    except (AuditError, ConcernLogError) as exc:
         return _fail(str(exc), EXIT_FAILED)
     if args.json:
         print(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))

@@ -154,6 +154,7 @@ def _run(args: argparse.Namespace, action) -> int:  # noqa: ANN001
         InvalidConcern,
         UnknownEventType,
     )
+    from bot.datafile import DataFileError
     from bot.reporting import concern_log
 
     try:
@@ -166,6 +167,8 @@ def _run(args: argparse.Namespace, action) -> int:  # noqa: ANN001
     except (UnknownEventType, InvalidConcern) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     except ConcernLogError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    except DataFileError as exc:  # the organisation's pack (its event types) is broken
         return _fail(str(exc), EXIT_FAILED)
 
 
