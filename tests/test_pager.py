@@ -649,10 +649,10 @@ def test_no_child_data_reaches_any_transport(
 
 
 def test_tables_via_the_migrations(tmp_path: Path) -> None:
-    from bot.migrate import upgrade
+    from bot.migrate import head_revision, upgrade
 
     url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-    assert upgrade(url) == "0002_pages"
+    assert upgrade(url) == head_revision()
     engine = make_engine(url)
     clock = Clock()
     roster = make_roster()
@@ -875,9 +875,9 @@ def test_pager_run_delivers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
 def test_outbox_on_sqlite_and_postgresql(store_url: str, telegram: FakeTelegram) -> None:
     """Through the migrations, on both databases: racing pagers send once, a timeout
     escalates, acknowledging stops the chain."""
-    from bot.migrate import upgrade
+    from bot.migrate import head_revision, upgrade
 
-    assert upgrade(store_url) == "0002_pages"
+    assert upgrade(store_url) == head_revision()
     engine = make_engine(store_url)
     clock = Clock()
     roster = make_roster()
