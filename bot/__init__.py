@@ -7,3 +7,9 @@ without a model loaded. `actions/` and the channel gateways translate to and fro
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Library log records (Rasa, rasa-sdk) are scrubbed of conversation text in every process
+# that imports safeguard: see bot/log_privacy.py.
+from bot import log_privacy as _log_privacy  # noqa: E402
+
+_log_privacy.install()
