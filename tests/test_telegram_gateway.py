@@ -844,3 +844,25 @@ def test_one_slow_conversation_does_not_hold_up_another(
         other_answered = run(fake, world, body, server.url)
     assert other_answered
     assert texts(fake, LEAD) == ["ok"] and texts(fake, WORKER) == ["ok"]
+
+
+def test_when_the_staff_database_fails_the_sender_still_gets_999(
+    fake: FakeTelegram, rasa: FakeRasa, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.access import AccessError
+
+    def broken(_user_id: Any) -> None:
+        raise AccessError("could not look up staff: the database failed (OperationalError)")
+
+    monkeypatch.setattr(world["directory"], "identify", broken)
+    run(
+        fake,
+        world,
+        say(fake.user_says(WORKER, "hello"), fake.press(WORKER, "r:/affirm")),
+        rasa.url,
+    )
+    assert rasa.bodies == []
+    replies = texts(fake, WORKER)
+    assert len(replies) == 2
+    assert all("something went wrong" in r and "call 999" in r for r in replies)
+    assert fake.answered()[0]["text"] == "Sorry, that did not work."

@@ -65,6 +65,11 @@ NOT_TEXT = (
     "I can only read typed text messages. Please type it out. "
     "If a child is in danger right now, call 999."
 )
+FAILED = (
+    "Sorry, something went wrong on my side and I could not deal with that. "
+    "If a child is in danger right now, call 999. Then tell your Safeguarding Lead directly, "
+    "in person or by phone, and try me again in a few minutes."
+)
 REFUSED_TO_WORKER = "That command is for Safeguarding Leads only."
 NOT_APPROVER = "Only a Safeguarding Lead or an admin can change who has access."
 
@@ -250,6 +255,20 @@ class TelegramGateway:
                     await self._on_message(update.message)
         except Exception as exc:  # noqa: BLE001 - one bad update must not stop the gateway
             logger.error("telegram: an update failed: %s", type(exc).__name__)
+            await self._say_failed(update)
+
+    async def _say_failed(self, update: Any) -> None:
+        """Nobody is left without an answer: a plain line with 999 (nothing of the
+        organisation's, as the sender may not have been identified)."""
+        try:
+            chat = update.effective_chat
+            if chat is None or chat.type != "private":
+                return
+            if update.callback_query is not None:
+                await self.answer(update.callback_query.id, "Sorry, that did not work.")
+            await self.send(chat.id, FAILED)
+        except Exception as exc:  # noqa: BLE001
+            logger.error("telegram: could not say that an update failed: %s", type(exc).__name__)
 
     def _lock_for(self, chat_id: int) -> asyncio.Lock:
         lock = self._chat_locks.get(chat_id)
