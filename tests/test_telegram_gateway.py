@@ -866,3 +866,27 @@ def test_when_the_staff_database_fails_the_sender_still_gets_999(
     assert len(replies) == 2
     assert all("something went wrong" in r and "call 999" in r for r in replies)
     assert fake.answered()[0]["text"] == "Sorry, that did not work."
+
+
+def test_start_help_and_unknown_commands_for_staff(
+    fake: FakeTelegram, rasa: FakeRasa, world: dict[str, Any]
+) -> None:
+    rasa.replies = [{"text": "Hi! What would you like to do?"}]
+    run(
+        fake,
+        world,
+        say(
+            fake.user_says(WORKER, "/start"),
+            fake.user_says(WORKER, "/help"),
+            fake.user_says(WORKER, "/greet"),
+            fake.user_says(ADMIN, "/help"),
+        ),
+        rasa.url,
+    )
+    assert [b["message"] for b in rasa.bodies] == ["/greet"]  # typed intents are not relayed
+    start, worker_help, unknown = texts(fake, WORKER)
+    assert start == "Hi! What would you like to do?"
+    assert "/start" in worker_help and "/open" not in worker_help and "/approve" not in worker_help
+    assert unknown.startswith("I don't know that command")
+    (admin_help,) = texts(fake, ADMIN)
+    assert "/open" in admin_help and "/approve" in admin_help and "/addstaff" in admin_help
