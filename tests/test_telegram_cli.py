@@ -274,3 +274,30 @@ def test_on_the_trained_model_a_greeting_comes_back_with_buttons(tmp_path: Path)
     assert any(m.get("reply_markup") for m in messages)
     assert "inline_keyboard" in str([m.get("reply_markup") for m in messages])
     assert code == 0
+
+
+def test_telegram_unreachable_at_start_is_not_fatal(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/bot"  # nothing listens: an outage
+    env = env_for(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=dead)
+    gateway = Gateway(["--rasa-url", "http://127.0.0.1:9"], env)
+    try:
+        gateway.wait_ready(60)
+        seen = threading.Event()
+
+        def watch() -> None:
+            while not seen.is_set() and gateway.proc.poll() is None:
+                if any("cannot get updates" in line for line in gateway.lines):
+                    seen.set()
+                seen.wait(0.2)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        watcher.join(60)
+        still_running = gateway.proc.poll() is None
+    finally:
+        code = gateway.stop()
+    assert seen.is_set(), gateway.output
+    assert still_running and code == 0
+    assert gateway.output.count("cannot get updates") == 1
+    assert "cannot reach Telegram to check the token" in gateway.output
+    assert "Traceback" not in gateway.output
