@@ -223,6 +223,30 @@ def test_form_survives_the_action_server_dying_and_saves_once(stack: Stack) -> N
     assert len(new_concerns(stack, before)) == 1
 
 
+def test_yes_to_the_danger_question_pages_once_with_the_action_server_up(stack: Stack) -> None:
+    sender = "fs-yes-up"
+    assert "danger right now" in joined(stack.post(sender, "i need to log a disclosure"))
+    before = refs(stack)
+    replies = stack.post(sender, "/affirm")
+    assert_danger_reply(stack, replies)
+    assert len(new_concerns(stack, before)) == 1, "the form and the channel both paged"
+    assert joined(replies).count("I have paged") == 1
+
+
+def test_yes_to_the_danger_question_pages_with_the_action_server_down(stack: Stack) -> None:
+    sender = "fs-yes-down"
+    assert "danger right now" in joined(stack.post(sender, "i need to log a disclosure"))
+    stack.kill("actions")
+    try:
+        before = refs(stack)
+        replies = stack.post(sender, "/affirm")
+        assert_danger_reply(stack, replies)
+        (concern,) = new_concerns(stack, before)
+        assert concern.urgency == "immediate"
+    finally:
+        stack.start_actions()
+
+
 def test_pager_killed_then_restarted_still_delivers_and_escalates(stack: Stack) -> None:
     stack.kill("pager")
     sent_before = len(stack.telegram.sent_messages())

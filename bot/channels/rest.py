@@ -92,7 +92,11 @@ def rasa_process(
                 metadata=metadata,
             )
         )
-        after = await _tracker(agent, turn.sender)
+        try:
+            after = await _tracker(agent, turn.sender)
+        except Exception as exc:  # noqa: BLE001 - the replies stand; the intent is looked up
+            logger.error("could not read the conversation after a message: %s", type(exc).__name__)
+            return
         latest = getattr(after, "latest_message", None)
         if latest is not None and getattr(latest, "message_id", None) == turn.message_id:
             turn.intent = (latest.intent or {}).get("name")

@@ -525,7 +525,7 @@ class SafetyNet:
         floor = floor_danger(text)
         status = await self._run(turn, process)
         replies = list(turn.replies)
-        if turn.intent is None and status != "ok" and classify is not None:
+        if turn.intent is None and classify is not None:
             turn.intent = await self._classify(turn, classify)
         answered_yes = turn.asked_danger and (
             turn.intent == YES_INTENT or bool(_YES_PAYLOAD.match(text))
