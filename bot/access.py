@@ -276,13 +276,15 @@ class StaffDirectory:
         return [p for p in self.staff() if p.can_approve]
 
     def pending(self) -> list[RequestView]:
+        """Requests waiting for a decision (not those of people since put in the roster)."""
+        in_roster = {p.telegram_user_id for p in self._roster_people()}
         with self._session_errors("list access requests"), self.factory() as session:
             rows = session.scalars(
                 select(AccessRequest)
                 .where(AccessRequest.status == PENDING)
                 .order_by(AccessRequest.id)
             )
-            return [_request(r) for r in rows]
+            return [_request(r) for r in rows if int(r.telegram_user_id) not in in_roster]
 
     def get_request(self, request_id: int) -> RequestView:
         with self._session_errors("read an access request"), self.factory() as session:

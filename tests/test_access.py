@@ -329,3 +329,24 @@ def test_staff_cli(
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, (argv, err)
+
+
+def test_a_request_from_someone_since_put_in_the_roster_is_not_waiting(tmp_path: Path) -> None:
+    import os
+
+    roster = tmp_path / "roster.yml"
+    text = ROSTER.read_text(encoding="utf-8")
+    roster.write_text(text, encoding="utf-8")
+    directory = StaffDirectory(
+        f"sqlite:///{tmp_path / 'd.sqlite3'}", roster_path=roster, clock=lambda: NOW
+    )
+    request, _ = directory.request_access(STRANGER, STRANGER, "Jo", None)
+    assert request is not None and len(directory.pending()) == 1
+    roster.write_text(
+        text.replace("telegram_chat_id: 910000102", f"telegram_chat_id: {STRANGER}"),
+        encoding="utf-8",
+    )
+    stat = roster.stat()
+    os.utime(roster, (stat.st_atime, stat.st_mtime + 5))
+    assert directory.pending() == []
+    assert directory.identify(STRANGER).name == "Priya Shah (example)"  # type: ignore[union-attr]
