@@ -58,8 +58,35 @@ def post(port: int, sender: str, message: str) -> list[dict]:
         return json.loads(response.read())
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+DEBUG_LAUNCHER = """
+import sys, time
+from bot import processes
+port, aport = int(sys.argv[1]), int(sys.argv[2])
+group = processes.ProcessGroup()
+processes.raise_stop_on_sigterm()
+try:
+    actions = group.start("action server", processes.action_server_cmd(aport) + ["-vv"])
+    group.start("pager", processes.pager_cmd())
+    cmd = processes.rasa_run_cmd(processes.DEFAULT_MODEL, port, aport)
+    rasa = group.start("rasa server", [c for c in cmd if c != "--quiet"] + ["--debug"])
+    if processes.wait_for_http(f"http://localhost:{aport}/health", 60, actions) and (
+        processes.wait_for_http(f"http://localhost:{port}/", 300, rasa)
+    ):
+        print("[serve] ready", flush=True)
+    while group.first_exit() is None:
+        time.sleep(0.5)
+except processes.Stop:
+    pass
+finally:
+    group.stop()
+"""
+
+
+@pytest.fixture(scope="module", params=["serve", "debug"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """A whole disclosure through `safeguard serve` as shipped, and through the same three
+    processes with Rasa at --debug and the action server at -vv (what an operator chasing
+    a problem would run)."""
     assert MODEL.exists(), "no trained model: run `make train` (make test does this first)"
     var = tmp_path_factory.mktemp("served-var")
     port, actions_port = free_port(), free_port()
@@ -75,17 +102,15 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     )
     for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN", "SAFEGUARD_ROSTER"):
         env.pop(name, None)
+    env.pop("SAFEGUARD_UNSAFE_DEBUG_LOGS", None)
+    if request.param == "serve":
+        cmd = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
+        cmd += ["--actions-port", str(actions_port)]
+    else:
+        env.update(LOG_LEVEL="DEBUG", LOG_LEVEL_LIBRARIES="DEBUG", PYTHONPATH=str(ROOT))
+        cmd = [sys.executable, "-c", DEBUG_LAUNCHER, str(port), str(actions_port)]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--actions-port",
-            str(actions_port),
-        ],
+        cmd,
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -117,7 +142,13 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
         proc.kill()
         proc.wait()
     reader.join(timeout=10)
-    yield {"var": var, "env": env, "log": "".join(lines), "replies": replies}
+    yield {
+        "var": var,
+        "env": env,
+        "log": "".join(lines),
+        "replies": replies,
+        "level": request.param,
+    }
 
 
 def test_the_disclosure_really_went_through(served) -> None:  # noqa: ANN001
@@ -149,6 +180,10 @@ def _concerns(served):  # noqa: ANN001, ANN202
 def test_no_log_line_holds_the_childs_words(served) -> None:  # noqa: ANN001
     log = served["log"]
     assert "[serve] ready" in log  # the log really is the servers' output
+    if served["level"] == "debug":
+        # debug output really was on, and went through the scrubber
+        assert "Received request to run" in log or "log line withheld" in log
+        assert "processor.actions.log" in log or "withheld" in log
     for secret in SECRETS:
         assert secret not in log, f"{secret!r} is in the logs:\n" + "\n".join(
             line for line in log.splitlines() if secret in line
