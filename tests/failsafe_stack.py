@@ -40,10 +40,11 @@ class FakeActionServer:
     """An action server on `port` that never answers in time (`mode="hang"`) or fails
     (`mode="error"`: HTTP 500, what rasa_sdk returns when an action raises)."""
 
-    def __init__(self, port: int, mode: str) -> None:
-        assert mode in ("hang", "error")
-        self.port, self.mode = port, mode
+    def __init__(self, port: int, mode: str, delay: float = 0.0) -> None:
+        assert mode in ("hang", "error", "slow")
+        self.port, self.mode, self.delay = port, mode, delay
         self.calls: list[str] = []
+        self.answered = threading.Event()
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
 
@@ -65,6 +66,12 @@ class FakeActionServer:
                 outer.calls.append(str(body.get("next_action")))
                 if outer.mode == "hang":
                     outer._release.wait(600)
+                if outer.mode == "slow":
+                    # Answers, but only after `delay` seconds: a late, valid reply.
+                    outer._release.wait(outer.delay)
+                    self._send(200, {"events": [], "responses": [{"text": "The late answer."}]})
+                    outer.answered.set()
+                    return
                 self._send(500, {"error": "the action raised"})
 
             def _send(self, status: int, payload: dict) -> None:
@@ -92,8 +99,11 @@ class FakeActionServer:
 
 
 class Stack:
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, reply_within: float = REPLY_WITHIN, action_timeout: float = ACTION_TIMEOUT
+    ) -> None:
         self.root = root
+        self.reply_within, self.action_timeout = reply_within, action_timeout
         self.var = root / "var"
         self.var.mkdir(parents=True, exist_ok=True)
         self.db_url = f"sqlite:///{root / 'concerns.sqlite3'}"
@@ -112,8 +122,8 @@ class Stack:
             SAFEGUARD_KEY=self.key,
             SAFEGUARD_NOW=NOW,
             SAFEGUARD_ORG="crasac",
-            SAFEGUARD_REPLY_SECONDS=str(REPLY_WITHIN),
-            SAFEGUARD_ACTION_TIMEOUT_SECONDS=str(ACTION_TIMEOUT),
+            SAFEGUARD_REPLY_SECONDS=str(self.reply_within),
+            SAFEGUARD_ACTION_TIMEOUT_SECONDS=str(self.action_timeout),
             TELEGRAM_BOT_TOKEN=self.telegram.token,
             TELEGRAM_BASE_URL=self.telegram.base_url,
             SAFEGUARD_TEAMS_DISABLED="1",

@@ -520,10 +520,12 @@ class SafetyNet:
     ) -> list[dict[str, Any]]:
         if too_long(text):
             return [reply(sender, too_long_reply(len(text)))]
-        late = self._late.pop(sender, [])
         turn = Turn(sender=sender, text=text)
         floor = floor_danger(text)
         status = await self._run(turn, process)
+        # Taken after this message ran: Rasa handles one sender's messages in order, so an
+        # earlier slow message has finished (and left its late replies) by now.
+        late = self._late.pop(sender, [])
         replies = list(turn.replies)
         if turn.intent is None and classify is not None:
             turn.intent = await self._classify(turn, classify)
