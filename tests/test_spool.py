@@ -412,3 +412,45 @@ def test_cli_status_and_flush(tmp_path: Path, isolated: Path) -> None:
     (concern,) = written()
     assert f"written to the concern log as {concern.reference}" in flushed.stdout
     assert cli("flush").stdout.strip() == "Nothing was waiting in the spool."
+
+
+def test_pager_process_reports_then_writes_the_spool_at_start(
+    tmp_path: Path, isolated: Path
+) -> None:
+    """`safeguard pager run` (what `safeguard serve` starts): loud start-up lines, then the
+    spooled concern is written and its page sent, with no one running a flush."""
+    assert reporting.raise_concern(draft(urgency="immediate")).spooled
+    (spool.spool_dir() / "20260101T000000000000-zz.concern").write_bytes(b"junk")
+    db_dir(tmp_path).mkdir()
+    env = dict(os.environ, SAFEGUARD_TEAMS_DISABLED="1")
+    for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN"):
+        env.pop(name, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "pager", "run", "--interval", "0.05"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out: list[str] = []
+    try:
+        for line in proc.stdout:  # the console transport prints the page, between bars
+            out.append(line)
+            if line.startswith("====") and any(x.startswith("PAGE for") for x in out):
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read()
+    assert "!!! UNREADABLE SPOOL FILE 20260101T000000000000-zz.concern" in err, err
+    assert "!!! 1 concern(s) are waiting in the local spool" in err
+    (concern,) = written()
+    page = "".join(out)
+    assert f"concern {concern.reference}" in page and "IMMEDIATE" in page
+    assert CHILD not in page + err and "inhaler" not in page + err
+    assert spool_files(isolated) == []
