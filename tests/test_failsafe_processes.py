@@ -17,6 +17,10 @@ Needs the trained model (`make test` trains it before pytest).
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+
 import pytest
 
 from tests.failsafe_stack import (
@@ -136,6 +140,11 @@ def test_hanging_action_server_is_answered_within_the_bound(stack: Stack) -> Non
         assert fake.calls, "Rasa did not call the (hanging) action server"
         # Rasa's own wait is 300 s per action; the worker's is the channel's bound.
         assert took < REPLY_WITHIN + 60, took
+        # Rasa itself gave up on the action after ACTION_TIMEOUT seconds (the channel cut its
+        # 300 s wait), so this is the "not responding" reply, not the channel's bound.
+        assert texts(replies)[-1].startswith("I could not do that just now: part of"), texts(
+            replies
+        )
         assert replies and "999" in joined(replies)
         assert numbers_line(stack) in joined(replies)
         before = refs(stack)
@@ -281,8 +290,54 @@ def test_pager_killed_then_restarted_still_delivers_and_escalates(stack: Stack) 
     assert not any("knife" in str(m) for m in stack.telegram.sent_messages())
 
 
-def test_action_timeout_is_cut_in_the_rasa_process(stack: Stack) -> None:
-    """The Rasa log shows no 300 s action waits: the channel set the shorter timeout."""
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"not json", "the request body is not valid JSON"),
+        (b'["a list"]', "send a JSON object"),
+        (b'{"sender": "x", "message": 5}', "'message' must be a string"),
+        (b'{"sender": ["x"], "message": "hi"}', "'sender' must be a string"),
+        (b'{"sender": "x", "message": "hi", "metadata": 3}', "'metadata' must be a JSON object"),
+    ],
+)
+def test_bad_requests_get_one_plain_line(stack: Stack, body: bytes, error: str) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack.port}/webhooks/rest/webhook",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=60)  # noqa: S310 (loopback)
+    assert raised.value.code == 400
+    reply = json.loads(raised.value.read())
+    assert list(reply) == ["error"] and reply["error"].startswith(error)
+    assert "\n" not in reply["error"] and "Traceback" not in reply["error"]
+
+
+def test_a_too_long_message_is_refused_with_the_numbers(stack: Stack) -> None:
+    from bot.limits import MAX_MESSAGE_CHARS
+
+    before = refs(stack)
+    replies = stack.post("fs-long", "we went to the park today " * (MAX_MESSAGE_CHARS // 20))
+    (only,) = replies
+    assert "too long" in only["text"] and "999" in only["text"]
+    assert numbers_line(stack) in only["text"]
+    assert refs(stack) == before
+
+
+def test_a_too_long_danger_message_still_gets_999_first_and_a_page(stack: Stack) -> None:
+    from bot.limits import MAX_MESSAGE_CHARS
+
+    before = refs(stack)
+    replies = stack.post("fs-long-danger", "he has a knife at the door now " * MAX_MESSAGE_CHARS)
+    assert "999" in texts(replies)[0].split("\n")[0]
+    assert_danger_reply(stack, replies)
+    assert any("too long" in t for t in texts(replies))
+    (concern,) = new_concerns(stack, before)
+    assert "knife" not in stack.concern(concern.reference).observations
+
+
+def test_limit_action_wait_only_ever_shortens() -> None:
     import rasa.core.actions.action as rasa_action
 
     from bot.channels.rest import limit_action_wait

@@ -137,6 +137,24 @@ def test_a_too_long_message_is_refused_before_processing_with_the_numbers() -> N
     assert concerns() == []
 
 
+def test_a_too_long_danger_message_gets_999_first_and_a_page_keeping_no_words() -> None:
+    from bot.concern_log import ConcernLog
+
+    called = []
+
+    async def process(turn: Turn) -> None:
+        called.append(turn)
+
+    text = "he has a knife at the door now canaryword " * 400
+    replies = respond(SafetyNet(reply_within=5), text, process)
+    assert called == []
+    assert texts(replies)[0] == safety.CALL_999_FIRST
+    assert "I have paged" in texts(replies)[1]
+    assert any("too long" in t for t in texts(replies))
+    (concern,) = concerns()
+    assert "canaryword" not in ConcernLog().get(concern.reference).observations
+
+
 def test_a_message_at_the_limit_is_processed() -> None:
     replies = respond(SafetyNet(reply_within=5), "x" * MAX_MESSAGE_CHARS, saying("ok"))
     assert texts(replies) == ["ok"]

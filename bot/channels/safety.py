@@ -17,7 +17,8 @@ rasa/core/actions/action.py `RemoteAction.run` and rasa/core/processor.py `_run_
 So this module puts back what a failure takes away, for every message:
 
 * a message over `bot.limits.MAX_MESSAGE_CHARS` is refused before the language model sees it
-  (nothing stored), with 999 and the lead's number;
+  (nothing of it stored), with 999 and the lead's number; if the danger detector finds
+  danger in it, 999 comes first and the lead is paged all the same;
 * a danger message (the danger detector on the text, the `/emergency` button, or Rasa's
   intent report_danger/emergency, or "yes" to the form's "is anyone in danger right now?")
   always gets "call 999" FIRST and the Safeguarding Lead's and out-of-hours numbers, and the
@@ -518,10 +519,16 @@ class SafetyNet:
     async def _respond(
         self, sender: str, text: str, process: Process, classify: Classify | None
     ) -> list[dict[str, Any]]:
+        # The detector can take a second or more on a long message: off the event loop.
+        floor = await asyncio.to_thread(floor_danger, text)
         if too_long(text):
-            return [reply(sender, too_long_reply(len(text)))]
+            refusal = [reply(sender, too_long_reply(len(text)))]
+            if not floor:
+                return refusal
+            # Danger in a message too long to take: 999 first and the lead paged, keeping
+            # none of its words (the concern says only that danger was reported).
+            return await self._danger(Turn(sender=sender, text=""), refusal, "")
         turn = Turn(sender=sender, text=text)
-        floor = floor_danger(text)
         status = await self._run(turn, process)
         # Taken after this message ran: Rasa handles one sender's messages in order, so an
         # earlier slow message has finished (and left its late replies) by now.
@@ -594,7 +601,7 @@ class SafetyNet:
         """999 first, the lead paged exactly once, the worker told, the numbers shown."""
         sender = turn.sender
         out = list(replies)
-        if not out or "999" not in _text(out[0]):
+        if not out or "999" not in _text(out[0]).split("\n")[0]:
             out.insert(0, reply(sender, CALL_999_FIRST))
         alarm = await asyncio.to_thread(
             raise_alarm_once,
