@@ -149,7 +149,7 @@ def test_a_too_long_danger_message_gets_999_first_and_a_page_keeping_no_words() 
     replies = respond(SafetyNet(reply_within=5), text, process)
     assert called == []
     assert texts(replies)[0] == safety.CALL_999_FIRST
-    assert "I have paged" in texts(replies)[1]
+    assert any(t.startswith("I have paged") for t in texts(replies))
     assert any("too long" in t for t in texts(replies))
     (concern,) = concerns()
     assert "canaryword" not in ConcernLog().get(concern.reference).observations
@@ -245,6 +245,22 @@ def test_danger_with_the_action_server_down_is_999_first_numbers_and_one_page() 
     rows = pages()
     assert rows and {r["concern_ref"] for r in rows} == {concern.reference}
     assert "knife" not in str(rows)
+
+
+def test_the_page_is_told_after_the_999_reply_and_before_the_next_question() -> None:
+    process = saying(
+        "🚨 call 999 now.",
+        "Then tell your Safeguarding Lead straight away.",
+        "What did the child say, in their own words?",
+        intent="report_danger",
+    )
+    replies = respond(SafetyNet(reply_within=5), DANGER, process)
+    assert texts(replies)[:2] == [
+        "🚨 call 999 now.",
+        "Then tell your Safeguarding Lead straight away.",
+    ]
+    assert texts(replies)[2].startswith("I have paged")
+    assert texts(replies)[3] == "What did the child say, in their own words?"
 
 
 def test_danger_with_no_reply_at_all_gets_999_inserted_first() -> None:

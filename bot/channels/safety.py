@@ -213,6 +213,15 @@ def _text(message: dict[str, Any]) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _before_next_question(replies: list[dict[str, Any]]) -> int:
+    """Where to tell the worker about the page: after the 999 reply, before the next
+    question (a message with buttons or ending in "?"), else at the end."""
+    for index, message in enumerate(replies[1:], start=1):
+        if message.get("buttons") or _text(message).rstrip().endswith("?"):
+            return index
+    return len(replies)
+
+
 def _answers(replies: list[dict[str, Any]]) -> bool:
     """True when something was said: text, buttons, an image, an attachment or custom data."""
     keys = ("text", "buttons", "image", "attachment", "custom", "elements")
@@ -614,7 +623,7 @@ class SafetyNet:
         message = alarm_message(alarm.outcome)
         head = message.split("\n\n")[0]
         if alarm.raised_here or not any(head in _text(m) for m in out):
-            out.insert(1, reply(sender, message))
+            out.insert(_before_next_question(out), reply(sender, message))
         lead_line = numbers().split("\n")[0]
         if not any(lead_line in _text(m) for m in out):
             out.append(reply(sender, numbers()))
