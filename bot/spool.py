@@ -62,6 +62,8 @@ class SpoolError(RuntimeError):
 def spool_dir(base: Path | None = None) -> Path:
     path = (base or settings.var_dir()) / SPOOL_DIRNAME
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)  # only this service's user may list what is waiting
     return path
 
 

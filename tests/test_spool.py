@@ -95,6 +95,7 @@ def test_spool_file_is_whole_encrypted_and_private(isolated: Path) -> None:
     (path,) = spool_files(isolated)
     assert path.name == f"{spool_id}.concern"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     raw = path.read_bytes()
     for secret in (CHILD_WORDS, CHILD, "greenhouse", "Jo Bloggs"):
         assert secret.encode() not in raw
