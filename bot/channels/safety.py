@@ -252,6 +252,13 @@ def floor_danger(text: str) -> bool:
         return False
 
 
+def _ends(text: str) -> str:
+    """The text, or for one too long to take its first and last MAX_MESSAGE_CHARS."""
+    if len(text) <= 2 * MAX_MESSAGE_CHARS:
+        return text
+    return f"{text[:MAX_MESSAGE_CHARS]}\n\n{text[-MAX_MESSAGE_CHARS:]}"
+
+
 def report_text(text: str) -> str:
     """What the worker reported, for the alarm's concern: never a button's payload."""
     return "" if text.lstrip().startswith("/") else text
@@ -528,8 +535,10 @@ class SafetyNet:
     async def _respond(
         self, sender: str, text: str, process: Process, classify: Classify | None
     ) -> list[dict[str, Any]]:
-        # The detector can take a second or more on a long message: off the event loop.
-        floor = await asyncio.to_thread(floor_danger, text)
+        # In the event loop's thread, like the detector inside Rasa's NLU (its spaCy tokenizer
+        # is not shared across threads). A message too long to take is checked at its start
+        # and end only, so a hostile paste cannot hold the loop for seconds.
+        floor = floor_danger(_ends(text))
         if too_long(text):
             refusal = [reply(sender, too_long_reply(len(text)))]
             if not floor:
