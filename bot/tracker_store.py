@@ -178,6 +178,12 @@ def finishes_disclosure(events: Iterable[dict[str, Any]]) -> bool:
     return False
 
 
+def _sqlite_secure_delete(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
 class ProtectedSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQLTrackerStore, with conversation text sealed and redacted (module doc)."""
 
@@ -209,6 +215,12 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
             raise ValueError("tracker store retention_days cannot be negative")
         self._last_purge = float("-inf")
         super().__init__(domain=domain, host=target, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            # Overwrite freed pages, so a redacted or purged event's sealed token does not
+            # linger in the file. (PostgreSQL keeps dead row versions until autovacuum; they
+            # hold only sealed tokens, unreadable without the key.)
+            sa.event.listen(self.engine, "connect", _sqlite_secure_delete)
+            self.engine.dispose()  # connections opened before the listener are not reused
 
     # ----------------------------------------------------------------- sealing
 

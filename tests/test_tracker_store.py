@@ -356,3 +356,9 @@ def test_finishes_disclosure_signal() -> None:
         SlotSet("observations", None).as_dict(),
     ]
     assert not tracker_store.finishes_disclosure(validation)
+
+
+def test_sqlite_overwrites_freed_pages(domain: Domain, key: bytes, tmp_path: Path) -> None:
+    store = make_store(f"sqlite:///{tmp_path / 't.db'}", domain, key)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("PRAGMA secure_delete")).scalar() == 1
