@@ -279,7 +279,7 @@ class SubmitDisclosure(Action):
             draft = draft_from_answers(
                 answers, chosen, urgency, worker, tracker.get_slot("language_choices"), now
             )
-            outcome = raise_concern(draft, now)
+            outcome = raise_concern(draft, now, worker)
         except Exception as exc:  # noqa: BLE001
             say_failure(dispatcher, "save disclosure", exc)
             return [SlotSet("confirm_record", None)]

@@ -72,7 +72,9 @@ def who_is_paged(urgency: str, now: datetime) -> tuple[list[str], float | None]:
     return names, first["timeout_s"] / 60 or None
 
 
-def raise_concern(draft, now: datetime | None = None) -> Outcome:  # noqa: ANN001
+def raise_concern(  # noqa: ANN001
+    draft, now: datetime | None = None, worker: Worker | None = None
+) -> Outcome:
     """Record `draft` (a ConcernDraft) and its pages in one transaction.
 
     The page carries only the reference, urgency, categories and the worker's name and
@@ -82,15 +84,21 @@ def raise_concern(draft, now: datetime | None = None) -> Outcome:  # noqa: ANN00
     draft itself being incomplete), the draft is kept in the local encrypted spool
     (`bot.spool`) and `Outcome.spooled` is True: it is written, and its pages sent, when
     the database is back. Nobody has been paged yet, so the worker must phone the lead.
+
+    `worker` (who raised it in chat, with their roster role) is who the audit trail names;
+    without it, the draft's worker is named as a worker.
     """
+    from bot.audit import Actor
     from bot.concern_log import ConcernLogError, InvalidConcern, validate_draft
 
     now = now or clock.now()
     outcome = Outcome()
+    who = worker or Worker(id=draft.worker_id, name=draft.worker_name)
     try:
         view = concern_log().record(
             draft,
             in_same_transaction=_page_in_same_transaction(now),
+            actor=Actor.from_worker(who, channel="chat"),
         )
     except InvalidConcern as exc:
         outcome.problems.append(str(exc))
@@ -147,7 +155,7 @@ def raise_alarm(worker: Worker, report: str = "", now: datetime | None = None) -
         categories=[DANGER_CATEGORY],
         created_at=now,
     )
-    return raise_concern(draft, now)
+    return raise_concern(draft, now, worker)
 
 
 def draft_from_answers(
@@ -183,14 +191,47 @@ def draft_from_answers(
     )
 
 
+# The last concern log opened without an engine, and what it was opened with. Opening one
+# makes a database engine and runs the migration check: measured 20-30 ms, plus SQL
+# compiled afresh for a new engine (~20 ms more per record), on every save and every alarm
+# in the action server (README "Performance"). Reused while the database URL, the event
+# types and the key settings (the key file's contents and mode included) are unchanged;
+# one that could not be opened is never kept, so the next call tries again.
+_opened: dict[str, object] = {}
+
+
+def _key_stamp() -> tuple:
+    import os
+    from pathlib import Path
+
+    from bot import crypto
+
+    named = os.environ.get(crypto.KEY_FILE_ENV, "").strip()
+    path = Path(named) if named else crypto.default_key_path()
+    try:
+        info = path.stat()
+        on_disk: tuple = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_mode)
+    except OSError:
+        on_disk = ()
+    return (os.environ.get(crypto.KEY_ENV, ""), str(path), on_disk)
+
+
 def concern_log(url: str | None = None, engine=None):  # noqa: ANN001, ANN201
     """The concern log with this organisation's own event types (from its policy pack);
     on `engine` if given (e.g. the pager's), else on `url` or SAFEGUARD_DB_URL."""
+    from bot import settings
     from bot.concern_log import ConcernLog
     from bot.pack import load_pack
 
     names = [event.name for event in load_pack().recording.event_types]
-    return ConcernLog(url, event_types=names or None, engine=engine)
+    if engine is not None:
+        return ConcernLog(url, event_types=names or None, engine=engine)
+    stamp = (url or settings.db_url(), tuple(names), _key_stamp())
+    if _opened.get("stamp") != stamp:
+        _opened.clear()
+        log = ConcernLog(url, event_types=names or None)
+        _opened.update(stamp=stamp, log=log)
+    return _opened["log"]
 
 
 # What a lead's update from chat is recorded as, first that the organisation uses.
