@@ -136,14 +136,23 @@ class Stack:
     @contextmanager
     def reading(self):  # noqa: ANN201
         """This test process sees the stack's concern log (for checking what was saved)."""
-        names = ("SAFEGUARD_VAR", "SAFEGUARD_DB_URL", "SAFEGUARD_KEY", "SAFEGUARD_NOW")
+        names = (
+            "SAFEGUARD_VAR",
+            "SAFEGUARD_DB_URL",
+            "SAFEGUARD_KEY",
+            "SAFEGUARD_NOW",
+            "SAFEGUARD_ORG",
+            "SAFEGUARD_ROSTER",
+        )
         saved = {n: os.environ.get(n) for n in names}
         os.environ.update(
             SAFEGUARD_VAR=str(self.var),
             SAFEGUARD_DB_URL=self.db_url,
             SAFEGUARD_KEY=self.key,
             SAFEGUARD_NOW=NOW,
+            SAFEGUARD_ORG="crasac",
         )
+        os.environ.pop("SAFEGUARD_ROSTER", None)
         try:
             yield
         finally:

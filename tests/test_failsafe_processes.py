@@ -10,7 +10,9 @@ What is shown, in order (one stack for the module; each test its own worker):
 * action server killed and restarted mid-disclosure-form: the form carries on, nothing is
   lost, the concern is saved once with the worker's words verbatim;
 * pager killed before it sends, and again mid-escalation: after each restart the page goes
-  out (to the lead, then the next step), nothing lost.
+  out (to the lead, then the next step), nothing lost;
+* the Rasa server killed: the terminal client still answers and pages for danger; after a
+  restart every saved concern is still there and the assistant answers again.
 
 Needs the trained model (`make test` trains it before pytest).
 """
@@ -288,6 +290,31 @@ def test_pager_killed_then_restarted_still_delivers_and_escalates(stack: Stack) 
         timeout=90,
     ), "no escalation after the pager restarted:\n" + stack.log_tail("pager")
     assert not any("knife" in str(m) for m in stack.telegram.sent_messages())
+
+
+def test_rasa_killed_and_restarted_nothing_saved_is_lost(stack: Stack) -> None:
+    """The Rasa server dies: the terminal client still answers (and pages for danger) on
+    its own; after a restart the assistant answers again and every concern is still there."""
+    from bot.channels.terminal import TerminalChat
+
+    saved = refs(stack)
+    assert saved, "earlier tests saved concerns"
+    stack.kill("rasa")
+    chat = TerminalChat(f"http://127.0.0.1:{stack.port}", sender="fs-rasa-down", timeout=10)
+    with stack.reading():
+        replies = chat.send("who do i call")
+        assert texts(replies)[-1].startswith("I could not do that just now")
+        replies = chat.send(DANGER)
+    assert_danger_reply(stack, replies)
+    assert len(new_concerns(stack, saved)) == 1
+
+    stack.start_rasa()
+    assert saved <= refs(stack)
+    replies = stack.post("fs-rasa-back", "hiya")
+    assert "I'm the safeguarding assistant" in joined(replies)
+    before = refs(stack)
+    assert_danger_reply(stack, stack.post("fs-rasa-back", DANGER))
+    assert len(new_concerns(stack, before)) == 1
 
 
 @pytest.mark.parametrize(
