@@ -364,6 +364,19 @@ def test_a_too_long_danger_message_still_gets_999_first_and_a_page(stack: Stack)
     assert "knife" not in stack.concern(concern.reference).observations
 
 
+def test_stream_mode_sends_one_json_message_per_line(stack: Stack) -> None:
+    """What Rasa's own console client (`rasa shell`) asks for."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack.port}/webhooks/rest/webhook?stream=true",
+        data=json.dumps({"sender": "fs-stream", "message": "hiya"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (loopback)
+        lines = response.read().decode().splitlines()
+    messages = [json.loads(line) for line in lines if line.strip()]
+    assert messages and "I'm the safeguarding assistant" in joined(messages)
+
+
 def test_limit_action_wait_only_ever_shortens() -> None:
     import rasa.core.actions.action as rasa_action
 
