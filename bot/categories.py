@@ -132,10 +132,18 @@ class CategoryBook(Strict):
 # Matching
 
 
+# spaCy's tokenizer takes time quadratic in the length of one run of non-space characters
+# (it peels prefixes and suffixes off one at a time): 8,000 emoji pasted in a row took 16 s,
+# 110,000 would hang the action server. No keyword word is anywhere near this long, so such
+# runs are blanked before tokenizing (found by tests/test_fuzz.py).
+_LONG_RUN = re.compile(r"\S{48,}")
+
+
 def _tokens(text: str):  # noqa: ANN202 - spaCy tokens
     """Non-punctuation, non-space tokens of the lower-cased text."""
     from bot.nlp import english
 
+    text = _LONG_RUN.sub(" ", text)
     return [t for t in english()(text.lower()) if not (t.is_punct or t.is_space)]
 
 

@@ -49,11 +49,28 @@ def read_yaml(path: Path | str) -> Any:
         raise DataFileError(f"{path}: cannot read ({exc.strerror})") from None
     try:
         return yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow (NUL, other control characters).
+        line = text.count("\n", 0, exc.position) + 1
+        raise DataFileError(
+            f"{path}: line {line}: character {exc.character!r} is not allowed in a YAML file"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = f": line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise DataFileError(f"{path}:{where}: {problem}") from None
+        raise DataFileError(one_line(f"{path}{where}: {problem}")) from None
+    except RecursionError:
+        raise DataFileError(f"{path}: nested too deeply to be a data file") from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer with thousands of digits
+        raise DataFileError(one_line(f"{path}: not a usable value ({exc})")) from None
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Collapse newlines and runs of spaces, and cut very long messages (a value quoted in an
+    error may be anything the file holds)."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def validate(data: Any, model: type[Model], source: str) -> Model:
@@ -66,7 +83,10 @@ def validate(data: Any, model: type[Model], source: str) -> Model:
         first = exc.errors()[0]
         extra = len(exc.errors()) - 1
         more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
-        raise DataFileError(f"{source}: {field_path(first['loc'])}: {first['msg']}{more}") from None
+        where = one_line(field_path(first["loc"]), 120)
+        raise DataFileError(f"{source}: {where}: {one_line(first['msg'])}{more}") from None
+    except RecursionError:
+        raise DataFileError(f"{source}: nested too deeply to be a data file") from None
 
 
 def load_model(path: Path | str, model: type[Model]) -> Model:

@@ -9,6 +9,7 @@ where, who else, what has been done, and the worker's own view kept apart from t
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 SKIPPED = "(not known)"
@@ -43,15 +44,36 @@ FORM_SLOTS = ("danger_now", "disclosure_timing", *RECORD_SLOTS, "categories", "c
 MAX_FIELD_CHARS = 8000
 
 
+# Embedding, override and isolate controls: invisible, never typed on purpose, and able to
+# make a record read differently on a lead's screen ("Trojan Source").
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def invisible(ch: str) -> bool:
+    """True for a character a record does not keep: control characters other than newline
+    and tab (they cannot be typed on purpose and break displays), lone surrogates (they
+    cannot be stored) and the bidi embedding/override/isolate controls.
+
+    Everything a worker can type is kept: emoji joiners, the zero-width non-joiner Persian
+    needs, right-to-left marks, non-breaking spaces (phones and Word put them between
+    words), private-use characters, and characters newer than this Python's Unicode tables
+    (recent emoji). `str.isprintable()` would drop all of those.
+    """
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return ch not in "\n\t"
+    return category == "Cs" or ch in _BIDI_CONTROLS
+
+
 def clean_answer(value: object) -> str:
     """An answer as it will be stored: text kept exactly, only outer whitespace trimmed.
 
-    The child's words must be verbatim, so nothing inside the text is changed; control
-    characters other than newlines and tabs are dropped because they cannot be typed on
-    purpose and break displays.
+    The child's words must be verbatim, so nothing inside the text is changed except that
+    Windows and old Mac line ends become newlines and `invisible` characters are dropped.
     """
     text = "" if value is None else str(value)
-    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if not invisible(ch))
     return text.strip()
 
 
