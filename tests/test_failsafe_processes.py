@@ -377,6 +377,26 @@ def test_stream_mode_sends_one_json_message_per_line(stack: Stack) -> None:
     assert messages and "I'm the safeguarding assistant" in joined(messages)
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"reply_within_seconds": "soon"},
+        {"action_timeout_seconds": 0},
+        {"reply_within_seconds": 100000},
+        {"action_timeout_seconds": True},
+        {"reply_in": 5},
+    ],
+)
+def test_bad_channel_settings_are_one_plain_line(settings: dict) -> None:
+    from bot.channels.rest import SafeRestInput
+
+    with pytest.raises(ValueError) as raised:
+        SafeRestInput.from_credentials(settings)
+    message = str(raised.value)
+    assert message.startswith("credentials.yml, bot.channels.rest.SafeRestInput: ")
+    assert "\n" not in message
+
+
 def test_limit_action_wait_only_ever_shortens() -> None:
     import rasa.core.actions.action as rasa_action
 

@@ -137,9 +137,22 @@ class SafeRestInput(RestInput):
                 f"{', '.join(sorted(unknown))}; allowed: reply_within_seconds, "
                 "action_timeout_seconds"
             )
+        values: dict[str, float | None] = {}
+        for name in ("reply_within_seconds", "action_timeout_seconds"):
+            raw = settings.get(name)
+            if raw is None:
+                values[name] = None
+                continue
+            low, high = safety.SECONDS_RANGE
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not low <= raw <= high:
+                raise ValueError(
+                    f"credentials.yml, {cls.__module__}.{cls.__name__}: {name} must be a "
+                    f"number of seconds from {low:g} to {high:g}, not {raw!r}"
+                )
+            values[name] = float(raw)
         return cls(
-            reply_within=settings.get("reply_within_seconds"),
-            action_timeout=settings.get("action_timeout_seconds"),
+            reply_within=values["reply_within_seconds"],
+            action_timeout=values["action_timeout_seconds"],
         )
 
     def __init__(self, reply_within: float | None = None, action_timeout: float | None = None):

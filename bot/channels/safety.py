@@ -91,7 +91,7 @@ DEFAULT_ACTION_TIMEOUT = 4.0
 ALARM_WAIT = 5.0
 # How long an intent lookup may take for a message whose processing ran out of time.
 CLASSIFY_WITHIN = 3.0
-_BOUNDS = (0.5, 600.0)
+SECONDS_RANGE = (0.5, 600.0)
 
 
 def _seconds(name: str, default: float) -> float:
@@ -103,7 +103,7 @@ def _seconds(name: str, default: float) -> float:
     except ValueError:
         logger.warning("%s=%r is not a number of seconds; using %s", name, raw, default)
         return default
-    low, high = _BOUNDS
+    low, high = SECONDS_RANGE
     if not low <= value <= high:
         logger.warning("%s=%s is outside %s-%s seconds; using %s", name, raw, low, high, default)
         return default
