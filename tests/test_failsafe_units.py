@@ -497,3 +497,69 @@ def test_the_safety_net_itself_failing_still_answers_with_999(
     replies = respond(SafetyNet(reply_within=5), "hello", saying("hi"))
     assert texts(replies)[0] == safety.CALL_999_FIRST
     assert "I could not do that just now" in texts(replies)[1]
+
+
+# -- once-only saves ----------------------------------------------------------------------------
+
+
+def test_run_once_runs_once_and_reports_the_first_outcome(tmp_path: Path) -> None:
+    claims = AlarmClaims(tmp_path / "c")
+    runs: list[int] = []
+
+    def save() -> Outcome:
+        runs.append(1)
+        return Outcome(reference=f"SG-{len(runs)}", saved=True)
+
+    first = safety.run_once("k", save, claims=claims)
+    again = safety.run_once("k", save, claims=claims, retry_unsaved=True)
+    assert runs == [1]
+    assert first.raised_here and not again.raised_here
+    assert again.outcome == first.outcome
+
+
+def test_run_once_retries_an_outcome_that_kept_nothing_only_when_asked(tmp_path: Path) -> None:
+    claims = AlarmClaims(tmp_path / "c")
+    results = iter([Outcome(problems=["database down"]), Outcome(reference="SG-2", saved=True)])
+    runs: list[Outcome] = []
+
+    def save() -> Outcome:
+        runs.append(next(results))
+        return runs[-1]
+
+    assert not safety.run_once("k", save, claims=claims).outcome.saved
+    assert not safety.run_once("k", save, claims=claims).outcome.saved  # reported, not rerun
+    assert len(runs) == 1
+    assert safety.run_once("k", save, claims=claims, retry_unsaved=True).outcome.saved
+    assert len(runs) == 2
+
+
+def test_a_spooled_outcome_is_not_run_again(tmp_path: Path) -> None:
+    claims = AlarmClaims(tmp_path / "c")
+    runs: list[int] = []
+
+    def save() -> Outcome:
+        runs.append(1)
+        return Outcome(spooled=True)
+
+    safety.run_once("k", save, claims=claims)
+    assert safety.run_once("k", save, claims=claims, retry_unsaved=True).outcome.spooled
+    assert runs == [1]
+
+
+def test_submission_key_ignores_only_the_drafting_time() -> None:
+    from datetime import timedelta
+
+    from bot import clock
+    from bot.reporting import draft_from_answers
+
+    worker = Worker("w1", "W")
+    answers = {"child_identity": "Jade", "child_words": "he hurt me"}
+    now = clock.now()
+    one = draft_from_answers(answers, ["physical"], "urgent", worker, now=now)
+    later = draft_from_answers(answers, ["physical"], "urgent", worker, now=now + timedelta(1))
+    changed = {**answers, "child_words": "he hit me"}
+    other = draft_from_answers(changed, ["physical"], "urgent", worker, now=now)
+    assert safety.submission_key("w1", one) == safety.submission_key("w1", later)
+    assert safety.submission_key("w1", one) != safety.submission_key("w1", other)
+    assert safety.submission_key("w1", one) != safety.submission_key("w2", one)
+    assert "he hurt me" not in safety.submission_key("w1", one)

@@ -72,6 +72,8 @@ __all__ = [
     "numbers",
     "raise_alarm_once",
     "reply_within_seconds",
+    "run_once",
+    "submission_key",
     "worker_for",
 ]
 
@@ -353,6 +355,10 @@ class AlarmClaims:
             return self._write_new(path, mine)
         return False
 
+    def release(self, key: str) -> None:
+        """Forget `key`'s claim (for a retry after an outcome that kept nothing)."""
+        self._path(key).unlink(missing_ok=True)
+
     def record(self, key: str, outcome: Outcome) -> None:
         path = self._path(key)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
@@ -410,6 +416,45 @@ def _raise(worker: Worker, report: str, now: datetime | None) -> Outcome:
         return Outcome(problems=[f"unexpected error ({type(exc).__name__})"])
 
 
+def run_once(
+    key: str | None,
+    action: Callable[[], Outcome],
+    *,
+    claims: AlarmClaims | None = None,
+    wait: float = ALARM_WAIT,
+    retry_unsaved: bool = False,
+) -> Alarm:
+    """Run `action` (which returns an Outcome) once for `key`, across processes.
+
+    Whoever claims `key` first runs it and records the outcome; anyone else gets that
+    outcome (waiting up to `wait` seconds; None if it is still running). With no key, or a
+    claim store that cannot be written, `action` runs: doing it twice is better than not at
+    all. `retry_unsaved`: a recorded outcome that neither saved nor spooled anything may be
+    run again (for a save the worker retries), instead of being reported again.
+    """
+    if key is None:
+        return Alarm(action(), True)
+    claims = claims or AlarmClaims()
+    try:
+        mine = claims.claim(key)
+        if not mine and retry_unsaved:
+            earlier = claims.outcome(key)
+            if earlier is not None and not earlier.saved and not getattr(earlier, "spooled", 0):
+                claims.release(key)
+                mine = claims.claim(key)
+    except OSError as exc:
+        logger.error("claim store unavailable (%s); going ahead anyway", type(exc).__name__)
+        return Alarm(action(), True)
+    if not mine:
+        return Alarm(claims.wait(key, wait), False)
+    outcome = action()
+    try:
+        claims.record(key, outcome)
+    except OSError as exc:
+        logger.error("could not record an outcome: %s", type(exc).__name__)
+    return Alarm(outcome, True)
+
+
 def raise_alarm_once(
     key: str | None,
     worker: Worker,
@@ -425,22 +470,17 @@ def raise_alarm_once(
     than none. If the claim store cannot be written the alarm is raised too, for the same
     reason.
     """
-    if key is None:
-        return Alarm(_raise(worker, report, now), True)
-    claims = claims or AlarmClaims()
-    try:
-        mine = claims.claim(key)
-    except OSError as exc:
-        logger.error("alarm claim store unavailable (%s); raising anyway", type(exc).__name__)
-        return Alarm(_raise(worker, report, now), True)
-    if not mine:
-        return Alarm(claims.wait(key, wait), False)
-    outcome = _raise(worker, report, now)
-    try:
-        claims.record(key, outcome)
-    except OSError as exc:
-        logger.error("could not record the alarm's outcome: %s", type(exc).__name__)
-    return Alarm(outcome, True)
+    return run_once(key, lambda: _raise(worker, report, now), claims=claims, wait=wait)
+
+
+def submission_key(worker_id: str, draft: Any) -> str:
+    """The identity of one saved record: the worker and everything in it but the time it was
+    drafted, so pressing "save" again after a lost reply (the action server's answer timed
+    out after it had saved) finds the first save instead of making a second concern."""
+    data = asdict(draft) if hasattr(draft, "__dataclass_fields__") else dict(vars(draft))
+    data.pop("created_at", None)
+    digest = sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    return f"submit\x1f{worker_id}\x1f{digest}"
 
 
 def worker_for(sender: str) -> Worker:
