@@ -578,3 +578,20 @@ def test_the_recorded_payloads_are_teams_messages() -> None:
         activity = recorded(name)
         assert activity["type"] == "message" and activity["channelId"] == "msteams"
         assert {"conversation", "from", "recipient", "serviceUrl", "id"} <= set(activity)
+
+
+def test_lone_surrogates_in_a_teams_activity_cannot_lose_a_danger_alarm(
+    channel: TeamsInput, fake: FakeTeams, fresh_db: Path
+) -> None:
+    """JSON may carry a lone surrogate (UTF-8 cannot): such a sender id made the alarm's
+    concern unsavable in the database and the spool alike (found by tests/test_fuzz.py)."""
+    from bot.concern_log import ConcernLog
+
+    activity = fake.activity("he\udc80s outside with a knife now")
+    activity["from"]["id"] = "29:worker-\ud800"
+    rasa = Recorder({"text": "Tell me more."})
+    deliver(channel, fake, [activity], rasa)
+    assert rasa.messages[0].sender_id == "29:worker-\ufffd"
+    assert "\ud800" not in rasa.messages[0].text and "\udc80" not in rasa.messages[0].text
+    assert "999" in reply_texts(fake.replies)[0]
+    assert len(ConcernLog().list()) == 1

@@ -98,6 +98,7 @@ ALLOWED_CHANNELS = ("msteams",)
 
 _AT_MENTION = re.compile(r"<at>[^<]{0,200}</at>\s*")
 _BEARER = re.compile(r"Bearer\s+(\S+)\s*$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 UNREADABLE_REPLY = (
     "I can only read typed messages here. Please type what you need (pictures and files are "
@@ -412,7 +413,13 @@ def message_text(activity: dict[str, Any]) -> str:
         return ""
     if "<at>" in text:
         text = _AT_MENTION.sub("", text)
-    return text.strip()
+    return storable(text).strip()
+
+
+def storable(text: str) -> str:
+    """`text` with any lone surrogate (JSON can carry one; UTF-8 cannot, so neither can the
+    concern log) replaced by U+FFFD, and otherwise unchanged."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass
@@ -524,7 +531,7 @@ class TeamsInput(InputChannel):
         if activity.get("type") != "message":
             return Handled(200, "ignored")
         try:
-            sender = str(activity["from"]["id"])
+            sender = storable(str(activity["from"]["id"]))
             conversation = dict(activity["conversation"])
             conversation_id = str(conversation["id"])
             service_url = str(activity["serviceUrl"])
