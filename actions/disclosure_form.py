@@ -279,9 +279,20 @@ class SubmitDisclosure(Action):
             draft = draft_from_answers(
                 answers, chosen, urgency, worker, tracker.get_slot("language_choices"), now
             )
-            outcome = raise_concern(draft, now, worker)
+            # Once per record: if Rasa gave up waiting for this action after it had saved
+            # (its reply lost), saving again finds the first save (bot/channels/safety.py).
+            from bot.channels.safety import run_once, submission_key
+
+            outcome = run_once(
+                submission_key(worker.id, draft),
+                lambda: raise_concern(draft, now, worker),
+                retry_unsaved=True,
+            ).outcome
         except Exception as exc:  # noqa: BLE001
             say_failure(dispatcher, "save disclosure", exc)
+            return [SlotSet("confirm_record", None)]
+        if outcome is None:  # the same record is being saved right now, elsewhere
+            say(dispatcher, "Still saving this record. Say 'carry on' in a minute to see it.")
             return [SlotSet("confirm_record", None)]
         if outcome.spooled:
             say(dispatcher, spooled_message(urgency, now))

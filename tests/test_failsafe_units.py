@@ -563,3 +563,36 @@ def test_submission_key_ignores_only_the_drafting_time() -> None:
     assert safety.submission_key("w1", one) != safety.submission_key("w1", other)
     assert safety.submission_key("w1", one) != safety.submission_key("w2", one)
     assert "he hurt me" not in safety.submission_key("w1", one)
+
+
+def test_saving_the_same_record_again_after_a_lost_reply_saves_it_once() -> None:
+    """Rasa gave up on action_submit_disclosure after it had saved; 'carry on' and 'save'
+    run it again with the same answers: the first save is found and reported."""
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions import disclosure_form
+
+    slots = {
+        "danger_now": False,
+        "child_identity": "Jade, ref 4471",
+        "child_age": "14",
+        "child_words": "he comes in my room at night",
+        "observations": "she was shaking",
+        "when_where": "at home",
+        "others_involved": "mum's partner",
+        "actions_taken": "listened",
+        "worker_view": "scared of him",
+        "categories": ["sexual"],
+        "confirm_record": True,
+    }
+    tracker = Tracker.from_dict(
+        {"sender_id": "worker-1", "slots": slots, "latest_message": {}, "events": []}
+    )
+    said = []
+    for _ in range(2):
+        dispatcher = CollectingDispatcher()
+        asyncio.run(disclosure_form.SubmitDisclosure().run(dispatcher, tracker, {}))
+        said.append(joined(dispatcher.messages))
+    (concern,) = concerns()
+    assert all(f"Saved. Your reference is {concern.reference}" in text for text in said)
