@@ -280,7 +280,8 @@ _OUTCOME_FIELDS = {f.name for f in fields(Outcome)}
 
 
 class AlarmClaims:
-    """Who raised the alarm for a message, shared by the Rasa server and the action server.
+    """Who raised the alarm for a message (or saved a record), shared by the Rasa server and
+    the action server.
 
     One small file per danger message under SAFEGUARD_VAR/alarm-claims, created atomically
     (written aside, then hard-linked into place, which fails if it exists), so exactly one
