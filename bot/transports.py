@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
+from urllib.parse import urlsplit
 
 ACK_PREFIX = "ack:"
 
@@ -96,15 +97,23 @@ class ConsoleTransport:
 # --------------------------------------------------------------------------- Teams
 
 
+def card_value(text: str, limit: int = 120) -> str:
+    """One field of a card as inert text: one line, bounded, and no Markdown link syntax (a
+    worker's display name or a chat id comes from outside and must not put a link in front
+    of a Safeguarding Lead)."""
+    flat = " ".join(str(text).split()).replace("[", "(").replace("]", ")")
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def adaptive_card(message: PageMessage) -> dict[str, Any]:
     """A Workflows-webhook payload holding an Adaptive Card built from the whitelist only."""
     facts = [
-        {"title": "Urgency", "value": message.urgency.upper()},
-        {"title": "Concern ref", "value": message.concern_ref},
-        {"title": "Category", "value": message.category},
-        {"title": "Worker", "value": message.worker_name},
-        {"title": "Call back on", "value": message.worker_contact},
-        {"title": "Paged as", "value": message.step_label},
+        {"title": "Urgency", "value": card_value(message.urgency.upper())},
+        {"title": "Concern ref", "value": card_value(message.concern_ref)},
+        {"title": "Category", "value": card_value(message.category)},
+        {"title": "Worker", "value": card_value(message.worker_name)},
+        {"title": "Call back on", "value": card_value(message.worker_contact)},
+        {"title": "Paged as", "value": card_value(message.step_label)},
     ]
     return {
         "type": "message",
@@ -119,7 +128,7 @@ def adaptive_card(message: PageMessage) -> dict[str, Any]:
                     "body": [
                         {
                             "type": "TextBlock",
-                            "text": message.headline,
+                            "text": card_value(message.headline, 200),
                             "weight": "Bolder",
                             "size": "Medium",
                             "wrap": True,
@@ -136,6 +145,7 @@ def adaptive_card(message: PageMessage) -> dict[str, Any]:
                             ),
                         },
                     ],
+                    "msteams": {"width": "Full"},
                 },
             }
         ],
@@ -153,6 +163,13 @@ class TeamsTransport:
     def send(self, message: PageMessage, address: str) -> None:
         import httpx
 
+        # The webhook URL carries its own secret (sig=...): never shown in an error, and only
+        # ever sent over HTTPS (plain http is allowed to this machine only, for tests).
+        parts = urlsplit(address or "")
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        ):
+            raise TransportError("teams: the webhook address is not an https:// URL")
         try:
             response = httpx.post(address, json=adaptive_card(message), timeout=self.timeout)
         except httpx.HTTPError as exc:
