@@ -595,3 +595,24 @@ def test_lone_surrogates_in_a_teams_activity_cannot_lose_a_danger_alarm(
     assert "\ud800" not in rasa.messages[0].text and "\udc80" not in rasa.messages[0].text
     assert "999" in reply_texts(fake.replies)[0]
     assert len(ConcernLog().list()) == 1
+
+
+def test_the_credentials_template_configures_both_channels(monkeypatch) -> None:  # noqa: ANN001
+    import yaml
+
+    from bot.channels.rest import SafeRestInput
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("TEAMS_APP_PASSWORD", "from-the-environment")
+    monkeypatch.delenv(teams.TEST_TOKEN_ENV, raising=False)
+    monkeypatch.delenv(teams.TEST_OPENID_ENV, raising=False)
+    template = yaml.safe_load((ROOT / "deploy" / "credentials.teams.example.yml").read_text())
+    assert set(template) == {"bot.channels.rest.SafeRestInput", "bot.channels.teams.TeamsInput"}
+    assert "app_password" not in template["bot.channels.teams.TeamsInput"]
+    SafeRestInput.from_credentials(template["bot.channels.rest.SafeRestInput"])
+    channel = TeamsInput.from_credentials(template["bot.channels.teams.TeamsInput"])
+    assert channel.app_password == "from-the-environment"
+    assert channel.tokens.url == (
+        "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/oauth2/v2.0/token"
+    )
+    assert channel.auth.metadata_url == teams.OPENID_URL
