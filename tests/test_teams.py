@@ -197,14 +197,31 @@ def test_a_pressed_button_sends_its_payload_to_rasa(channel: TeamsInput, fake: F
     assert [m.text for m in rasa.messages] == ["/greet", "/greet"]
 
 
-def test_the_bots_mention_in_a_channel_is_not_part_of_the_message(
-    channel: TeamsInput, fake: FakeTeams
-) -> None:
+@pytest.mark.parametrize("kind", ["channel", "groupChat", None])
+def test_only_a_private_chat_is_talked_to(channel: TeamsInput, fake: FakeTeams, kind) -> None:  # noqa: ANN001
+    """In a team channel or a group chat everyone would read the disclosure and the record's
+    summary: the worker is sent to a 1:1 chat and nothing typed there reaches Rasa."""
     activity = fake.activity(name="message_channel_mention")
+    activity["text"] = f"<at>Safeguard</at> {CANARY}"
+    if kind is None:
+        del activity["conversation"]["conversationType"]
+    else:
+        activity["conversation"]["conversationType"] = kind
+    rasa = Recorder()
+    deliver(channel, fake, [activity], rasa)
+    assert rasa.messages == []
+    [reply] = fake.replies
+    assert reply["text"].startswith("I only talk in a private chat")
+    assert "999" in reply["text"]
+    assert "canary" not in json.dumps(fake.replies)
+    assert fake.reply_paths[0].startswith("/uk/v3/conversations/19:")
+
+
+def test_the_bots_mention_is_not_part_of_the_message(channel: TeamsInput, fake: FakeTeams) -> None:
+    activity = fake.activity("<at>Safeguard</at> can i promise her i wont tell anyone")
     rasa = Recorder()
     deliver(channel, fake, [activity], rasa)
     assert [m.text for m in rasa.messages] == ["can i promise her i wont tell anyone"]
-    assert fake.reply_paths[0].startswith("/uk/v3/conversations/19:")
 
 
 def test_message_text_is_kept_verbatim_apart_from_the_mention() -> None:

@@ -172,12 +172,16 @@ def test_a_greeting_gets_the_menu_as_a_hero_card_with_buttons_that_work(
     assert "could not do that" not in "\n".join(reply_texts(after[before:]))
 
 
-def test_a_question_in_a_channel_is_answered_from_the_guidance(
-    server: dict, fake: FakeTeams
-) -> None:
-    question = conversation(fake, None, name="message_channel_mention")
+def test_a_question_in_private_is_answered_from_the_guidance(server: dict, fake: FakeTeams) -> None:
+    question = conversation(fake, "<at>Safeguard</at> can i promise her i wont tell anyone")
     reply = " ".join(reply_texts(send(server, fake, question))).lower()
     assert "secret" in reply or "promise" in reply
+
+
+def test_a_team_channel_is_sent_to_a_private_chat(server: dict, fake: FakeTeams) -> None:
+    posted = conversation(fake, None, name="message_channel_mention")
+    [reply] = send(server, fake, posted)
+    assert reply["text"].startswith("I only talk in a private chat")
 
 
 def test_danger_gets_999_first_and_the_lead_is_paged(server: dict, fake: FakeTeams) -> None:

@@ -24,9 +24,11 @@ conversation, with Teams' redelivered Activities ignored; every message goes thr
 "call 999" first, the Safeguarding Lead's numbers and a page whatever fails; a message that
 fails or takes too long still gets a plain answer with 999); over-long messages are refused
 with `bot.limits.too_long_reply` before Rasa sees them; buttons
-become a hero card of messageBack actions; text is sent as plain text (a child's words are not
-reinterpreted as Markdown); a single-tenant bot asks its own tenant for tokens and refuses
-Activities from other tenants. Nothing here ever logs a message's text.
+become a hero card of messageBack actions; only a personal (1:1) chat is talked to (in a team
+channel or group chat everyone would read the disclosure, so the worker is told to open a
+private chat and nothing typed there reaches Rasa); text is sent as plain text (a child's
+words are not reinterpreted as Markdown); a single-tenant bot asks its own tenant for tokens
+and refuses Activities from other tenants. Nothing here ever logs a message's text.
 
 Settings (credentials.yml, see deploy/credentials.teams.example.yml):
 
@@ -100,6 +102,11 @@ _AT_MENTION = re.compile(r"<at>[^<]{0,200}</at>\s*")
 _BEARER = re.compile(r"Bearer\s+(\S+)\s*$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
+PRIVATE_ONLY_REPLY = (
+    "I only talk in a private chat, because what you tell me about a child must not be seen "
+    "by everyone here. Open a 1:1 chat with me (select my name, then Chat) and tell me "
+    "there. If a child is in danger right now, call 999."
+)
 UNREADABLE_REPLY = (
     "I can only read typed messages here. Please type what you need (pictures and files are "
     "not read or kept). If a child is in danger right now, call 999."
@@ -604,6 +611,10 @@ class TeamsInput(InputChannel):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         agent: Any,
     ) -> list[dict[str, Any]]:
+        if (activity.get("conversation") or {}).get("conversationType") != "personal":
+            # A team channel or a group chat: everyone in it would see the disclosure and the
+            # record's summary. Nothing typed there goes to Rasa.
+            return [safety.reply(sender, PRIVATE_ONLY_REPLY)]
         text = message_text(activity)
         if not text:
             return [safety.reply(sender, UNREADABLE_REPLY)]
