@@ -116,3 +116,31 @@ def test_safeguard_chat_in_a_terminal(tmp_path: Path) -> None:
     for noise in ("Warning", "warning", "Deprecat", "tensorflow", "Traceback"):
         assert noise not in shown, f"{noise!r} shown in the terminal:\n{shown[-3000:]}"
     assert (tmp_path / "logs" / "chat-rasa.log").exists()
+
+
+@pytest.mark.rasa
+def test_chat_that_cannot_start_says_why_in_one_line(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    env = dict(os.environ)
+    env.update(SAFEGUARD_VAR=str(tmp_path), SAFEGUARD_ORG="crasac")
+    env["SAFEGUARD_DB_URL"] = f"sqlite:///{tmp_path / 'concerns.sqlite3'}"
+    with socket.socket() as taken:  # something else already has the assistant's port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "chat", "--port", str(port)]
+            + ["--actions-port", str(free_port())],
+            input="",
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=600,
+        )
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("safeguard chat:")]
+    assert len(errors) == 1 and "the assistant did not start" in errors[0], done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

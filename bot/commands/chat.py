@@ -46,11 +46,24 @@ def log_dir() -> Path:
     return path
 
 
-def tail(path: Path, lines: int = 20) -> str:
+def last_line(path: Path) -> str:
+    """The last line of a log that says something, for a one-line reason."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines()]
     except OSError:
         return ""
+    return next((ln for ln in reversed(lines) if ln), "")[:300]
+
+
+def did_not_start(what: str, log: Path) -> int:
+    reason = last_line(log)
+    print(
+        f"safeguard chat: the {what} did not start"
+        + (f" ({reason})" if reason else "")
+        + f"; its log is {log}",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,16 +101,11 @@ def run(args: argparse.Namespace) -> int:
             stdin=subprocess.DEVNULL,
         )
         print("[chat] loading the assistant (about 20 seconds)...", flush=True)
-        if not processes.wait_for_http(
-            f"http://localhost:{args.actions_port}/health", 120, actions
-        ):
-            print("safeguard chat: the action server did not start:", file=sys.stderr)
-            print(tail(logs / "chat-actions.log"), file=sys.stderr)
-            return 1
+        health = f"http://localhost:{args.actions_port}/health"
+        if not processes.wait_for_http(health, 120, actions):
+            return did_not_start("action server", logs / "chat-actions.log")
         if not processes.wait_for_http(f"http://localhost:{args.port}/", 300, rasa):
-            print("safeguard chat: the assistant did not start:", file=sys.stderr)
-            print(tail(logs / "chat-rasa.log"), file=sys.stderr)
-            return 1
+            return did_not_start("assistant", logs / "chat-rasa.log")
         # Ctrl-C ends the chat loop below; the children are stopped in `finally`.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         chat = TerminalChat(f"http://localhost:{args.port}", sender=args.sender)
