@@ -451,6 +451,8 @@ def test_worker_for_uses_the_roster() -> None:
     assert safety.worker_for("stranger") == Worker(
         id="stranger", name="worker stranger", contact="chat id stranger"
     )
+    # A Telegram id nobody approved: known by the id (the staff directory is asked first).
+    assert safety.worker_for("5550001").name == "worker 5550001"
 
 
 @pytest.mark.parametrize(
