@@ -20,35 +20,11 @@ PLAIN_ERROR = (
 
 
 def worker_from(tracker: Tracker) -> Worker:
-    """The worker behind this conversation, with their roster (or chat-approved) role.
+    """The worker behind this conversation, with their roster (or chat-approved) role:
+    `bot.access.worker_for`, the one place every channel and action asks."""
+    from bot.access import worker_for
 
-    The sender id is the person's roster id (terminal chat, REST) or their Telegram user id
-    (the Telegram gateway sends that). The roster is looked at first (no database needed);
-    then, for a Telegram id, the staff approved in chat (bot.access). Anyone else is a
-    worker known only by the conversation id.
-    """
-    sender = str(tracker.sender_id or "unknown")
-    try:
-        from bot import rota
-
-        roster = rota.load_roster()
-        for person in roster.people:
-            if str(person.telegram_chat_id or "") == sender or person.id == sender:
-                return Worker(
-                    id=sender, name=person.name, contact=person.phone or "", role=person.role
-                )
-    except Exception:  # noqa: BLE001 - a broken roster must not stop a worker being heard
-        logger.warning("roster unavailable while identifying a worker", exc_info=True)
-    if sender.isdigit():
-        try:
-            from bot import access
-
-            identity = access.directory().identify(sender)
-            if identity is not None:
-                return identity.worker()
-        except Exception:  # noqa: BLE001 - an unreachable database must not silence them
-            logger.warning("staff directory unavailable while identifying a worker")
-    return Worker(id=sender, name=f"worker {sender}", contact=f"chat id {sender}")
+    return worker_for(str(tracker.sender_id or "unknown"))
 
 
 def latest_text(tracker: Tracker) -> str:

@@ -21,6 +21,7 @@ what the Safeguarding Lead needs to call a worker back.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -29,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Column, DateTime, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.engine import Engine
@@ -36,6 +38,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot import clock as _clock
 from bot.db import Base, make_engine, session_factory, transaction
+
+if TYPE_CHECKING:
+    from bot.reporting import Worker
+
+logger = logging.getLogger(__name__)
 
 ROLES = ("worker", "deputy", "lead", "admin")
 LEAD_ROLES = frozenset({"lead", "deputy", "admin"})
@@ -519,3 +526,33 @@ def directory(url: str | None = None) -> StaffDirectory:
         if found is None:
             found = _DEFAULT[key] = StaffDirectory(key)
         return found
+
+
+def worker_for(sender: str) -> Worker:
+    """The worker behind a conversation id, for every channel and action (one place).
+
+    The sender id is the person's roster id (terminal chat, REST) or their Telegram user id
+    (the Telegram gateway sends that). The roster is looked at first (no database needed);
+    then, for a Telegram id, the staff approved in chat. Anyone else is a worker known only
+    by the conversation id: still heard, still able to raise a concern.
+    """
+    from bot import rota
+    from bot.reporting import Worker
+
+    sender = str(sender or "unknown")
+    try:
+        for person in rota.load_roster().people:
+            if str(person.telegram_chat_id or "") == sender or person.id == sender:
+                return Worker(
+                    id=sender, name=person.name, contact=person.phone or "", role=person.role
+                )
+    except Exception:  # noqa: BLE001 - a broken roster must not stop a worker being heard
+        logger.warning("roster unavailable while identifying a worker")
+    if sender.isdigit():  # a Telegram id: staff approved in chat
+        try:
+            identity = directory().identify(sender)
+            if identity is not None:
+                return identity.worker()
+        except Exception:  # noqa: BLE001 - an unreachable database must not silence them
+            logger.warning("staff directory unavailable while identifying a worker")
+    return Worker(id=sender, name=f"worker {sender}", contact=f"chat id {sender}")

@@ -485,29 +485,10 @@ def submission_key(worker_id: str, draft: Any) -> str:
 
 
 def worker_for(sender: str) -> Worker:
-    """The worker behind a chat id, as actions/context.worker_from finds them: the roster
-    first, then (for a Telegram id) the staff approved in chat; else known by the id."""
-    sender = str(sender or "unknown")
-    try:
-        from bot import rota
+    """The worker behind a chat id (the roster, then staff approved in chat): bot.access."""
+    from bot.access import worker_for as find
 
-        for person in rota.load_roster().people:
-            if str(person.telegram_chat_id or "") == sender or person.id == sender:
-                return Worker(
-                    id=sender, name=person.name, contact=person.phone or "", role=person.role
-                )
-    except Exception:  # noqa: BLE001 - a broken roster must not stop a worker being heard
-        logger.warning("roster unavailable while identifying a worker")
-    if sender.isdigit():  # a Telegram id: staff approved in chat (bot.access)
-        try:
-            from bot import access
-
-            identity = access.directory().identify(sender)
-            if identity is not None:
-                return identity.worker()
-        except Exception:  # noqa: BLE001 - an unreachable database must not silence them
-            logger.warning("staff directory unavailable while identifying a worker")
-    return Worker(id=sender, name=f"worker {sender}", contact=f"chat id {sender}")
+    return find(sender)
 
 
 # -- one message, whatever fails ----------------------------------------------------------------
