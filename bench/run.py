@@ -306,6 +306,84 @@ def danger_to_page(stack: harness.Stack, telegram: TimedTelegram, runs: int) -> 
     return out
 
 
+def two_server_figures(model: Path, work: Path, var: Path, roster: Path) -> dict:
+    """The set-up of README "Run it on more than one server" on this one machine: two
+    safeguard stacks sharing PostgreSQL (protected tracker store, concern log) and a Redis
+    lock store, each conversation sent to its server by the gateway's RasaClient."""
+    from cryptography.fernet import Fernet
+
+    from bot import processes
+    from bot.gateway.rasa_client import WEBHOOK_PATH, RasaClient
+    from tests.pg_server import PostgresServer
+    from tests.redis_server import RedisServer
+
+    progress("two servers: starting PostgreSQL and Redis on loopback")
+    pg, redis_server = PostgresServer(), None
+    saved = {k: os.environ.get(k) for k in (processes.TRACKER_URL_ENV, processes.LOCK_URL_ENV)}
+    try:
+        pg.start()
+        redis_server = RedisServer().start()
+        shared = {
+            processes.TRACKER_URL_ENV: pg.create_database("bench_conversations"),
+            processes.LOCK_URL_ENV: redis_server.url(1),
+            "SAFEGUARD_DB_URL": pg.create_database("bench_concerns"),
+            "SAFEGUARD_KEY": Fernet.generate_key().decode(),
+            "SAFEGUARD_ROSTER": str(roster),
+        }
+        # bot.processes writes each Rasa endpoints file from this process's environment.
+        os.environ.update({k: shared[k] for k in saved})
+        env = harness.bench_env(var, shared)
+        stacks = [harness.safeguard_stack(model, env, work / "logs") for _ in range(2)]
+        for n, stack in enumerate(stacks):
+            stack.name = f"node-{n + 1}"
+        progress("two servers: starting both safeguard stacks")
+        for stack in stacks:
+            stack.start()
+        try:
+            client = RasaClient([f"http://127.0.0.1:{s.port}" for s in stacks])
+
+            def url(sender: str) -> str:
+                return client.server_for(sender) + WEBHOOK_PATH
+
+            used = {client.server_for(f"two-conc-{n:04d}") for n in range(CONCURRENCY)}
+            for stack in stacks:
+                harness.latencies(stack.url, f"warm-{stack.name}", DISCLOSURE, 1, 1, check_saved)
+            progress(f"two servers: {CONCURRENCY} conversations at once, paced and back to back")
+            paced = harness.latencies(
+                url, "two-conc", DISCLOSURE, CONCURRENCY, CONCURRENCY, check_saved, THINK
+            )
+            held: list[str] = []
+            stress = harness.latencies(
+                url, "two-burst", DISCLOSURE, CONCURRENCY, CONCURRENCY, held=held
+            )
+            out = {
+                f"concurrent_{CONCURRENCY}": harness.summary_ms(paced),
+                f"back_to_back_{CONCURRENCY}": {
+                    **harness.summary_ms(stress),
+                    "fail_safe_replies": len(held),
+                },
+                "servers_used": len(used),
+                "memory_mb": {s.name: s.peak_memory() for s in stacks},
+            }
+        finally:
+            for stack in stacks:
+                stack.stop()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if redis_server is not None:
+            redis_server.stop()
+        pg.stop()
+    progress(
+        f"two servers: p95 {CONCURRENCY} at once {out[f'concurrent_{CONCURRENCY}']['p95_ms']} ms,"
+        f" back to back {out[f'back_to_back_{CONCURRENCY}']['p95_ms']} ms"
+    )
+    return out
+
+
 def nlu_figures(cross_validation: bool) -> dict:
     out: dict = {}
     runs = [("holdout_macro_f1", [])]
@@ -465,6 +543,19 @@ def markdown(r: dict) -> str:
                 f"| {name}, {label} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} | "
                 f"{s['p99_ms']:.0f} | {s['max_ms']:.0f} | {s['n']} |"
             )
+    two = r.get("two_servers")
+    if two:
+        for mode, label in (
+            (conc, f"{CONCURRENCY} at once"),
+            (f"back_to_back_{CONCURRENCY}", f"{CONCURRENCY} at once, back to back (stress)"),
+        ):
+            s = two[mode]
+            if s.get("fail_safe_replies"):
+                label += f"; {s['fail_safe_replies']} turns answered by the fail-safe"
+            lines.append(
+                f"| safeguard on two servers (PostgreSQL + Redis), {label} | {s['p50_ms']:.0f} | "
+                f"{s['p95_ms']:.0f} | {s['p99_ms']:.0f} | {s['max_ms']:.0f} | {s['n']} |"
+            )
     d = r["danger"]
     lines += [
         f"| danger message -> page at Telegram | {d['to_page']['p50_ms']:.0f} | "
@@ -519,9 +610,14 @@ def chart(r: dict, path: Path) -> None:
         (f"stock\n{CONCURRENCY} at once", r["conversation"]["stock"][conc]),
         (f"safeguard\n{CONCURRENCY} back to back", r["conversation"]["safeguard"][burst]),
         (f"stock\n{CONCURRENCY} back to back", r["conversation"]["stock"][burst]),
-        ("danger ->\npage", r["danger"]["to_page"]),
     ]
-    fig, ax = plt.subplots(figsize=(11, 4.8), dpi=110)
+    if r.get("two_servers"):
+        groups += [
+            (f"two servers\n{CONCURRENCY} at once", r["two_servers"][conc]),
+            (f"two servers\n{CONCURRENCY} back to back", r["two_servers"][burst]),
+        ]
+    groups.append(("danger ->\npage", r["danger"]["to_page"]))
+    fig, ax = plt.subplots(figsize=(13, 5), dpi=110)
     width = 0.26
     for i, (key, label) in enumerate((("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99"))):
         xs = [n + (i - 1) * width for n in range(len(groups))]
@@ -563,6 +659,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="serve this model instead of training one")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results go")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
+    parser.add_argument(
+        "--single-server", action="store_true", help="skip the two-server (PostgreSQL, Redis) run"
+    )
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="sg-bench-"))
@@ -637,6 +736,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         result["conversation"] = conversation
         result["memory_mb"] = memory
+        if not args.single_server:
+            result["two_servers"] = two_server_figures(model, work, var, roster)
         result["nlu"] = nlu_figures(cross_validation=not args.quick)
         result["triage"] = triage_figures()
         result["language"] = language_figures(1.0 if args.quick else 3.0)
