@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def plain(text: Any) -> bool:
 # -- the language checker ---------------------------------------------------------------------
 
 
-@fuzz(60)
+@fuzz(40)
 @given(text=hostile_text())
 def test_language_check_never_raises_and_points_into_the_text(text: str) -> None:
     findings = language.check(text)
@@ -72,7 +73,7 @@ def test_flagged_wording_is_still_flagged_among_hostile_text(prefix: str, suffix
 # -- the danger detector ------------------------------------------------------------------------
 
 
-@fuzz(60)
+@fuzz(40)
 @given(text=hostile_text())
 def test_triage_never_raises_and_is_deterministic(text: str) -> None:
     first = triage.assess(text)
@@ -89,7 +90,7 @@ def test_danger_wrapped_in_wordless_noise_is_still_immediate(
     assert triage.assess(f"{before} {danger} {after}").urgency == "immediate"
 
 
-@fuzz(40)
+@fuzz(25)
 @given(text=hostile_text(), intent=st.sampled_from(["greet", "report_danger", "nlu_fallback"]))
 def test_the_rasa_danger_component_never_raises(text: str, intent: str) -> None:
     from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
@@ -182,7 +183,7 @@ def _one_line_naming(message: str, path: Path) -> None:
     assert path.name in message
 
 
-@fuzz(60)
+@fuzz(40)
 @given(text=st.one_of(mangled(PACK), hostile_text(), st.sampled_from(YAML_BREAKERS)))
 def test_a_damaged_pack_is_a_one_line_error_naming_the_file(text: str, tmp_path: Path) -> None:
     from bot.pack import load_pack_file
@@ -195,7 +196,7 @@ def test_a_damaged_pack_is_a_one_line_error_naming_the_file(text: str, tmp_path:
         _one_line_naming(str(exc), path)
 
 
-@fuzz(60)
+@fuzz(40)
 @given(text=st.one_of(mangled(ROSTER), hostile_text(), st.sampled_from(YAML_BREAKERS)))
 def test_a_damaged_roster_is_a_one_line_error_naming_the_file(text: str, tmp_path: Path) -> None:
     from bot.rota import load_roster
@@ -312,7 +313,7 @@ def run_action(action: Any, tracker: Any, domain: dict[str, Any]) -> tuple[list,
 
 
 @pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name())
-@fuzz(15)
+@fuzz(10)
 @given(
     text=hostile_text(),
     slots=fuzz_slots(),
@@ -374,7 +375,7 @@ NARRATIVE = [
 ]
 
 
-@fuzz(25)
+@fuzz(20)
 @given(field=st.sampled_from(NARRATIVE), value=hostile_text())
 def test_a_form_answer_is_kept_verbatim_or_refused_with_a_message(
     own_db: Path,  # noqa: ARG001
@@ -416,14 +417,15 @@ def _only_invisible_changes(given: str, kept: str) -> bool:
     return all(disclosure.invisible(ch) or ch.isspace() for ch in dropped)
 
 
-@fuzz(25)
+@fuzz(15)
 @given(values=st.fixed_dictionaries({name: hostile_text() for name in NARRATIVE}))
 def test_a_saved_concern_holds_every_answer_verbatim(
     own_db: Path,  # noqa: ARG001
     values: dict[str, str],
 ) -> None:
-    """Submitting the form: either every field is stored exactly as the form holds it (its
-    cleaned answer), or nothing is saved and the worker is told, with 999."""
+    """Submitting the form: every field is stored exactly as the form holds it (its cleaned
+    answer), or the record is kept in the local spool, or nothing is saved and the worker is
+    told so plainly."""
     from actions import disclosure_form
     from bot import disclosure
     from bot.concern_log import ConcernLog
@@ -438,16 +440,16 @@ def test_a_saved_concern_holds_every_answer_verbatim(
         "confirm_record": True,
         "language_choices": [],
     }
-    before = {c.reference for c in ConcernLog().list()}
     tracker = tracker_for("/affirm", slots, "worker-1", "affirm", "disclosure_form")
     messages, _ = run_action(disclosure_form.SubmitDisclosure(), tracker, domain())
     said = "\n".join(m.get("text") or "" for m in messages)
-    new = [c for c in ConcernLog().list() if c.reference not in before]
-    if not new:  # refused: the worker is told plainly, with the lead's numbers
-        assert "could not save" in said.lower() and plain(said)
+    saved = re.search(r"Saved\. Your reference is (SG-[A-Z0-9]{4}-[A-Z0-9]{4})\.", said)
+    if saved is None:  # spooled, or refused: the worker is told plainly, with the numbers
+        assert "could not save" in said.lower() or "kept this record safely" in said
+        assert plain(said)
         return
-    [concern] = new
-    assert concern.reference in said
+    # The same record saved again (e.g. after a lost reply) is found, never made twice.
+    [concern] = [c for c in ConcernLog().list() if c.reference == saved.group(1)]
     stored_as = {"child_identity": "child", "when_where": "happened_when"}
     for name in NARRATIVE:
         expected = disclosure.clean_answer(values[name])
