@@ -57,7 +57,7 @@ def secret(name: str, required: bool = False) -> str:
 
 # Every secret the deployment may be given, for the start-up check: a world-readable file
 # named by any of these stops start-up with one line, before a token can be used.
-KNOWN = ("TELEGRAM_BOT_TOKEN", "TEAMS_APP_PASSWORD")
+KNOWN = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TEAMS_APP_PASSWORD")
 
 
 def problems() -> list[str]:
