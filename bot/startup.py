@@ -31,4 +31,32 @@ def problems() -> list[str]:
     from bot import secrets
 
     found += [f"secret: {problem}" for problem in secrets.problems()]
+    found += channel_problems()
     return found
+
+
+TEAMS_CHANNEL = "bot.channels.teams.TeamsInput"
+
+
+def channel_problems(path=None) -> list[str]:  # noqa: ANN001
+    """The Teams channel's settings in credentials.yml (app id, tenant, the client secret from
+    TEAMS_APP_PASSWORD[_FILE]), checked before Rasa starts: Rasa itself would stop with a
+    traceback. Nothing is fetched from Microsoft here."""
+    import yaml
+
+    from bot import ROOT
+
+    path = path or ROOT / "credentials.yml"
+    try:
+        credentials = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        return [f"channels: {path.name} cannot be read ({type(exc).__name__})"]
+    if not isinstance(credentials, dict) or TEAMS_CHANNEL not in credentials:
+        return []
+    from bot.channels.teams import TeamsInput
+
+    try:
+        TeamsInput.from_credentials(credentials[TEAMS_CHANNEL])
+    except ValueError as exc:  # TeamsConfigError, SecretError
+        return [f"Teams channel: {exc}"]
+    return []

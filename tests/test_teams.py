@@ -633,3 +633,24 @@ def test_the_credentials_template_configures_both_channels(monkeypatch) -> None:
         "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/oauth2/v2.0/token"
     )
     assert channel.auth.metadata_url == teams.OPENID_URL
+
+
+def test_startup_reports_a_teams_channel_without_its_secret_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import startup
+
+    monkeypatch.delenv("TEAMS_APP_PASSWORD", raising=False)
+    monkeypatch.delenv("TEAMS_APP_PASSWORD_FILE", raising=False)
+    credentials = tmp_path / "credentials.yml"
+    credentials.write_text(f"rest:\n{startup.TEAMS_CHANNEL}:\n  app_id: {APP_ID}\n")
+    [problem] = startup.channel_problems(credentials)
+    assert problem.startswith("Teams channel: TEAMS_APP_PASSWORD is not set")
+    assert "\n" not in problem
+    monkeypatch.setenv("TEAMS_APP_PASSWORD", "x")
+    assert startup.channel_problems(credentials) == []
+    credentials.write_text("rest:\n")
+    assert startup.channel_problems(credentials) == []
+    assert startup.channel_problems(tmp_path / "missing.yml") == [
+        "channels: missing.yml cannot be read (FileNotFoundError)"
+    ]
