@@ -368,9 +368,24 @@ def test_non_message_activities_are_acknowledged_and_ignored(
     channel: TeamsInput, fake: FakeTeams
 ) -> None:
     update = fake.activity(name="conversation_update")
+    update["membersAdded"] = [{"id": "29:someone-else"}]  # not the bot being installed
+    reaction = fake.activity(type="messageReaction")
     rasa = Recorder()
-    [done] = deliver(channel, fake, [update], rasa)
-    assert (done.status, rasa.messages, fake.replies) == (200, [], [])
+    done = deliver(channel, fake, [update, reaction], rasa)
+    assert ([d.status for d in done], rasa.messages, fake.replies) == ([200, 200], [], [])
+
+
+def test_a_worker_who_adds_the_app_is_welcomed_with_999(
+    channel: TeamsInput, fake: FakeTeams
+) -> None:
+    installed = fake.activity(name="conversation_update")  # membersAdded holds the bot
+    rasa = Recorder()
+    [done] = deliver(channel, fake, [installed], rasa)
+    assert done.body == "welcomed" and rasa.messages == []
+    texts = reply_texts(fake.replies)
+    assert texts[0].startswith("Hello. I'm the safeguarding assistant.")
+    assert "call 999" in texts[-1]
+    assert fake.replies[0]["recipient"] == {"id": installed["from"]["id"]}
 
 
 @pytest.mark.parametrize("body", ["not json", "[1, 2]", '"text"', "{"])

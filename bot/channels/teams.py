@@ -107,6 +107,11 @@ PRIVATE_ONLY_REPLY = (
     "by everyone here. Open a 1:1 chat with me (select my name, then Chat) and tell me "
     "there. If a child is in danger right now, call 999."
 )
+WELCOME = (
+    "Hello. I'm the safeguarding assistant. I can guide you through what a child has told "
+    "you, help you write it down, and find who to tell. Type what happened, or 'help'.\n\n"
+    "If a child is in danger right now, call 999 first."
+)
 UNREADABLE_REPLY = (
     "I can only read typed messages here. Please type what you need (pictures and files are "
     "not read or kept). If a child is in danger right now, call 999."
@@ -409,6 +414,17 @@ def _wait(retry_after: str | None, attempt: int) -> float:
 # --------------------------------------------------------------------------- the channel
 
 
+def _installed_in_a_private_chat(activity: dict[str, Any]) -> bool:
+    """Teams tells the bot it was added to someone's personal chat (the app was installed)."""
+    if activity.get("type") != "conversationUpdate":
+        return False
+    if (activity.get("conversation") or {}).get("conversationType") != "personal":
+        return False
+    bot_id = (activity.get("recipient") or {}).get("id")
+    added = activity.get("membersAdded") or []
+    return bool(bot_id) and any(isinstance(m, dict) and m.get("id") == bot_id for m in added)
+
+
 def message_text(activity: dict[str, Any]) -> str:
     """What the worker typed (or the payload of the button they pressed), verbatim, without
     the bot's own @mention that Teams puts in front of messages in a channel."""
@@ -535,6 +551,9 @@ class TeamsInput(InputChannel):
         if self.tenant_id and tenant != self.tenant_id:
             logger.warning("Teams: Activity from another tenant refused")
             return Handled(403, "This bot serves one organisation only.")
+        if _installed_in_a_private_chat(activity):
+            self._start(self._welcome(activity))
+            return Handled(200, "welcomed")
         if activity.get("type") != "message":
             return Handled(200, "ignored")
         try:
@@ -554,12 +573,28 @@ class TeamsInput(InputChannel):
             service_url,
             reply_to_id=activity_id or None,
         )
-        task = asyncio.get_running_loop().create_task(
-            self._process(activity, sender, conversation_id, out, on_new_message, agent)
-        )
+        self._start(self._process(activity, sender, conversation_id, out, on_new_message, agent))
+        return Handled(200, "accepted")
+
+    def _start(self, work: Awaitable[Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return Handled(200, "accepted")
+
+    async def _welcome(self, activity: dict[str, Any]) -> None:
+        """The first thing a worker sees when they add the app: what it is for, and 999."""
+        try:
+            conversation_id = str(activity["conversation"]["id"])
+            out = TeamsOutput(
+                self.tokens,
+                {"id": conversation_id},
+                activity.get("recipient") or {},
+                str(activity["serviceUrl"]),
+            )
+            worker = storable(str((activity.get("from") or {}).get("id") or ""))
+            await out.send_text_message(worker, WELCOME)
+        except Exception as exc:  # noqa: BLE001 - a missed welcome must not break anything
+            logger.error("Teams: welcome not sent (%s)", type(exc).__name__)
 
     def _already_seen(self, key: str) -> bool:
         if key in self._seen:
