@@ -1,0 +1,107 @@
+"""Gated intents: a real request keeps its intent, a plain form answer is not a correction."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bot import intent_cues
+from bot.rasa_cues import apply_cues
+from tests.conftest import ROOT
+
+
+def _examples(path: str, intent: str) -> list[str]:
+    data = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
+    found: list[str] = []
+    for block in data["nlu"]:
+        if block.get("intent") == intent:
+            found += [line[2:] for line in block["examples"].splitlines() if line.startswith("- ")]
+    return found
+
+
+GATED = sorted(intent_cues.load().gated)
+
+
+@pytest.mark.parametrize("intent", GATED)
+@pytest.mark.parametrize("path", ["data/nlu.yml", "tests/data/nlu_holdout.yml"])
+def test_every_example_of_a_gated_intent_holds_a_cue(intent: str, path: str) -> None:
+    examples = _examples(path, intent)
+    assert examples, f"no examples of {intent} in {path}"
+    missing = [text for text in examples if not intent_cues.has_cue(intent, text)]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "at her home on Sunday; she told me at 4pm today",
+        "scratches on the backs of both hands",
+        "she does not want to go home",
+        "he was not there when it happened",
+        "I said I would have to tell the safeguarding lead",
+        "Tuesday 3pm in the art room",
+    ],
+)
+def test_plain_form_answers_are_not_corrections(answer: str) -> None:
+    parse = {"intent": {"name": "correct_answer", "confidence": 0.7}, "intent_ranking": []}
+    assert apply_cues(parse, answer) == "correct_answer"
+    assert parse["intent"] == {"name": "nlu_fallback", "confidence": 0.7}
+    assert parse["intent_ranking"][0]["name"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "actually she is 15",
+        "it was at school not at home",
+        "not 10am, 10pm",
+        "i got the date wrong",
+        "can I change my answer",
+        "i said monday but it was sunday",
+    ],
+)
+def test_real_corrections_are_kept(request_text: str) -> None:
+    parse = {"intent": {"name": "correct_answer", "confidence": 0.9}, "intent_ranking": []}
+    assert apply_cues(parse, request_text) is None
+    assert parse["intent"]["name"] == "correct_answer"
+
+
+@pytest.mark.parametrize(
+    ("intent", "answer"),
+    [
+        ("pause", "they give me vapes and lifts and then I have to hold stuff for them"),
+        ("cancel", "he told me to stop"),
+        ("cancel", "she said stop it"),
+        ("pause", "wait until mum is asleep"),
+        ("cancel", "i just want it all to stop and go away and nobody to find out ever"),
+    ],
+)
+def test_a_childs_words_are_not_commands(intent: str, answer: str) -> None:
+    parse = {"intent": {"name": intent, "confidence": 0.99}, "intent_ranking": []}
+    assert apply_cues(parse, answer) == intent
+    assert parse["intent"]["name"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    ("intent", "command"),
+    [("cancel", "cancel"), ("cancel", "stop, i've changed my mind"), ("pause", "hold on")],
+)
+def test_short_commands_are_kept(intent: str, command: str) -> None:
+    parse = {"intent": {"name": intent, "confidence": 0.9}, "intent_ranking": []}
+    assert apply_cues(parse, command) is None
+
+
+def test_other_intents_are_never_touched() -> None:
+    parse = {"intent": {"name": "report_danger", "confidence": 0.5}, "intent_ranking": []}
+    assert apply_cues(parse, "scratches on both hands") is None
+    assert intent_cues.gate(None, "anything") is None
+
+
+def test_a_broken_cues_file_is_one_line(tmp_path) -> None:  # noqa: ANN001
+    from bot.datafile import DataFileError
+
+    bad = tmp_path / "cues.yml"
+    bad.write_text("source: x\ngated:\n  correct_answer:\n    words: ['']\n", encoding="utf-8")
+    with pytest.raises(DataFileError) as caught:
+        intent_cues.load(bad)
+    assert "\n" not in str(caught.value)
