@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 
 def _checks() -> list[tuple[str, Callable[[], object]]]:
-    from bot import categories, contacts, crypto, language, pack, rota, triage
+    from bot import categories, contacts, crypto, intent_cues, language, pack, rota, triage
 
     return [
         ("policy pack", pack.load_pack),
@@ -15,6 +15,7 @@ def _checks() -> list[tuple[str, Callable[[], object]]]:
         ("danger rules", triage.load_rules),
         ("language rules", language.load_rules),
         ("categories of abuse", categories.load_categories),
+        ("intent cues", intent_cues.load),
         ("on-call roster", rota.load_roster),
         ("encryption key", crypto.load_key),
     ]
