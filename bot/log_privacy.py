@@ -46,6 +46,10 @@ UNSAFE_ENV = "SAFEGUARD_UNSAFE_DEBUG_LOGS"
 LIBRARY_LOGGERS: tuple[str, ...] = ("rasa", "rasa_sdk", "sanic", "aiogram", "telegram")
 """Logger name prefixes of the libraries that see conversation text."""
 
+TRAINING_LOGGERS: tuple[str, ...] = ("rasa.engine.training",)
+"""Loggers that only report training progress (component names, times), never a
+conversation: kept, so `rasa train` shows what it is doing."""
+
 WITHHELD = "[{name}: log line withheld; it may hold conversation text]"
 REDACTED = "[redacted]"
 
@@ -122,8 +126,12 @@ KEPT_KEYS = frozenset(
 _installed = False
 
 
+def _under(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
+
+
 def _is_library(name: str) -> bool:
-    return any(name == prefix or name.startswith(prefix + ".") for prefix in LIBRARY_LOGGERS)
+    return _under(name, LIBRARY_LOGGERS) and not _under(name, TRAINING_LOGGERS)
 
 
 def _structured(message: str) -> dict[str, Any] | None:

@@ -164,3 +164,22 @@ def test_rasas_own_logging_at_debug(with_bot: bool) -> None:
         assert WORDS not in out, out
     else:
         assert WORDS in out
+
+
+def test_training_progress_is_kept_but_its_neighbours_are_not() -> None:
+    factory = logging.getLogRecordFactory()
+    progress = factory(
+        "rasa.engine.training.hooks",
+        logging.INFO,
+        __file__,
+        1,
+        "Starting to train %s",
+        ("x",),
+        None,
+    )
+    assert progress.getMessage() == "Starting to train x"
+    # A logger whose name only starts with the same letters is still a library logger.
+    other = factory(
+        "rasa.engine.trainingdata", logging.INFO, __file__, 1, "message %s", (WORDS,), None
+    )
+    assert WORDS not in other.getMessage()
