@@ -166,6 +166,28 @@ def init_stock(work: Path) -> tuple[Path, float]:
     return project, seconds
 
 
+def acknowledge_pages(db_url: str) -> int:
+    """What the on-call lead does within minutes: acknowledge every page still escalating.
+    Between phases, so pages from earlier phases do not pile up unacknowledged (each pager
+    pass revisits every active page: ~16% of a core at 100 of them, measured)."""
+    from sqlalchemy import select
+
+    from bot.db import make_engine, session_factory
+    from bot.pager import ACTIVE, Page, Pager
+    from bot.rota import load_roster
+
+    engine = make_engine(db_url)
+    try:
+        pager = Pager(engine, load_roster(os.environ["SAFEGUARD_ROSTER"]), [])
+        with session_factory(engine)() as session:
+            ids = list(session.scalars(select(Page.id).where(Page.status == ACTIVE)))
+        for page_id in ids:
+            pager.acknowledge(page_id, by="Bench Lead")
+        return len(ids)
+    finally:
+        engine.dispose()
+
+
 def check_saved(sender: str, replies: list[dict]) -> None:
     text = " ".join(r.get("text") or "" for r in replies)
     if "Saved" not in text or not REFERENCE.search(text):
@@ -183,6 +205,7 @@ def conversation_figures(
     check,  # noqa: ANN001
     sequential: int,
     rounds: int,
+    between=lambda: None,  # noqa: ANN001
 ) -> dict:
     conc, burst = f"concurrent_{CONCURRENCY}", f"back_to_back_{CONCURRENCY}"
     progress(f"{stack.name}: warm-up conversation (not counted)")
@@ -193,6 +216,7 @@ def conversation_figures(
         f"{stack.name}: {rounds} x {CONCURRENCY} conversations at once, "
         f"{THINK[0]:g}-{THINK[1]:g} s between a reply and the next message"
     )
+    between()
     load_before = loadavg()
     paced = harness.latencies(
         stack.url, f"{stack.name}-conc", turns, CONCURRENCY * rounds, CONCURRENCY, check, THINK
@@ -200,6 +224,7 @@ def conversation_figures(
     progress(f"{stack.name}: {CONCURRENCY} conversations at once, back to back (stress)")
     # No end check here: under this load the fail-safe may answer a turn instead ("send
     # it again"), and the script does not resend; those turns are counted instead.
+    between()
     held: list[str] = []
     stress = harness.latencies(
         stack.url, f"{stack.name}-burst", turns, CONCURRENCY, CONCURRENCY, held=held
@@ -349,9 +374,11 @@ def two_server_figures(model: Path, work: Path, var: Path, roster: Path) -> dict
             for stack in stacks:
                 harness.latencies(stack.url, f"warm-{stack.name}", DISCLOSURE, 1, 1, check_saved)
             progress(f"two servers: {CONCURRENCY} conversations at once, paced and back to back")
+            acknowledge_pages(shared["SAFEGUARD_DB_URL"])
             paced = harness.latencies(
                 url, "two-conc", DISCLOSURE, CONCURRENCY, CONCURRENCY, check_saved, THINK
             )
+            acknowledge_pages(shared["SAFEGUARD_DB_URL"])
             held: list[str] = []
             stress = harness.latencies(
                 url, "two-burst", DISCLOSURE, CONCURRENCY, CONCURRENCY, held=held
@@ -670,6 +697,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["SAFEGUARD_VAR"] = str(var)  # bot.processes writes endpoints files here
     roster = var / "roster.yml"
     roster.write_text(ROSTER)
+    os.environ["SAFEGUARD_ROSTER"] = str(roster)
     from bot.clock import now
 
     result: dict = {
@@ -716,8 +744,14 @@ def main(argv: list[str] | None = None) -> int:
             progress("starting the safeguard assistant (Rasa, action server, pager)")
             with harness.safeguard_stack(model, env, work / "logs") as stack:
                 conversation["safeguard"] = conversation_figures(
-                    stack, DISCLOSURE, check_saved, sequential, rounds
+                    stack,
+                    DISCLOSURE,
+                    check_saved,
+                    sequential,
+                    rounds,
+                    lambda: acknowledge_pages(env["SAFEGUARD_DB_URL"]),
                 )
+                acknowledge_pages(env["SAFEGUARD_DB_URL"])
                 result["danger"] = danger_to_page(stack, telegram, danger_runs)
                 memory["safeguard"] = stack.peak_memory()
         progress("starting the stock assistant (Rasa, its action server)")
