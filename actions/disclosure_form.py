@@ -246,7 +246,8 @@ class StartCorrection(Action):
     async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
         slot = tracker.get_slot("correct_field")
         changeable = {f.slot for f in FIELDS} | {"categories"}
-        if slot not in changeable:
+        # A typed payload can put any JSON in the slot ('/correct_answer{"correct_field": {}}').
+        if not isinstance(slot, str) or slot not in changeable:
             buttons = [
                 {"title": f.label, "payload": f'/correct_answer{{"correct_field":"{f.slot}"}}'}
                 for f in FIELDS

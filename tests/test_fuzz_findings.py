@@ -51,3 +51,27 @@ def test_a_long_run_of_emoji_does_not_stall_category_matching() -> None:
     found = categories.find_category(text)
     assert found is not None and found.id == "grooming"
     assert categories.suggest_categories("\U0001f62d" * 20_000) == []
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, ["child_age", "categories"], [], 7, None])
+def test_a_correction_for_a_field_that_is_not_text_asks_which_answer(
+    value: object,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    """'/correct_answer{"correct_field": {"a": 1}}' typed by hand put a dict in the slot and
+    the action crashed (TypeError: unhashable), found by scripts/fuzz.py (seed 2089834409)."""
+    import asyncio
+
+    from rasa_sdk import Tracker
+    from rasa_sdk.events import SlotSet
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.disclosure_form import StartCorrection
+
+    monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path))
+    tracker = Tracker("w", {"correct_field": value}, {}, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(StartCorrection().run(dispatcher, tracker, {}))
+    assert events == [SlotSet("correct_field", None)]
+    assert dispatcher.messages[0]["text"] == "Which answer do you want to change?"
