@@ -345,14 +345,6 @@ def test_every_action_survives_hostile_trackers(
         assert message.get("text") or message.get("response") or message.get("buttons")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "found by fuzzing, reported to bot/reporting.py's owner: a Worker whose id holds a lone "
-        "surrogate (a JSON sender id may) can be saved neither in the database nor in the "
-        "spool, so the alarm's concern is lost; Worker fields need cleaning like answers"
-    ),
-)
 def test_a_sender_id_with_a_lone_surrogate_is_not_lost(own_db: Path) -> None:  # noqa: ARG001
     from actions import danger
     from bot.concern_log import ConcernLog
@@ -360,7 +352,8 @@ def test_a_sender_id_with_a_lone_surrogate_is_not_lost(own_db: Path) -> None:  #
 
     tracker = tracker_for("he has a knife now", {}, "worker-\ud800", "report_danger", None)
     messages, _ = run_action(danger.RaiseAlarm(), tracker, domain())
-    assert "999" in messages[0]["text"]
+    # 999 itself is the domain response said before this action; the action pages.
+    assert "I have paged" in messages[0]["text"]
     assert len(ConcernLog().list()) == 1
 
 
