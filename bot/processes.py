@@ -54,8 +54,9 @@ def console_pager_env() -> dict[str, str]:
 # Seconds between the pager's passes under `safeguard serve` and `safeguard chat`. A page
 # waits for the next pass, so this bounds the wait between a concern being written and its
 # page leaving: at 1 s, danger -> page p95 was 2.2 s under load (target < 2 s, `make
-# bench`). An idle pass costs ~1.5 ms of CPU: 0.25 s is ~2% of one core, measured.
-PAGER_INTERVAL_S = 0.25
+# bench`); at 0.25 s it was 0.54 s, but a busy pager on SQLite then took ~30% of a core
+# (each pass revisits every unacknowledged page, on a new connection), slowing Rasa.
+PAGER_INTERVAL_S = 0.5
 
 
 def pager_cmd(print_notices: bool = False) -> list[str]:
