@@ -46,6 +46,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
     select,
     update,
 )
@@ -708,8 +709,22 @@ class Pager:
         return row
 
     def _advance_all(self, now: datetime) -> bool:
+        # Only pages with something to do: a step not started, a deadline passed, or a
+        # delivery of the current step that failed (`_advance` checks whether all did).
+        # Opening every active page each pass cost ~16% of a core with 100 pages waiting
+        # for an acknowledgement (make bench).
+        failed_here = (
+            select(PageDelivery.id)
+            .where(
+                PageDelivery.page_id == Page.id,
+                PageDelivery.step == Page.step,
+                PageDelivery.status == FAILED,
+            )
+            .exists()
+        )
+        due = or_(Page.step_started_at.is_(None), Page.step_deadline <= _db(now), failed_here)
         with self.factory() as session:
-            ids = list(session.scalars(select(Page.id).where(Page.status == ACTIVE)))
+            ids = list(session.scalars(select(Page.id).where(Page.status == ACTIVE, due)))
         changed = False
         for page_id in ids:
             try:
