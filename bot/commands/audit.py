@@ -17,10 +17,14 @@ import argparse
 import json
 import sys
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_REFUSED = 3
+from bot.commands import (  # noqa: F401 - shared exit codes and messages
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+)
+from bot.commands import fail as _fail
+from bot.commands import usage as _usage
 
 EXIT_INTACT = 0
 EXIT_BROKEN = 1
@@ -69,16 +73,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=run_show)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return EXIT_BAD_INPUT
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"safeguard: {message}", file=sys.stderr)
-    return code
 
 
 def _trail():  # noqa: ANN202

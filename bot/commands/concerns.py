@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime
 from typing import Any
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_REFUSED = 3
+from bot.commands import (  # noqa: F401 - shared exit codes and messages
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+)
+from bot.commands import fail as _fail
+from bot.commands import usage as _usage
 
 USER_ENV = "SAFEGUARD_USER"
 AS_HELP = f"your person id in the roster (default: ${USER_ENV})"
@@ -114,16 +117,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return EXIT_BAD_INPUT
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"safeguard: {message}", file=sys.stderr)
-    return code
 
 
 def _when(text: str | None) -> datetime | None:

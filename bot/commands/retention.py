@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import date
 from typing import Any
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_REFUSED = 3
+from bot.commands import (  # noqa: F401 - shared exit codes and messages
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+)
+from bot.commands import fail as _fail
+from bot.commands import usage as _usage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,16 +58,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     due.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
     due.set_defaults(func=run_due)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return EXIT_BAD_INPUT
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"safeguard: {message}", file=sys.stderr)
-    return code
 
 
 def parse_day(text: str | None) -> date:
