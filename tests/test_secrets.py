@@ -99,10 +99,19 @@ def _binary(path: Path) -> Path:
     return path
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file anyway")
 def test_an_unreadable_file_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    path = write(tmp_path / "pw", VALUE, 0o000)
+    path = write(tmp_path / "pw", VALUE, 0o600)
     monkeypatch.setenv("TEAMS_APP_PASSWORD_FILE", str(path))
+    # Root reads a chmod 000 file anyway (the tests run as root here), so the refusal the
+    # operating system would give another user is made directly.
+    real_read_text = Path.read_text
+
+    def refuse(self: Path, *args, **kwargs) -> str:  # noqa: ANN002, ANN003
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", refuse)
     with pytest.raises(SecretError, match="cannot read"):
         secret("TEAMS_APP_PASSWORD")
 
