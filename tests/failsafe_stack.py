@@ -9,9 +9,11 @@ hangs or answers 500.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -47,6 +49,7 @@ class FakeActionServer:
         self.answered = threading.Event()
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
+        self._connections: list[socket.socket] = []
 
     def __enter__(self) -> FakeActionServer:
         outer = self
@@ -59,6 +62,10 @@ class FakeActionServer:
 
             def do_GET(self) -> None:  # noqa: N802 - health checks
                 self._send(200, {"status": "ok"})
+
+            def setup(self) -> None:
+                super().setup()
+                outer._connections.append(self.connection)
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
@@ -96,6 +103,11 @@ class FakeActionServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        # A stopped action server's connections go with it (Rasa keeps them alive between
+        # calls, bot/rasa_server.py); otherwise a handler thread would answer the next test.
+        for connection in self._connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class Stack:

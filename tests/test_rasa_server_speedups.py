@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
@@ -98,3 +99,159 @@ def test_serve_starts_rasa_through_the_launcher(tmp_path) -> None:  # noqa: ANN0
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Rasa Version" in result.stdout and "3.6." in result.stdout
+
+
+# -- one keep-alive session per endpoint (bot.rasa_server, 3.) ------------------------------
+
+
+class LoopbackServer:
+    """An aiohttp server on loopback that notes which TCP connection carried each request."""
+
+    def __init__(self, keepalive: float = 75.0) -> None:
+        self.keepalive = keepalive
+        self.peers: list[tuple[str, int]] = []
+        self.seen: list[dict] = []
+        self.runner = None
+        self.port = 0
+
+    async def start(self, port: int = 0) -> LoopbackServer:
+        from aiohttp import web
+
+        async def webhook(request: web.Request) -> web.StreamResponse:
+            self.peers.append(request.transport.get_extra_info("peername"))
+            self.seen.append(
+                {
+                    "headers": dict(request.headers),
+                    "query": dict(request.query),
+                    "body": await request.json(),
+                }
+            )
+            action = self.seen[-1]["body"].get("next_action")
+            if action == "fail":
+                return web.json_response({"error": "no"}, status=500)
+            if action == "text":
+                return web.Response(text="plain", content_type="text/plain")
+            if action == "hang":
+                await asyncio.sleep(5)
+            return web.json_response({"events": [], "responses": [], "n": len(self.seen)})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        self.runner = web.AppRunner(app, keepalive_timeout=self.keepalive)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+def endpoint(port: int, **extra):  # noqa: ANN003, ANN201
+    from rasa.utils.endpoints import EndpointConfig
+
+    return EndpointConfig(url=f"http://127.0.0.1:{port}/webhook", **extra)
+
+
+def run(coro):  # noqa: ANN001, ANN201
+    rasa_server.install()
+    return asyncio.run(coro)
+
+
+def test_action_calls_reuse_one_connection() -> None:
+    async def scenario() -> LoopbackServer:
+        server = await LoopbackServer().start()
+        action = endpoint(server.port)
+        for n in range(1, 6):
+            reply = await action.request(json={"next_action": "validate"}, method="post")
+            assert reply["n"] == n
+        await server.stop()
+        return server
+
+    server = run(scenario())
+    assert len(server.peers) == 5
+    assert len(set(server.peers)) == 1, "every call opened a new TCP connection"
+
+
+def test_headers_token_errors_and_plain_replies_as_in_rasa() -> None:
+    from rasa.utils.endpoints import ClientResponseError
+
+    async def scenario() -> tuple[LoopbackServer, object]:
+        server = await LoopbackServer().start()
+        action = endpoint(server.port, token="s3cret", headers={"X-Org": "generic"})
+        with pytest.raises(ClientResponseError) as failed:
+            await action.request(json={"next_action": "fail"}, method="post")
+        assert failed.value.status == 500
+        plain = await action.request(json={"next_action": "text"}, method="post")
+        await server.stop()
+        return server, plain
+
+    server, plain = run(scenario())
+    assert plain is None  # not JSON: None, as Rasa returns
+    for seen in server.seen:
+        assert seen["query"] == {"token": "s3cret"}
+        assert seen["headers"]["X-Org"] == "generic"
+        assert seen["headers"]["Content-Type"] == "application/json"
+
+
+def test_the_per_call_timeout_still_applies() -> None:
+    async def scenario() -> float:
+        server = await LoopbackServer().start()
+        action = endpoint(server.port)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(asyncio.TimeoutError):
+            await action.request(json={"next_action": "hang"}, method="post", timeout=0.3)
+        took = asyncio.get_running_loop().time() - started
+        await server.stop()
+        return took
+
+    assert run(scenario()) < 2
+
+
+def test_we_close_an_idle_connection_ourselves(monkeypatch) -> None:  # noqa: ANN001
+    # The server would keep the connection for 75 s; we let it go after KEEPALIVE_SECONDS,
+    # so we never send on a connection the action server (Sanic: 5 s) is closing.
+    monkeypatch.setattr(rasa_server, "KEEPALIVE_SECONDS", 0.2)
+
+    async def scenario() -> LoopbackServer:
+        server = await LoopbackServer(keepalive=75).start()
+        action = endpoint(server.port)
+        await action.request(json={"next_action": "validate"}, method="post")
+        await asyncio.sleep(0.9)
+        await action.request(json={"next_action": "validate"}, method="post")
+        await server.stop()
+        return server
+
+    server = run(scenario())
+    assert len(server.seen) == 2
+    assert server.peers[0] != server.peers[1]
+
+
+def test_an_action_server_restart_between_calls_is_not_an_error() -> None:
+    # The fail-safe tests kill and restart the action server mid-form; the next call must
+    # reach the new server, not fail on the dead server's pooled connection.
+    async def scenario() -> int:
+        first = await LoopbackServer().start()
+        action = endpoint(first.port)
+        await action.request(json={"next_action": "validate"}, method="post")
+        await first.stop()
+        await asyncio.sleep(0.1)
+        second = await LoopbackServer().start(first.port)
+        reply = await action.request(json={"next_action": "validate"}, method="post")
+        await second.stop()
+        return reply["n"]
+
+    assert run(scenario()) == 1
+
+
+def test_each_event_loop_gets_its_own_session() -> None:
+    async def one_call(action) -> None:  # noqa: ANN001
+        server = await LoopbackServer().start()
+        action.url = f"http://127.0.0.1:{server.port}/webhook"
+        await action.request(json={"next_action": "validate"}, method="post")
+        await server.stop()
+
+    action = endpoint(1)
+    run(one_call(action))
+    run(one_call(action))  # a session bound to the first (closed) loop would fail here
