@@ -1,11 +1,15 @@
 """The guided disclosure record: validation, the category and confirm questions, save, cancel.
 
+The record is saved when the worker confirms it, inside the form (`save_record`).
+
 The questions and their order are in domain.yml (`disclosure_form`); the fields and the
 summary in `bot/disclosure.py`; saving and paging in `bot/reporting.py`.
 """
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -42,6 +46,9 @@ FORM_STATE_SLOTS = (
     "language_choices",
     "correct_field",
 )
+
+
+CLOSED_SLOT = disclosure.CLOSED_SLOT
 
 
 def clear_form_state() -> list[EventType]:
@@ -182,7 +189,7 @@ class ValidateDisclosureForm(FormValidationAction):
 
     async def validate_confirm_record(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
         if value is True:
-            return {"confirm_record": True}
+            return await save_record(dispatcher, tracker)
         buttons = [
             {"title": field.label, "payload": f'/correct_answer{{"correct_field":"{field.slot}"}}'}
             for field in FIELDS
@@ -261,57 +268,80 @@ class StartCorrection(Action):
         ]
 
 
-class SubmitDisclosure(Action):
-    """Save the record (and its pages, in one transaction), then say what happens next."""
+# Saves run one at a time on their own thread, so the action server goes on answering
+# other workers' form questions during a save's transaction (fsync'd), as it did before
+# saves were moved here; one at a time, as before.
+_SAVES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="save-record")
 
-    def name(self) -> str:
-        return "action_submit_disclosure"
 
-    async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        from bot import clock
-        from bot.reporting import draft_from_answers, raise_concern
+async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    """Save the record (and its pages, in one transaction), say what happens next, and
+    return the slots to set.
 
-        worker = worker_from(tracker)
-        answers = {f.slot: tracker.get_slot(f.slot) for f in FIELDS}
-        chosen = list(tracker.get_slot("categories") or [])
-        urgency = "immediate" if tracker.get_slot("danger_now") else "urgent"
-        now = clock.now()
-        try:
-            draft = draft_from_answers(
-                answers, chosen, urgency, worker, tracker.get_slot("language_choices"), now
-            )
-            # Once per record: if Rasa gave up waiting for this action after it had saved
-            # (its reply lost), saving again finds the first save (bot/channels/safety.py).
-            from bot.channels.safety import run_once, submission_key
+    Called by `validate_confirm_record` when the worker confirms, inside the form's own
+    action call: saving there, rather than in an action after the form, spares the save
+    turn a second action-server call and a third policy prediction (the slowest turn of a
+    disclosure, `make bench`). Saved, or kept in the spool: the answers are cleared, the form
+    ends (`requested_slot` None) and `concern_closed` marks the record finished (the
+    tracker store redacts the conversation then). Not saved: the answers stay and the form
+    asks to confirm again, so "Save" tries once more.
+    """
+    from bot import clock
+    from bot.reporting import draft_from_answers, raise_concern
 
-            outcome = run_once(
-                submission_key(worker.id, draft),
-                lambda: raise_concern(draft, now, worker),
-                retry_unsaved=True,
-            ).outcome
-        except Exception as exc:  # noqa: BLE001
-            say_failure(dispatcher, "save disclosure", exc)
-            return [SlotSet("confirm_record", None)]
-        if outcome is None:  # the same record is being saved right now, elsewhere
-            say(dispatcher, "Still saving this record. Say 'carry on' in a minute to see it.")
-            return [SlotSet("confirm_record", None)]
-        if outcome.spooled:
-            say(dispatcher, spooled_message(urgency, now))
-            # The record is safe in the spool: clear the answers as after a save.
-            return [*clear_form_state(), SlotSet("concern_ref", None)]
-        if not outcome.saved:
-            from bot.policy_answers import emergency_text
+    worker = worker_from(tracker)
+    answers = {f.slot: tracker.get_slot(f.slot) for f in FIELDS}
+    chosen = list(tracker.get_slot("categories") or [])
+    urgency = "immediate" if tracker.get_slot("danger_now") else "urgent"
+    now = clock.now()
+    ask_again: dict[str, Any] = {"confirm_record": None}
+    try:
+        draft = draft_from_answers(
+            answers, chosen, urgency, worker, tracker.get_slot("language_choices"), now
+        )
+        # Once per record: if Rasa gave up waiting for this save after it had saved (its
+        # reply lost), saving again finds the first save (bot/channels/safety.py).
+        from bot.channels.safety import run_once, submission_key
 
-            say(
-                dispatcher,
-                "I could NOT save this record: "
-                f"{outcome.problems[0] if outcome.problems else 'unknown error'}.\n"
-                "Your answers are still here. Tell your Safeguarding Lead now, by phone or in "
-                "person; say 'carry on' to try saving again.\n\n" + emergency_text(pack()),
-            )
-            return [SlotSet("confirm_record", None)]
-        say(dispatcher, saved_message(outcome, chosen, now))
-        return [*clear_form_state(), SlotSet("concern_ref", outcome.reference)]
+        key = submission_key(worker.id, draft)
+
+        def save_once():  # noqa: ANN202
+            return run_once(key, lambda: raise_concern(draft, now, worker), retry_unsaved=True)
+
+        loop = asyncio.get_running_loop()
+        outcome = (await loop.run_in_executor(_SAVES, save_once)).outcome
+    except Exception as exc:  # noqa: BLE001
+        say_failure(dispatcher, "save disclosure", exc)
+        return ask_again
+    if outcome is None:  # the same record is being saved right now, elsewhere
+        say(dispatcher, "Still saving this record. Tap Save again in a minute to see it.")
+        return ask_again
+    if outcome.spooled:
+        say(dispatcher, spooled_message(urgency, now))
+        # The record is safe in the spool: clear the answers as after a save.
+        return {**closed_record(), "concern_ref": None}
+    if not outcome.saved:
+        from bot.policy_answers import emergency_text
+
+        say(
+            dispatcher,
+            "I could NOT save this record: "
+            f"{outcome.problems[0] if outcome.problems else 'unknown error'}.\n"
+            "Your answers are still here. Tell your Safeguarding Lead now, by phone or in "
+            "person; tap Save to try saving again.\n\n" + emergency_text(pack()),
+        )
+        return ask_again
+    say(dispatcher, saved_message(outcome, chosen, now))
+    return {**closed_record(), "concern_ref": outcome.reference}
+
+
+def closed_record() -> dict[str, Any]:
+    """The slots after a record is finished: answers cleared, the form ended, marked closed."""
+    return {
+        **{slot: None for slot in FORM_STATE_SLOTS},
+        "requested_slot": None,
+        CLOSED_SLOT: True,
+    }
 
 
 def spooled_message(urgency: str, now) -> str:  # noqa: ANN001
@@ -360,4 +390,9 @@ class CancelDisclosure(Action):
             "a worry about a child, tell your Safeguarding Lead directly. If a child is in "
             "danger right now, call 999.",
         )
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *clear_form_state()]
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            *clear_form_state(),
+            SlotSet(CLOSED_SLOT, True),
+        ]

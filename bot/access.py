@@ -541,7 +541,7 @@ def worker_for(sender: str) -> Worker:
 
     sender = str(sender or "unknown")
     try:
-        for person in rota.load_roster().people:
+        for person in rota.load_roster(shared=True).people:
             if str(person.telegram_chat_id or "") == sender or person.id == sender:
                 return Worker(
                     id=sender, name=person.name, contact=person.phone or "", role=person.role

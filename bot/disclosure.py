@@ -38,6 +38,9 @@ FIELDS: tuple[Field, ...] = (
 )
 FIELDS_BY_SLOT = {f.slot: f for f in FIELDS}
 RECORD_SLOTS = tuple(f.slot for f in FIELDS)
+# Set to True when a record is finished (saved, kept in the spool, or cancelled): the
+# protected tracker store redacts the conversation at that event (bot/tracker_store.py).
+CLOSED_SLOT = "concern_closed"
 # Slots the form fills besides the record fields, in order.
 FORM_SLOTS = ("danger_now", "disclosure_timing", *RECORD_SLOTS, "categories", "confirm_record")
 

@@ -329,7 +329,7 @@ def enqueue(
     """
     if urgency not in URGENCIES:
         raise PagerError(f"page: urgency must be one of {', '.join(URGENCIES)}, not {urgency!r}")
-    roster = roster or load_roster()
+    roster = roster or load_roster(shared=True)
     page = Page(
         token=secrets.token_urlsafe(16),
         concern_ref=_check(concern_ref, _REF, "concern reference"),

@@ -71,7 +71,7 @@ def who_is_paged(urgency: str, now: datetime) -> tuple[list[str], float | None]:
     from bot import pager, rota
 
     try:
-        roster = rota.load_roster()
+        roster = rota.load_roster(shared=True)
         chain = pager.freeze_chain(roster, urgency, now)
     except (ValueError, KeyError):
         return [], None

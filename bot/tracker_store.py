@@ -18,10 +18,10 @@ What it keeps, and how:
   restart of Rasa mid-form loses nothing and the database holds nothing readable.
   Only the event type, time, intent name and action or slot name stay in clear (Rasa needs
   them to find the current session).
-- When the disclosure is finished, that is when `action_submit_disclosure` (saved, or kept
-  in the spool) or `action_cancel_disclosure` clears the form's slots, every user and bot
-  text of the conversation so far, the parse data's text and entities, and the values of
-  the form's narrative slots are replaced by `REDACTED` (in clear: nothing is left to
+- When the disclosure is finished (saved or kept in the spool by the form, or cancelled:
+  the actions then set the `concern_closed` slot), every user and bot text of the
+  conversation so far, the parse data's text and entities, and the values of the form's
+  narrative slots are replaced by `REDACTED` (in clear: nothing is left to
   protect). Intents, actions, slot names and the order of events are kept, so the
   conversation carries on normally. The concern itself is in the concern log, encrypted;
   the tracker no longer holds the story even for someone with the key.
@@ -42,7 +42,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from bot import clock
+from bot import clock, disclosure
 from bot.crypto import CryptoError, KeySpec, Sealer
 
 logger = logging.getLogger(__name__)
@@ -72,14 +72,12 @@ CLEAR_EVENT_TYPES = frozenset(
     }
 )
 
-# Actions whose clearing of the form's slots means "this disclosure is finished": saved
-# (or kept in the local spool for the database), or cancelled.
-FINISHING_ACTIONS = frozenset({"action_submit_disclosure", "action_cancel_disclosure"})
+# The slot the actions set to True when a disclosure is finished: saved (or kept in the
+# local spool for the database) or cancelled.
+CLOSED_SLOT = disclosure.CLOSED_SLOT
 
 
 def _narrative_slots() -> frozenset[str]:
-    from bot import disclosure
-
     return frozenset(
         {
             *disclosure.RECORD_SLOTS,
@@ -162,20 +160,13 @@ def needs_redaction(event: dict[str, Any]) -> bool:
 
 
 def finishes_disclosure(events: Iterable[dict[str, Any]]) -> bool:
-    """True if, among `events` (in order), a finishing action cleared a narrative slot."""
-    last_action = None
-    for event in events:
-        kind = event.get("event")
-        if kind == "action":
-            last_action = event.get("name")
-        elif (
-            kind == "slot"
-            and last_action in FINISHING_ACTIONS
-            and event.get("name") in NARRATIVE_SLOTS
-            and event.get("value") is None
-        ):
-            return True
-    return False
+    """True if `events` include the one that marks a disclosure finished."""
+    return any(
+        event.get("event") == "slot"
+        and event.get("name") == CLOSED_SLOT
+        and event.get("value") is True
+        for event in events
+    )
 
 
 def _sqlite_secure_delete(dbapi_connection: Any, _record: Any) -> None:

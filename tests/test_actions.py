@@ -330,40 +330,50 @@ def full_answers() -> dict[str, Any]:
     }
 
 
-def test_submit_saves_verbatim_pages_without_child_data_and_clears_the_story() -> None:
+def confirm(slots: dict[str, Any]):  # noqa: ANN201
+    """The worker confirms the summary: the form's validation saves the record."""
+    result, messages = validate("confirm_record", True, slots, intent="affirm")
+    return messages, result
+
+
+def closed(reference: str | None) -> dict[str, Any]:
+    """The slots after a finished record: answers cleared, the form ended, marked closed."""
+    return {
+        **{slot: None for slot in disclosure_form.FORM_STATE_SLOTS},
+        "requested_slot": None,
+        "concern_closed": True,
+        "concern_ref": reference,
+    }
+
+
+def test_confirming_saves_verbatim_pages_without_child_data_and_clears_the_story() -> None:
     from bot import pager
     from bot.concern_log import ConcernLog
     from bot.db import make_engine
 
-    messages, events = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=full_answers()))
+    messages, result = confirm(full_answers())
     reply = texts(messages)
     assert "Saved. Your reference is SG-" in reply
     (concern,) = ConcernLog().list()
     assert concern.child_words == CANARY_WORDS
     assert concern.child == CANARY_NAME
     assert concern.urgency == "urgent"
-    assert events == [
-        *[SlotSet(slot, None) for slot in disclosure_form.FORM_STATE_SLOTS],
-        SlotSet("concern_ref", concern.reference),
-    ]
+    assert result == closed(concern.reference)
     rows = str(pager.page_rows(make_engine()))
     assert concern.reference in rows
     assert "canaryword" not in rows.lower() and "Canary" not in rows
     assert "canaryword" not in reply and CANARY_NAME not in reply
 
 
-def test_submit_with_the_database_down_is_spooled_and_says_phone_the_lead(
+def test_confirming_with_the_database_down_is_spooled_and_says_phone_the_lead(
     monkeypatch,
     tmp_path,  # noqa: ANN001
 ) -> None:
     from bot import spool
 
     monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path}/missing-dir/x.sqlite3")
-    messages, events = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=full_answers()))
-    assert events == [
-        *[SlotSet(slot, None) for slot in disclosure_form.FORM_STATE_SLOTS],
-        SlotSet("concern_ref", None),
-    ]
+    messages, result = confirm(full_answers())
+    assert result == closed(None)
     reply = texts(messages)
     assert "kept this record safely" in reply and "NOBODY COULD BE PAGED" in reply
     assert "call 999" in reply and "Alex Morgan (example) (07700 900101)" in reply
@@ -372,15 +382,42 @@ def test_submit_with_the_database_down_is_spooled_and_says_phone_the_lead(
     assert waiting.urgency == "urgent"
 
 
-def test_submit_with_the_database_and_the_spool_down_keeps_the_answers(
+def test_confirming_with_the_database_and_the_spool_down_keeps_the_answers(
     monkeypatch, tmp_path
 ) -> None:  # noqa: ANN001
     monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path}/missing-dir/x.sqlite3")
     (tmp_path / "spool").write_text("a file where the spool directory should be")
-    messages, events = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=full_answers()))
-    assert events == [SlotSet("confirm_record", None)]
+    messages, result = confirm(full_answers())
+    # The answers stay and the form asks to confirm again: "Save" tries once more.
+    assert result == {"confirm_record": None}
     reply = texts(messages)
-    assert "could NOT save" in reply and "carry on" in reply
+    assert "could NOT save" in reply and "tap Save to try saving again" in reply
+
+
+def test_confirming_through_the_whole_validation_action_ends_the_form() -> None:
+    """As Rasa calls it: the events set `requested_slot` to None, which ends the form
+    (rasa.core.actions.forms.FormAction.is_done), and mark the record closed."""
+    from bot.concern_log import ConcernLog
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    slots = {**full_answers(), "requested_slot": "confirm_record"}
+    tracker = make_tracker(
+        "yes save it",
+        slots=slots,
+        events=[
+            {"event": "user", "text": "yes save it", "parse_data": {}},
+            {"event": "slot", "name": "confirm_record", "value": True},
+        ],
+        active_loop="disclosure_form",
+        intent="affirm",
+    )
+    messages, events = run(disclosure_form.ValidateDisclosureForm(), tracker, domain)
+    (concern,) = ConcernLog().list()
+    assert "Saved. Your reference is " + concern.reference in texts(messages)
+    assert SlotSet("requested_slot", None) in events
+    assert SlotSet("concern_closed", True) in events
+    assert SlotSet("child_words", None) in events
+    assert SlotSet("concern_ref", concern.reference) in events
 
 
 def test_cancel_clears_everything_and_ends_the_form() -> None:
@@ -389,6 +426,7 @@ def test_cancel_clears_everything_and_ends_the_form() -> None:
         ActiveLoop(None),
         SlotSet("requested_slot", None),
         *[SlotSet(slot, None) for slot in disclosure_form.FORM_STATE_SLOTS],
+        SlotSet("concern_closed", True),
     ]
     assert "nothing was saved" in texts(messages)
 
@@ -521,7 +559,7 @@ def test_saving_shows_the_category_route_from_the_pack(
 ) -> None:
     monkeypatch.setenv("SAFEGUARD_ORG", "childrens-society")
     answers_ = {**full_answers(), "categories": [category]}
-    messages, _ = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=answers_))
+    messages, _ = confirm(answers_)
     reply = texts(messages)
     assert "Saved. Your reference is SG-" in reply
     assert route_title.lower() in reply.lower()
@@ -532,6 +570,6 @@ def test_saving_an_fgm_concern_at_the_school_gives_the_duty(
 ) -> None:
     monkeypatch.setenv("SAFEGUARD_ORG", "chelmsford-chsg")
     answers_ = {**full_answers(), "categories": ["fgm"]}
-    messages, _ = run(disclosure_form.SubmitDisclosure(), make_tracker(slots=answers_))
+    messages, _ = confirm(answers_)
     reply = texts(messages).lower()
     assert "fgm" in reply and "police" in reply

@@ -568,8 +568,8 @@ def test_submission_key_ignores_only_the_drafting_time() -> None:
 
 
 def test_saving_the_same_record_again_after_a_lost_reply_saves_it_once() -> None:
-    """Rasa gave up on action_submit_disclosure after it had saved; 'carry on' and 'save'
-    run it again with the same answers: the first save is found and reported."""
+    """Rasa gave up on the form's save after it had saved; 'Save' runs it again with the
+    same answers: the first save is found and reported."""
     from rasa_sdk import Tracker
     from rasa_sdk.executor import CollectingDispatcher
 
@@ -594,7 +594,7 @@ def test_saving_the_same_record_again_after_a_lost_reply_saves_it_once() -> None
     said = []
     for _ in range(2):
         dispatcher = CollectingDispatcher()
-        asyncio.run(disclosure_form.SubmitDisclosure().run(dispatcher, tracker, {}))
+        asyncio.run(disclosure_form.save_record(dispatcher, tracker))
         said.append(joined(dispatcher.messages))
     (concern,) = concerns()
     assert all(f"Saved. Your reference is {concern.reference}" in text for text in said)

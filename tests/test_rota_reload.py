@@ -39,6 +39,18 @@ def test_callers_get_their_own_copy(tmp_path: Path) -> None:
     assert rota.load_roster(path).people, "a caller's change leaked into the next load"
 
 
+def test_readers_share_one_parse_and_still_see_edits(tmp_path: Path) -> None:
+    path = copy_example(tmp_path)
+    first = rota.load_roster(path, shared=True)
+    assert rota.load_roster(path, shared=True) is first  # no copy for read-only callers
+    assert rota.load_roster(path) is not first  # the default is still a copy
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(first.people[0].name, "Renamed Lead", 1),
+        encoding="utf-8",
+    )
+    assert rota.load_roster(path, shared=True).people[0].name == "Renamed Lead"
+
+
 def test_a_broken_file_still_fails_every_time(tmp_path: Path) -> None:
     path = copy_example(tmp_path)
     rota.load_roster(path)

@@ -110,19 +110,33 @@ def mid_form_events() -> list:
     ]
 
 
-def submit_events(action: str = "action_submit_disclosure") -> list:
+def submit_events(how: str = "saved") -> list:
+    """The events of the turn that finishes a disclosure, as the actions return them:
+    saved by the form as the worker confirms (actions/disclosure_form.save_record), or
+    cancelled (action_cancel_disclosure)."""
     from actions.disclosure_form import FORM_STATE_SLOTS
 
-    return [
-        ActionExecuted("action_listen"),
-        user("/affirm", "affirm"),
-        ActionExecuted("disclosure_form"),
-        ActiveLoop(None),
-        ActionExecuted(action),
-        BotUttered(f"Saved. Your reference is SG-2345-6789. Summary: {CHILD}"),
-        *[SlotSet(slot, None) for slot in FORM_STATE_SLOTS],
-        SlotSet("concern_ref", "SG-2345-6789"),
-    ]
+    cleared = [SlotSet(slot, None) for slot in FORM_STATE_SLOTS]
+    if how == "saved":
+        finish = [
+            ActionExecuted("disclosure_form"),
+            BotUttered(f"Saved. Your reference is SG-2345-6789. Summary: {CHILD}"),
+            *cleared,
+            SlotSet("requested_slot", None),
+            SlotSet("concern_closed", True),
+            SlotSet("concern_ref", "SG-2345-6789"),
+            ActiveLoop(None),
+        ]
+    else:
+        finish = [
+            ActionExecuted("action_cancel_disclosure"),
+            BotUttered(f"Cancelled: nothing was saved. {CHILD}"),
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            *cleared,
+            SlotSet("concern_closed", True),
+        ]
+    return [ActionExecuted("action_listen"), user("/affirm", "affirm"), *finish]
 
 
 def save_events(store, sender: str, events: list, domain: Domain):  # noqa: ANN001, ANN201
@@ -226,7 +240,7 @@ def test_clear_control_is_found_by_the_raw_scan(store_url: str, domain: Domain, 
     assert control.encode() in raw_db_bytes(store_url, store)
 
 
-@pytest.mark.parametrize("finishing", ["action_submit_disclosure", "action_cancel_disclosure"])
+@pytest.mark.parametrize("finishing", ["saved", "cancelled"])
 def test_finished_disclosure_is_redacted_even_for_the_key_holder(
     store_url: str, domain: Domain, key: bytes, finishing: str
 ) -> None:
@@ -257,7 +271,8 @@ def test_finished_disclosure_is_redacted_even_for_the_key_holder(
         set(u.parse_data.get("triage", {})) <= {"urgency", "detected", "classified"} for u in users
     )
     assert {b.text for b in tracker.events if isinstance(b, BotUttered)} == {REDACTED}
-    assert tracker.get_slot("concern_ref") == "SG-2345-6789"
+    if finishing == "saved":
+        assert tracker.get_slot("concern_ref") == "SG-2345-6789"
     assert tracker.get_slot("child_words") is None
     assert tracker.active_loop_name is None
     # Every event is still there, in order (only texts changed).
@@ -275,15 +290,17 @@ def test_finished_disclosure_is_redacted_even_for_the_key_holder(
 def test_failed_save_keeps_the_answers_sealed_not_redacted(
     store_url: str, domain: Domain, key: bytes
 ) -> None:
-    """Submit failed (no slots cleared): the worker's answers must still be there."""
+    """The save failed (the form asks to confirm again): the answers must still be there."""
     store = make_store(store_url, domain, key)
     sender = "worker-" + uuid.uuid4().hex[:6]
     failed = [
         ActionExecuted("action_listen"),
         user("/affirm", "affirm"),
-        ActionExecuted("action_submit_disclosure"),
+        ActionExecuted("disclosure_form"),
         BotUttered("I could NOT save this record"),
         SlotSet("confirm_record", None),
+        SlotSet("requested_slot", "confirm_record"),
+        BotUttered(f"Please check: {CHILD}"),
     ]
     save_events(store, sender, mid_form_events() + failed, domain)
     tracker = run(make_store(store_url, domain, key).retrieve(sender))
@@ -343,19 +360,34 @@ def test_redact_event_keeps_structure() -> None:
 
 
 def test_finishes_disclosure_signal() -> None:
-    as_dicts = [e.as_dict() for e in submit_events()]
-    assert tracker_store.finishes_disclosure(as_dicts)
+    for how in ("saved", "cancelled"):
+        assert tracker_store.finishes_disclosure([e.as_dict() for e in submit_events(how)])
+    assert not tracker_store.finishes_disclosure([SlotSet("concern_closed", None).as_dict()])
     # The form clearing a slot for a correction is not a finish.
     correction = [
         ActionExecuted("action_start_correction").as_dict(),
         SlotSet("child_words", None).as_dict(),
     ]
     assert not tracker_store.finishes_disclosure(correction)
+    # Nor is the form refusing an answer (too long, or wording to check), nor the form
+    # ending with every answer in, nor a failed save asking again.
     validation = [
         ActionExecuted("disclosure_form").as_dict(),
         SlotSet("observations", None).as_dict(),
+        SlotSet("requested_slot", "observations").as_dict(),
     ]
     assert not tracker_store.finishes_disclosure(validation)
+    ended = [
+        ActionExecuted("disclosure_form").as_dict(),
+        SlotSet("requested_slot", None).as_dict(),
+        ActiveLoop(None).as_dict(),
+    ]
+    assert not tracker_store.finishes_disclosure(ended)
+    asks_again = [
+        ActionExecuted("disclosure_form").as_dict(),
+        SlotSet("confirm_record", None).as_dict(),
+    ]
+    assert not tracker_store.finishes_disclosure(asks_again)
 
 
 def test_sqlite_overwrites_freed_pages(domain: Domain, key: bytes, tmp_path: Path) -> None:
