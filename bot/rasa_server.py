@@ -21,6 +21,13 @@ Found by profiling a scripted disclosure with py-spy (`make bench`; README "Perf
    slowest 10% of turns. One keep-alive session per endpoint is now reused. It closes an
    idle connection after KEEPALIVE_SECONDS, before the action server would (Sanic: 5 s),
    so a request never goes out on a connection the server is closing.
+4. Every call to the action server carried the whole conversation: every event since it
+   began, serialised, sent and parsed again on each form answer, so the later answers of
+   a disclosure cost more than the first. The actions need the conversation's state (slots,
+   latest message, active form: all still sent) and only the events of the current turn
+   (rasa_sdk reads the form's slot candidates and the latest user message from them). The
+   call now carries the events from the worker's latest message on (`current_turn`). This
+   is also less of a child's story passing to the action server on every call.
 """
 
 from __future__ import annotations
@@ -88,7 +95,53 @@ def install() -> None:
 
     rasa_events.Event.resolve_by_type = staticmethod(resolve_by_type)
     _reuse_endpoint_sessions()
+    _send_only_the_current_turn()
     _installed = True
+
+
+def current_turn(events: Any) -> list[Any]:  # noqa: ANN401
+    """The events from the `action_listen` before the latest user message to the end (all
+    of them when there is no user message yet)."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+
+    recent: list[Any] = []
+    found_user = False
+    for event in reversed(events):
+        if found_user:
+            if isinstance(event, ActionExecuted) and event.action_name == "action_listen":
+                recent.append(event)
+            break
+        recent.append(event)
+        found_user = isinstance(event, UserUttered)
+    if not found_user:
+        return list(events)
+    recent.reverse()
+    return recent
+
+
+def _send_only_the_current_turn() -> None:
+    """`RemoteAction._action_call_format` as in Rasa 3.6.21, with `current_turn` events."""
+    import rasa
+    from rasa.core.actions import action as rasa_action
+    from rasa.shared.core.trackers import EventVerbosity
+
+    def _action_call_format(self, tracker, domain) -> dict[str, Any]:  # noqa: ANN001
+        state = tracker.current_state(EventVerbosity.NONE)
+        state["events"] = [event.as_dict() for event in current_turn(tracker.events)]
+        result = {
+            "next_action": self._name,
+            "sender_id": tracker.sender_id,
+            "tracker": state,
+            "version": rasa.__version__,
+        }
+        if (
+            not self._is_selective_domain_enabled()
+            or domain.does_custom_action_explicitly_need_domain(self.name())
+        ):
+            result["domain"] = domain.as_dict()
+        return result
+
+    rasa_action.RemoteAction._action_call_format = _action_call_format
 
 
 def _shared_session(endpoint: Any) -> Any:  # noqa: ANN401

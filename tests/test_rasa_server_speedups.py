@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 
@@ -255,3 +256,87 @@ def test_each_event_loop_gets_its_own_session() -> None:
     action = endpoint(1)
     run(one_call(action))
     run(one_call(action))  # a session bound to the first (closed) loop would fail here
+
+
+# -- the action server is sent the current turn, not the whole history (4.) ----------------
+
+
+def conversation():  # noqa: ANN201
+    """A tracker part-way through the form: two earlier answers, then the latest one."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActiveLoop,
+        BotUttered,
+        SessionStarted,
+        SlotSet,
+        UserUttered,
+    )
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load(ROOT / "domain.yml")
+    tracker = DialogueStateTracker("worker-9", domain.slots)
+
+    def said(text: str, intent: str = "nlu_fallback") -> UserUttered:
+        return UserUttered(
+            text, {"name": intent, "confidence": 1.0}, input_channel="rest", message_id=f"id-{text}"
+        )
+
+    for event in [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        said("need to record a disclosure", "start_disclosure"),
+        ActionExecuted("disclosure_form"),
+        ActiveLoop("disclosure_form"),
+        SlotSet("requested_slot", "child_words"),
+        BotUttered("What did the child say?"),
+        ActionExecuted("action_listen"),
+        said("he comes in my room at night"),
+        SlotSet("child_words", "he comes in my room at night"),
+        ActionExecuted("disclosure_form"),
+        SlotSet("child_words", "he comes in my room at night"),
+        SlotSet("requested_slot", "observations"),
+        BotUttered("What did you see?"),
+        ActionExecuted("action_listen"),
+        said("she was shaking"),
+        SlotSet("observations", "she was shaking"),
+    ]:
+        tracker.update(event, domain)
+    return tracker, domain
+
+
+def test_the_action_server_gets_the_current_turn_and_the_whole_state() -> None:
+    from rasa.shared.core.trackers import EventVerbosity
+    from rasa_sdk import Tracker
+
+    rasa_server.install()
+    tracker, domain = conversation()
+    call = RemoteAction("validate_disclosure_form", None)._action_call_format(tracker, domain)
+    sent = call["tracker"]
+    assert [e["event"] for e in sent["events"]] == ["action", "user", "slot"]
+    assert sent["events"][0]["name"] == "action_listen"
+    assert sent["events"][1]["text"] == "she was shaking"
+    # The earlier answers are not sent as events, but the state still holds them.
+    assert "he comes in my room" not in json.dumps(sent["events"])
+    everything = tracker.current_state(EventVerbosity.ALL)
+    for key in everything.keys() - {"events"}:
+        assert sent[key] == everything[key], key
+    assert call["next_action"] == "validate_disclosure_form"
+    assert call["domain"] == domain.as_dict()
+    # What rasa_sdk reads from the events is the same as with the whole history.
+    mine, full = Tracker.from_dict(sent), Tracker.from_dict(everything)
+    assert (
+        mine.slots_to_validate() == full.slots_to_validate() == {"observations": "she was shaking"}
+    )
+    assert mine.get_latest_input_channel() == full.get_latest_input_channel() == "rest"
+    assert mine.latest_message == full.latest_message
+    assert mine.get_slot("child_words") == "he comes in my room at night"
+
+
+def test_with_no_user_message_yet_every_event_is_sent() -> None:
+    from rasa.shared.core.events import ActionExecuted, SessionStarted
+
+    events = [ActionExecuted("action_session_start"), SessionStarted()]
+    assert rasa_server.current_turn(events) == events
+    assert rasa_server.current_turn([]) == []
