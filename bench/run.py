@@ -10,7 +10,9 @@ Phases (progress is printed as each starts):
    disclosure (start -> each form answer -> confirm and save): sequential conversations;
    20 conversations at once, each worker taking 1-3 s to type the next message (THINK);
    and, as a stress figure, 20 at once back to back (no pause at all). The same for the
-   stock assistant's scripted chat.
+   stock assistant's scripted chat, both assistants up together and measured in
+   alternation (conversation by conversation, round by round), so a drift in the shared
+   machine's speed falls on both alike.
 3. Danger message -> the page arriving at a fake Telegram server, through REST -> Rasa ->
    action server -> concern log -> the pager process (`safeguard pager run`) -> Telegram.
 4. Peak resident memory (the kernel's VmHWM) of each Rasa server and action server.
@@ -37,6 +39,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,49 +203,74 @@ def check_stock(sender: str, replies: list[dict]) -> None:
         raise SystemExit(f"bench: the stock assistant did not answer {sender}")
 
 
-def conversation_figures(
-    stack: harness.Stack,
-    turns: list[str],
-    check,  # noqa: ANN001
-    sequential: int,
-    rounds: int,
-    between=lambda: None,  # noqa: ANN001
-) -> dict:
+@dataclass
+class Assistant:
+    """One assistant under test: its running stack, its scripted chat and its end check."""
+
+    stack: harness.Stack
+    turns: list[str]
+    check: Callable
+    between: Callable = lambda: None  # noqa: E731 - run before each concurrent phase
+
+
+def conversation_figures(assistants: list[Assistant], sequential: int, rounds: int) -> dict:
+    """Per-turn latency of each assistant, measured in alternation: conversation by
+    conversation one at a time, then round by round with 20 at once, then the stress run.
+    Both are up throughout, so a drift in the machine's speed (a shared 2-core machine
+    varied by a quarter between runs minutes apart) falls on both alike, and the ratio is
+    of figures measured side by side."""
     conc, burst = f"concurrent_{CONCURRENCY}", f"back_to_back_{CONCURRENCY}"
-    progress(f"{stack.name}: warm-up conversation (not counted)")
-    harness.latencies(stack.url, f"{stack.name}-warm", turns, 1, 1, check)
-    progress(f"{stack.name}: {sequential} conversations one after another")
-    seq = harness.latencies(stack.url, f"{stack.name}-seq", turns, sequential, 1, check)
-    progress(
-        f"{stack.name}: {rounds} x {CONCURRENCY} conversations at once, "
-        f"{THINK[0]:g}-{THINK[1]:g} s between a reply and the next message"
-    )
-    between()
-    load_before = loadavg()
-    paced = harness.latencies(
-        stack.url, f"{stack.name}-conc", turns, CONCURRENCY * rounds, CONCURRENCY, check, THINK
-    )
-    progress(f"{stack.name}: {CONCURRENCY} conversations at once, back to back (stress)")
-    # No end check here: under this load the fail-safe may answer a turn instead ("send
-    # it again"), and the script does not resend; those turns are counted instead.
-    between()
-    held: list[str] = []
-    stress = harness.latencies(
-        stack.url, f"{stack.name}-burst", turns, CONCURRENCY, CONCURRENCY, held=held
-    )
-    out = {
-        "turns_per_conversation": len(turns),
-        "sequential": harness.summary_ms(seq),
-        conc: harness.summary_ms(paced),
-        burst: {**harness.summary_ms(stress), "fail_safe_replies": len(held)},
-        "think_seconds": list(THINK),
-        "loadavg_before_concurrent": load_before,
-    }
-    progress(
-        f"{stack.name}: p95 sequential {out['sequential']['p95_ms']} ms, "
-        f"{CONCURRENCY} at once {out[conc]['p95_ms']} ms, "
-        f"back to back {out[burst]['p95_ms']} ms"
-    )
+    names = [a.stack.name for a in assistants]
+    seq: dict[str, list[float]] = {n: [] for n in names}
+    paced: dict[str, list[float]] = {n: [] for n in names}
+    stress: dict[str, list[float]] = {n: [] for n in names}
+    held: dict[str, list[str]] = {n: [] for n in names}
+    load_before: dict[str, list[float]] = {}
+    for a in assistants:
+        progress(f"{a.stack.name}: warm-up conversation (not counted)")
+        harness.latencies(a.stack.url, f"{a.stack.name}-warm", a.turns, 1, 1, a.check)
+    progress(f"{' and '.join(names)}, alternately: {sequential} conversations one after another")
+    for n in range(sequential):
+        for a in assistants:
+            name = a.stack.name
+            seq[name] += harness.latencies(a.stack.url, f"{name}-seq{n}", a.turns, 1, 1, a.check)
+    for r in range(rounds):
+        for a in assistants:
+            name = a.stack.name
+            progress(
+                f"{name}: round {r + 1} of {rounds}, {CONCURRENCY} conversations at once, "
+                f"{THINK[0]:g}-{THINK[1]:g} s between a reply and the next message"
+            )
+            a.between()
+            load_before.setdefault(name, loadavg())
+            paced[name] += harness.latencies(
+                a.stack.url, f"{name}-conc{r}", a.turns, CONCURRENCY, CONCURRENCY, a.check, THINK
+            )
+    for a in assistants:
+        name = a.stack.name
+        progress(f"{name}: {CONCURRENCY} conversations at once, back to back (stress)")
+        # No end check here: under this load the fail-safe may answer a turn instead ("send
+        # it again"), and the script does not resend; those turns are counted instead.
+        a.between()
+        stress[name] = harness.latencies(
+            a.stack.url, f"{name}-burst", a.turns, CONCURRENCY, CONCURRENCY, held=held[name]
+        )
+    out: dict = {}
+    for a in assistants:
+        name = a.stack.name
+        out[name] = {
+            "turns_per_conversation": len(a.turns),
+            "sequential": harness.summary_ms(seq[name]),
+            conc: harness.summary_ms(paced[name]),
+            burst: {**harness.summary_ms(stress[name]), "fail_safe_replies": len(held[name])},
+            "think_seconds": list(THINK),
+            "loadavg_before_concurrent": load_before[name],
+        }
+        progress(
+            f"{name}: p95 sequential {out[name]['sequential']['p95_ms']} ms, "
+            f"{CONCURRENCY} at once {out[name][conc]['p95_ms']} ms, "
+            f"back to back {out[name][burst]['p95_ms']} ms"
+        )
     return out
 
 
@@ -742,24 +771,28 @@ def main(argv: list[str] | None = None) -> int:
         with TimedTelegram() as telegram:
             env["TELEGRAM_BASE_URL"] = telegram.fake.base_url
             progress("starting the safeguard assistant (Rasa, action server, pager)")
-            with harness.safeguard_stack(model, env, work / "logs") as stack:
-                conversation["safeguard"] = conversation_figures(
-                    stack,
-                    DISCLOSURE,
-                    check_saved,
-                    sequential,
-                    rounds,
-                    lambda: acknowledge_pages(env["SAFEGUARD_DB_URL"]),
-                )
+            with harness.safeguard_stack(model, env, work / "logs") as ours:
+                progress("starting the stock assistant (Rasa, its action server)")
+                with harness.stock_stack(project, harness.bench_env(var), work / "logs") as stock:
+                    conversation.update(
+                        conversation_figures(
+                            [
+                                Assistant(
+                                    ours,
+                                    DISCLOSURE,
+                                    check_saved,
+                                    lambda: acknowledge_pages(env["SAFEGUARD_DB_URL"]),
+                                ),
+                                Assistant(stock, STOCK, check_stock),
+                            ],
+                            sequential,
+                            rounds,
+                        )
+                    )
+                    memory["stock"] = stock.peak_memory()
                 acknowledge_pages(env["SAFEGUARD_DB_URL"])
-                result["danger"] = danger_to_page(stack, telegram, danger_runs)
-                memory["safeguard"] = stack.peak_memory()
-        progress("starting the stock assistant (Rasa, its action server)")
-        with harness.stock_stack(project, harness.bench_env(var), work / "logs") as stack:
-            conversation["stock"] = conversation_figures(
-                stack, STOCK, check_stock, sequential, rounds
-            )
-            memory["stock"] = stack.peak_memory()
+                result["danger"] = danger_to_page(ours, telegram, danger_runs)
+                memory["safeguard"] = ours.peak_memory()
         conc = f"concurrent_{CONCURRENCY}"
         conversation["ratio_p95"] = {
             mode: round(
