@@ -68,6 +68,29 @@ def test_a_turn_that_waited_too_long_goes_ahead_without_a_place() -> None:
     assert asyncio.run(scenario()) == (False, 0)
 
 
+def test_a_long_queue_keeps_its_order_while_places_are_handed_on() -> None:
+    # Six turns queue behind one; each holds its place 0.1 s, so the last waits 0.6 s in
+    # all, longer than `wait` (0.5 s), yet never gives up: places keep moving.
+    async def scenario() -> list[bool]:
+        gate = TurnGate(places=1, wait=0.5)
+        assert await gate.enter()
+        got: list[bool] = []
+
+        async def turn() -> None:
+            got.append(await gate.enter())
+            await asyncio.sleep(0.1)
+            gate.leave()
+
+        tasks = [asyncio.create_task(turn()) for _ in range(6)]
+        await asyncio.sleep(0.1)
+        gate.leave()
+        await asyncio.gather(*tasks)
+        assert gate.busy == 0
+        return got
+
+    assert asyncio.run(scenario()) == [True] * 6
+
+
 def test_a_cancelled_waiter_never_loses_a_place() -> None:
     async def scenario() -> int:
         gate = TurnGate(places=1, wait=60)

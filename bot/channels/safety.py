@@ -99,10 +99,11 @@ CLASSIFY_WITHIN = 3.0
 # policy prediction, each action-server call): with 20 conversations at once the turn p95
 # was 113-160 ms. With at most TURNS_AT_ONCE turns running together, one turn's
 # action-server call still overlaps another's processing, but no turn is stretched by all
-# the rest: p95 82-85 ms (`make bench`, README "Performance"). A message waits for a place
-# at most TURN_WAIT_SECONDS, then runs anyway, so a hung action server (each turn then holds
-# its place for the action timeout) costs the others no more than that. A message the
-# danger floor flags never waits.
+# the rest: p95 82-85 ms (`make bench`, README "Performance"). Waiting turns keep their
+# order while places are being handed on; once none has been for TURN_WAIT_SECONDS, the
+# turns holding them are stuck (a hung action server holds each for the action timeout),
+# and the waiting turns go ahead anyway, so that costs each of them at most that wait. A
+# message the danger floor flags never waits.
 TURNS_AT_ONCE = 2
 TURN_WAIT_SECONDS = 0.25
 SECONDS_RANGE = (0.5, 600.0)
@@ -532,11 +533,13 @@ Classify = Callable[[Turn], Awaitable[str | None]]
 
 
 class TurnGate:
-    """At most `places` turns running at once, first come first served; a turn that has
-    waited `wait` seconds for a place goes ahead without one (see TURNS_AT_ONCE).
+    """At most `places` turns running at once, first come first served. A waiting turn goes
+    ahead without a place once no place has been handed on for `wait` seconds: the turns
+    holding them are stuck (a hung action server), not merely busy (see TURNS_AT_ONCE).
+    While places keep being handed on, turns keep their order, however long the queue.
 
     For one event loop. `await enter()` is True with a place (give it back with `leave()`),
-    False when the wait ran out.
+    False when it went ahead without one.
     """
 
     def __init__(self, places: int = TURNS_AT_ONCE, wait: float = TURN_WAIT_SECONDS) -> None:
@@ -544,6 +547,7 @@ class TurnGate:
         self.wait = wait
         self.busy = 0
         self._waiting: collections.deque[asyncio.Future] = collections.deque()
+        self._moved = 0.0  # loop time a place was last handed on or freed
 
     async def enter(self) -> bool:
         if self.busy < self.places and not self._waiting:
@@ -552,7 +556,18 @@ class TurnGate:
         loop = asyncio.get_running_loop()
         place = loop.create_future()
         self._waiting.append(place)
-        timer = loop.call_later(self.wait, lambda: place.done() or place.set_result(False))
+        timer: list[asyncio.TimerHandle] = []
+
+        def check() -> None:
+            if place.done():
+                return
+            stalled_for = loop.time() - self._moved
+            if stalled_for >= self.wait:
+                place.set_result(False)  # go ahead: nothing has moved for `wait` seconds
+            else:
+                timer[:] = [loop.call_later(self.wait - stalled_for, check)]
+
+        timer.append(loop.call_later(self.wait, check))
         try:
             return await place
         except asyncio.CancelledError:
@@ -563,16 +578,18 @@ class TurnGate:
                 place.cancel()
             raise
         finally:
-            timer.cancel()
+            timer[0].cancel()
 
     def leave(self) -> None:
         """Give a place back: to the longest waiting turn still waiting, else free it."""
+        self._moved = asyncio.get_running_loop().time()
         while self._waiting:
             place = self._waiting.popleft()
             if not place.done():
                 place.set_result(True)  # the place passes on; `busy` is unchanged
                 return
         self.busy -= 1
+
 
 _MAX_LATE_MESSAGES = 20
 _MAX_LATE_SENDERS = 1000
