@@ -115,78 +115,71 @@ def test_a_cancelled_waiter_never_loses_a_place() -> None:
     assert asyncio.run(scenario()) == 0
 
 
-def blocking(started: list[str], release: asyncio.Event):  # noqa: ANN201
-    """A Rasa turn that runs until released, noting when it started."""
+class Blocked:
+    """A SafetyNet whose turns run until released (a busy Rasa), noting when each started.
+    Make it inside the running event loop."""
 
-    async def process(turn: Turn) -> None:
-        started.append(turn.text)
-        await release.wait()
+    def __init__(self, reply_within: float = 30) -> None:
+        self.net = SafetyNet(reply_within=reply_within)
+        self.started: list[str] = []
+        self.release = asyncio.Event()
+
+    async def process(self, turn: Turn) -> None:
+        self.started.append(turn.text)
+        await self.release.wait()
         turn.replies.append({"recipient_id": turn.sender, "text": f"re: {turn.text}"})
 
-    return process
+    def send(self, sender: str, text: str) -> asyncio.Task:
+        return asyncio.create_task(self.net.respond(sender, text, self.process))
+
+    def send_many(self, count: int) -> list[asyncio.Task]:
+        return [self.send(f"worker-{n}", f"message {n}") for n in range(count)]
 
 
 def test_safety_net_runs_at_most_two_turns_at_once() -> None:
     async def scenario() -> list[str]:
-        net = SafetyNet(reply_within=30)
-        started: list[str] = []
-        release = asyncio.Event()
-        process = blocking(started, release)
-        tasks = [
-            asyncio.create_task(net.respond(f"worker-{n}", f"message {n}", process))
-            for n in range(3)
-        ]
+        blocked = Blocked()
+        tasks = blocked.send_many(3)
         await asyncio.sleep(0.1)  # well under the gate's wait (0.25 s)
-        assert started == ["message 0", "message 1"]
-        release.set()
+        assert blocked.started == ["message 0", "message 1"]
+        blocked.release.set()
         replies = await asyncio.gather(*tasks)
         assert [r[0]["text"] for r in replies] == [
             "re: message 0",
             "re: message 1",
             "re: message 2",
         ]
-        return started
+        return blocked.started
 
     assert asyncio.run(scenario()) == ["message 0", "message 1", "message 2"]
 
 
 def test_a_danger_message_never_waits_for_a_place() -> None:
-    async def scenario() -> list[str]:
-        net = SafetyNet(reply_within=30)
-        started: list[str] = []
-        release = asyncio.Event()
-        process = blocking(started, release)
-        busy = [
-            asyncio.create_task(net.respond(f"worker-{n}", f"message {n}", process))
-            for n in range(2)
-        ]
+    async def scenario() -> None:
+        blocked = Blocked()
+        busy = blocked.send_many(2)
         await asyncio.sleep(0.01)
-        danger = asyncio.create_task(net.respond("worker-9", DANGER, process))
+        danger = blocked.send("worker-9", DANGER)
         await asyncio.sleep(0.01)  # far under the gate's wait: danger did not queue
-        assert started == ["message 0", "message 1", DANGER]
-        release.set()
+        assert blocked.started == ["message 0", "message 1", DANGER]
+        blocked.release.set()
         replies = await danger
         assert "999" in replies[0]["text"]
         await asyncio.gather(*busy)
-        return started
 
     asyncio.run(scenario())
 
 
 def test_the_wait_for_a_place_counts_towards_the_reply_bound() -> None:
     async def scenario() -> list[dict]:
-        net = SafetyNet(reply_within=0.5)
-        started: list[str] = []
-        release = asyncio.Event()
-        process = blocking(started, release)
-        for n in range(2):
-            asyncio.create_task(net.respond(f"worker-{n}", f"message {n}", process))
+        blocked = Blocked(reply_within=0.5)
+        blocked.send_many(2)
         await asyncio.sleep(0.01)
         loop = asyncio.get_running_loop()
         begun = loop.time()
-        replies = await net.respond("worker-3", "who do i call", process)
+        replies = await blocked.net.respond("worker-3", "who do i call", blocked.process)
         took = loop.time() - begun
-        release.set()
+        blocked.release.set()
         assert took < 0.5 + 0.2, took  # the bound, not the bound plus the wait
         return replies
 
