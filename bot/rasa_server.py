@@ -173,61 +173,25 @@ def _shared_session(endpoint: Any) -> Any:  # noqa: ANN401
     return session
 
 
-def _reuse_endpoint_sessions() -> None:
-    """`EndpointConfig.request` as in Rasa 3.6.21, on a reused session (3. above)."""
-    import os
-    import ssl
+class _Borrowed:
+    """`async with` over a shared session that leaves it open afterwards."""
 
-    from aiohttp import ContentTypeError
-    from rasa.shared.exceptions import FileNotFoundException
+    def __init__(self, session: Any) -> None:  # noqa: ANN401
+        self.session = session
+
+    async def __aenter__(self) -> Any:  # noqa: ANN401
+        return self.session
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+
+def _reuse_endpoint_sessions() -> None:
+    """Rasa's `EndpointConfig.request` does `async with self.session()` for each call; the
+    session it gets is now the endpoint's shared one, left open (3. above)."""
     from rasa.utils import endpoints
 
-    async def request(
-        self,  # noqa: ANN001
-        method: str = "post",
-        subpath: str | None = None,
-        content_type: str | None = "application/json",
-        compress: bool = False,
-        **kwargs: Any,
-    ) -> Any:  # noqa: ANN401
-        headers = {}
-        if content_type:
-            headers["Content-Type"] = content_type
-        if "headers" in kwargs:
-            headers.update(kwargs["headers"])
-            del kwargs["headers"]
-        if self.headers:
-            headers.update(self.headers)
-        url = endpoints.concat_url(self.url, subpath)
-        sslcontext = None
-        if self.cafile:
-            try:
-                sslcontext = ssl.create_default_context(cafile=self.cafile)
-            except FileNotFoundError as e:
-                raise FileNotFoundException(
-                    f"Failed to find certificate file, "
-                    f"'{os.path.abspath(self.cafile)}' does not exist."
-                ) from e
-        session = _shared_session(self)
-        async with session.request(
-            method,
-            url,
-            headers=headers,
-            params=self.combine_parameters(kwargs),
-            compress=compress,
-            ssl=sslcontext,
-            **kwargs,
-        ) as response:
-            if response.status >= 400:
-                raise endpoints.ClientResponseError(
-                    response.status, response.reason, await response.content.read()
-                )
-            try:
-                return await response.json()
-            except ContentTypeError:
-                return None
-
-    endpoints.EndpointConfig.request = request
+    endpoints.EndpointConfig.session = lambda self: _Borrowed(_shared_session(self))
 
 
 def main() -> None:
