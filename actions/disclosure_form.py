@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -46,13 +46,6 @@ FORM_STATE_SLOTS = (
     "language_choices",
     "correct_field",
 )
-
-
-CLOSED_SLOT = disclosure.CLOSED_SLOT
-
-
-def clear_form_state() -> list[EventType]:
-    return [SlotSet(slot, None) for slot in FORM_STATE_SLOTS]
 
 
 def too_long_message(field_label: str) -> str:
@@ -336,11 +329,12 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
 
 
 def closed_record() -> dict[str, Any]:
-    """The slots after a record is finished: answers cleared, the form ended, marked closed."""
+    """The slots after a record is finished (saved, spooled or cancelled): the form ended,
+    the answers cleared, marked closed (the tracker store redacts the conversation then)."""
     return {
-        **{slot: None for slot in FORM_STATE_SLOTS},
         "requested_slot": None,
-        CLOSED_SLOT: True,
+        **{slot: None for slot in FORM_STATE_SLOTS},
+        disclosure.CLOSED_SLOT: True,
     }
 
 
@@ -390,9 +384,4 @@ class CancelDisclosure(Action):
             "a worry about a child, tell your Safeguarding Lead directly. If a child is in "
             "danger right now, call 999.",
         )
-        return [
-            ActiveLoop(None),
-            SlotSet("requested_slot", None),
-            *clear_form_state(),
-            SlotSet(CLOSED_SLOT, True),
-        ]
+        return [ActiveLoop(None), *(SlotSet(slot, v) for slot, v in closed_record().items())]

@@ -72,10 +72,6 @@ CLEAR_EVENT_TYPES = frozenset(
     }
 )
 
-# The slot the actions set to True when a disclosure is finished: saved (or kept in the
-# local spool for the database) or cancelled.
-CLOSED_SLOT = disclosure.CLOSED_SLOT
-
 
 def _narrative_slots() -> frozenset[str]:
     return frozenset(
@@ -163,7 +159,7 @@ def finishes_disclosure(events: Iterable[dict[str, Any]]) -> bool:
     """True if `events` include the one that marks a disclosure finished."""
     return any(
         event.get("event") == "slot"
-        and event.get("name") == CLOSED_SLOT
+        and event.get("name") == disclosure.CLOSED_SLOT
         and event.get("value") is True
         for event in events
     )
