@@ -27,6 +27,12 @@ def worker_from(tracker: Tracker) -> Worker:
     return worker_for(str(tracker.sender_id or "unknown"))
 
 
+def conversation_of(tracker: Tracker) -> str:
+    """The conversation's identity for one incident, one concern (bot.incidents): the
+    sender id, the same the channel's fail-safe uses."""
+    return str(tracker.sender_id or "unknown")
+
+
 def latest_text(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "")
 

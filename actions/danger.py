@@ -12,7 +12,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import latest_text, say, say_failure, worker_from
+from actions.context import conversation_of, latest_text, say, say_failure, worker_from
 
 
 def paged_message(outcome, pack_obj) -> str:  # noqa: ANN001
@@ -32,7 +32,7 @@ def message_id(tracker: Tracker) -> str | None:
 
 
 def alarm_key(tracker: Tracker) -> str | None:
-    from bot.channels.safety import alarm_key as key_for
+    from bot.alarm import alarm_key as key_for
 
     return key_for(str(tracker.sender_id or "unknown"), message_id(tracker))
 
@@ -45,11 +45,14 @@ class RaiseAlarm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         from actions.context import pack
-        from bot.channels.safety import raise_alarm_once, report_text
+        from bot.alarm import raise_alarm_once, report_text
 
         try:
             alarm = raise_alarm_once(
-                alarm_key(tracker), worker_from(tracker), report_text(latest_text(tracker))
+                alarm_key(tracker),
+                worker_from(tracker),
+                report_text(latest_text(tracker)),
+                conversation=conversation_of(tracker),
             )
             say(dispatcher, paged_message(alarm.outcome, pack()))
         except Exception as exc:  # noqa: BLE001 - 999 was already said; still give numbers

@@ -78,7 +78,7 @@ class ValidateDisclosureForm(FormValidationAction):
             # Claimed per message, like action_raise_alarm: if this validation fails, the
             # REST channel's fail-safe pages instead (bot/channels/safety.py), never as well.
             from actions.danger import alarm_key, paged_message
-            from bot.channels.safety import ANSWERED_YES, raise_alarm_once
+            from bot.alarm import ANSWERED_YES, raise_alarm_once
 
             try:
                 alarm = raise_alarm_once(alarm_key(tracker), worker_from(tracker), ANSWERED_YES)
@@ -294,7 +294,7 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
         )
         # Once per record: if Rasa gave up waiting for this save after it had saved (its
         # reply lost), saving again finds the first save (bot/channels/safety.py).
-        from bot.channels.safety import run_once, submission_key
+        from bot.alarm import run_once, submission_key
 
         key = submission_key(worker.id, draft)
 

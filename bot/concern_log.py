@@ -49,6 +49,7 @@ from sqlalchemy.types import TypeDecorator
 from bot import clock, settings
 from bot.crypto import CryptoError, KeySpec, Sealer
 from bot.db import Base, make_engine, session_factory, transaction
+from bot.incidents import IncidentConflict
 
 if TYPE_CHECKING:
     from bot.audit import Actor
@@ -716,7 +717,7 @@ class ConcernLog:
                         now=now,
                         error=ConcernLogError,
                     )
-            except (ConcernLogError, SQLAlchemyError, CryptoError):
+            except (ConcernLogError, SQLAlchemyError, CryptoError, IncidentConflict):
                 raise
             except Exception as exc:
                 # A step that must be saved with the concern (e.g. the pages) failed, so
@@ -747,6 +748,7 @@ class ConcernLog:
         *,
         actor: Actor | None = None,
         reason: str = "",
+        in_same_transaction: InSameTransaction | None = None,
     ) -> EventView:
         """Append an event of an allowed type. Backdating (`happened_at` in the past) is
         allowed and sorts the event by when it happened; a future time is refused. A
@@ -794,6 +796,10 @@ class ConcernLog:
                 )
                 session.add(event)
                 session.flush()
+                if in_same_transaction is not None:
+                    # e.g. the pager updating the concern's one page chain: both or neither.
+                    in_same_transaction(session, row)
+                    session.flush()
                 _audit(
                     session,
                     actor or _named_actor(by),
