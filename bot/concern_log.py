@@ -303,6 +303,8 @@ SEALED_FIELDS: tuple[str, ...] = (
     "told",
     "worker_view",
     "language_choices",
+    "danger_answer",
+    "timing_answer",
 )
 
 
@@ -347,6 +349,11 @@ class ConcernDraft:
     """The worker's own opinion, kept apart from the facts above."""
     language_choices: list[Any] = field(default_factory=list)
     """The case-note language checks and what the worker chose (JSON-serialisable)."""
+    danger_answer: str = ""
+    """What the worker typed when asked "is anyone in danger right now?" (an answer is
+    never lost: a typed answer is kept as typed, a button press is not stored here)."""
+    timing_answer: str = ""
+    """What the worker typed when asked whether the child is still with them."""
     org: str | None = None
     """Defaults to SAFEGUARD_ORG."""
     created_at: datetime | None = None
@@ -380,6 +387,8 @@ class ConcernView:
     told: str
     worker_view: str
     language_choices: list[Any]
+    danger_answer: str
+    timing_answer: str
     status: str
     status_changed_at: datetime
 

@@ -367,3 +367,43 @@ def route_answer(pack: Pack, route_id: str) -> str:
 
 def route_number(number: str | None) -> str | None:
     return format_number(number) if number else None
+
+
+# -- a concern stated with a question: answer first, then record ------------------------------
+
+# Words that make a message that starts a concern also a question to answer now.
+_ASKS = (
+    "?",
+    "who do i",
+    "who should i",
+    "who to ",
+    "what do i do",
+    "what should i do",
+    "what number",
+    "which number",
+    "how do i report",
+    "do i have to",
+    "do i need to",
+    "do i ring",
+    "do i call",
+    "do i tell",
+)
+
+
+def asks_something(text: str) -> bool:
+    lowered = " ".join((text or "").lower().split())
+    return any(cue in lowered for cue in _ASKS)
+
+
+def opening_answer(pack: Pack, text: str, when: datetime | None = None) -> str | None:
+    """For a message that states a concern: the special route its words name (allegation
+    about staff -> LADO, a colleague online, FGM duty, Prevent, CSE, domestic abuse) and, if
+    it also asks who to call, the contact, so the answer comes before the record's first
+    question. None when there is nothing to answer first."""
+    from bot import disclosure
+
+    routes = disclosure.routes_for(disclosure.categories_in(text or ""))
+    parts = [route_answer(pack, route_id) for route_id in routes]
+    if not parts and asks_something(text) and purpose_from_text(text or "") is not None:
+        parts.append(contacts_answer(pack, text, when))
+    return "\n\n".join(parts) or None

@@ -241,7 +241,8 @@ def _add_to_incident(  # noqa: ANN001, PLR0913
     if done.reopened:
         outcome.paged, outcome.first_wait_minutes = who_is_paged(done.urgency, now)
     else:
-        outcome.paged = list(done.told)
+        # Told now, or (the chain's current step not started yet) about to be paged.
+        outcome.paged = list(done.told) or who_is_paged(done.urgency, now)[0]
     return outcome
 
 
@@ -258,7 +259,14 @@ def record_text(draft) -> str:  # noqa: ANN001
         "actions_taken": draft.actions_taken,
         "worker_view": draft.worker_view,
     }
-    lines = [f"- {f.label}: {answers.get(f.slot) or disclosure.SKIPPED}" for f in disclosure.FIELDS]
+    lines = []
+    if draft.danger_answer:
+        lines.append(f"- Asked if anyone was in danger right now: {draft.danger_answer}")
+    if draft.timing_answer:
+        lines.append(f"- Asked if the child was still there: {draft.timing_answer}")
+    lines += [
+        f"- {f.label}: {answers.get(f.slot) or disclosure.SKIPPED}" for f in disclosure.FIELDS
+    ]
     lines.append(f"- Urgency: {draft.urgency}")
     if draft.categories:
         lines.append(f"- Categories: {', '.join(draft.categories)}")
@@ -341,6 +349,8 @@ def draft_from_answers(
         worker_view=text("worker_view"),
         categories=list(categories),
         language_choices=list(language_choices or []),
+        danger_answer=text("danger_answer"),
+        timing_answer=text("timing_answer"),
         created_at=now or clock.now(),
     )
 
@@ -405,3 +415,32 @@ def lead_update_type(log) -> str:  # noqa: ANN001
             return name
     ordinary = [n for n in allowed if n not in (log.event_types.raised, log.event_types.closed)]
     return ordinary[0] if ordinary else allowed[0]
+
+
+def open_concern_for(conversation: str, now: datetime | None = None):  # noqa: ANN201
+    """The conversation's open incident (`bot.incidents.OpenIncident`: its concern's
+    reference and when it began), or None. None too if the log cannot be read: the worker
+    is then simply not told, and the next save still finds the incident."""
+    from bot import incidents
+    from bot.db import transaction
+
+    now = now or clock.now()
+    try:
+        log = concern_log()
+        with log._db("look up the conversation's concern"), transaction(log.sessions) as session:
+            row = incidents.find_open(session, incidents.conversation_key(conversation), now)
+            return None if row is None else incidents.describe(row)
+    except Exception:  # noqa: BLE001 - a lookup for a courtesy line must not break the form
+        return None
+
+
+def end_incident(conversation: str, now: datetime | None = None) -> str | None:
+    """The worker says the next thing is about a different child: end the conversation's
+    incident. Returns the reference of the concern it belonged to, or None."""
+    from bot import incidents
+    from bot.db import transaction
+
+    now = now or clock.now()
+    log = concern_log()
+    with log._db("start a new concern"), transaction(log.sessions) as session:
+        return incidents.end(session, incidents.conversation_key(conversation), now)

@@ -199,14 +199,16 @@ def test_danger_answer_no_asks_nothing_more() -> None:
 )
 def test_timing_shows_the_guidance_for_the_moment(answer, timing, response) -> None:  # noqa: ANN001
     result, messages = validate("disclosure_timing", answer)
-    assert result == {"disclosure_timing": timing}
+    assert result == {"disclosure_timing": timing, "timing_answer": answer}
     assert messages[0]["response"] == response
 
 
-def test_unclear_timing_is_asked_again() -> None:
+def test_unclear_timing_is_kept_and_both_guidances_given_never_asked_twice() -> None:
+    """An answer is never lost (issue 14): what the worker typed is kept for the record,
+    and when it does not say whether the child is still there, both guidances are given."""
     result, messages = validate("disclosure_timing", "banana")
-    assert result == {"disclosure_timing": None}
-    assert messages
+    assert result == {"disclosure_timing": "unclear", "timing_answer": "banana"}
+    assert [m["response"] for m in messages] == ["utter_guidance_during", "utter_guidance_after"]
 
 
 def test_child_words_are_kept_verbatim_and_never_language_checked() -> None:
