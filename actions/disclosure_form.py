@@ -62,6 +62,9 @@ def too_long_message(field_label: str) -> str:
 
 
 DANGER_INTENTS = frozenset({"report_danger", "emergency"})
+# Questions a worker may ask in the middle of the record (answered, then the record's
+# question is asked again).
+QUESTION_INTENTS = frozenset({"ask_contact", "ask_timescale", "help"})
 # The worker's typed answers to the first two questions, kept with the record.
 TYPED_ANSWERS = ("danger_answer", "timing_answer")
 
@@ -152,11 +155,36 @@ class ValidateDisclosureForm(FormValidationAction):
                 if not danger:  # the emergency button mid-form was answered by 999
                     say(dispatcher, NOT_AN_ANSWER)
             return {slot: None}
+        if tracker is not None and self._answered_question(text, dispatcher, tracker):
+            return {slot: None}  # asked again after the answer (a question is not an answer)
         danger = danger_first(dispatcher, tracker, text) if tracker is not None else {}
         if disclosure.too_long(text):
             say(dispatcher, too_long_message(FIELDS_BY_SLOT[slot].label))
             return {slot: None, **danger}
         return {slot: text, **danger}
+
+    @staticmethod
+    def _answered_question(text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        """A question asked at a record question ("what's the LADO number?"): answered from
+        the pack, and True (the record's question is asked again). Only when the classifier
+        heard a question AND it is asked as one; otherwise the text is the answer."""
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent not in QUESTION_INTENTS or not disclosure.is_question(text):
+            return False
+        if danger_in_latest(tracker):
+            return False  # danger in it: it is taken as the answer, with 999 first
+        from bot import policy_answers
+
+        try:
+            if intent == "ask_contact":
+                say(dispatcher, policy_answers.contacts_answer(pack(), text))
+            elif intent == "ask_timescale":
+                say(dispatcher, policy_answers.timescales_answer(pack(), text))
+            else:
+                dispatcher.utter_message(response="utter_help_menu")
+        except Exception as exc:  # noqa: BLE001
+            say_failure(dispatcher, "answer the question", exc)
+        return True
 
     def _checked(
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker

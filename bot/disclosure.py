@@ -272,3 +272,47 @@ def timing_of(text: str) -> str | None:
     if _starts_with(lowered, ("no", "nope", "nah")) or any(w in lowered for w in _AFTER):
         return "after"
     return None
+
+
+# -- a question in the middle of the record --------------------------------------------------
+
+_QUESTION_STARTS = (
+    "who",
+    "whos",
+    "who's",
+    "what",
+    "whats",
+    "what's",
+    "when",
+    "where",
+    "which",
+    "how",
+    "can",
+    "could",
+    "should",
+    "shall",
+    "do",
+    "does",
+    "did",
+    "is",
+    "are",
+    "will",
+    "would",
+    "have",
+    "has",
+    "am",
+    "tell me",
+    "give me",
+    "remind me",
+    "any idea",
+)
+
+
+def is_question(text: str) -> bool:
+    """Asked as a question: ends with "?" or starts like one ("who's the LADO", "how long
+    have I got"). An answer such as "told the DSL in person" or "walking stiffly, asks to go
+    to the toilet" is not one, whatever the classifier makes of it."""
+    stripped = (text or "").strip()
+    if stripped.endswith("?"):
+        return True
+    return _starts_with(stripped.replace("\u2019", "'"), _QUESTION_STARTS)
