@@ -226,16 +226,24 @@ def _add_to_incident(  # noqa: ANN001, PLR0913
         text = f"Danger reported again in the same conversation at {now:%H:%M}: " + (
             draft.observations or "the worker reported that someone is in danger now."
         )
-    log.add_event(
-        ref,
-        worker_update_type(log),
-        text,
-        by=draft.worker_name or who.name,
-        happened_at=now,
-        actor=Actor.from_worker(who, channel="chat"),
-        reason="added to the concern raised earlier in this conversation",
-        in_same_transaction=update,
-    )
+    from bot.concern_log import ConcernLogError, InvalidConcern
+
+    try:
+        log.add_event(
+            ref,
+            worker_update_type(log),
+            text,
+            by=draft.worker_name or who.name,
+            # Never ahead of the log's clock (another process's clock may run ahead): the
+            # event is refused then, and the signal must not be lost over clock skew.
+            happened_at=min(now, clock.now()),
+            actor=Actor.from_worker(who, channel="chat"),
+            reason="added to the concern raised earlier in this conversation",
+            in_same_transaction=update,
+        )
+    except InvalidConcern as exc:
+        # Not the worker's draft at fault: keep it (the caller spools it) rather than drop it.
+        raise ConcernLogError(f"could not add to {ref}: {exc}") from None
     done = results[0]
     outcome = Outcome(reference=ref, saved=True, extended=not record, record_added=record)
     if done.reopened:
