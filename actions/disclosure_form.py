@@ -158,6 +158,8 @@ class ValidateDisclosureForm(FormValidationAction):
         if tracker is not None and self._answered_question(text, dispatcher, tracker):
             return {slot: None}  # asked again after the answer (a question is not an answer)
         danger = danger_first(dispatcher, tracker, text) if tracker is not None else {}
+        if disclosure.is_skip(text):
+            return {slot: SKIPPED, **danger}
         if disclosure.too_long(text):
             say(dispatcher, too_long_message(FIELDS_BY_SLOT[slot].label))
             return {slot: None, **danger}

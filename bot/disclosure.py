@@ -316,3 +316,49 @@ def is_question(text: str) -> bool:
     if stripped.endswith("?"):
         return True
     return _starts_with(stripped.replace("\u2019", "'"), _QUESTION_STARTS)
+
+
+# -- "skip" -----------------------------------------------------------------------------------
+
+SKIP_PHRASES = frozenset(
+    {
+        "skip",
+        "skip it",
+        "skip this",
+        "skip this one",
+        "skip question",
+        "skip for now",
+        "pass",
+        "pass on that",
+        "next",
+        "next question",
+        "move on",
+        "n/a",
+        "na",
+        "not applicable",
+        "doesn't apply",
+        "dont know",
+        "don't know",
+        "i don't know",
+        "i dont know",
+        "dunno",
+        "idk",
+        "dk",
+        "no idea",
+        "unknown",
+        "not known",
+        "none given",
+        "leave it blank",
+        "leave blank",
+        "not sure",
+        "i'm not sure",
+        "skip, don't know",
+    }
+)
+
+
+def is_skip(text: str) -> bool:
+    """The worker asks to skip the question (the answer becomes SKIPPED). Only a bare skip
+    word or phrase: "she didn't say" or "an unknown account" is an answer, kept as typed."""
+    lowered = " ".join((text or "").lower().replace("\u2019", "'").split()).strip(" .!")
+    return lowered in SKIP_PHRASES
