@@ -69,6 +69,13 @@ QUESTION_INTENTS = frozenset({"ask_contact", "ask_timescale", "help"})
 TYPED_ANSWERS = ("danger_answer", "timing_answer")
 
 
+def just_asked(tracker: Tracker, slot: str) -> bool:
+    """The worker's message answers `slot` (the form asked for it). Rasa also re-validates
+    every answer already given when a paused form is resumed ("carry on"): those must not
+    raise the alarm again, re-flag a kept wording, or be taken for questions."""
+    return tracker.get_slot("requested_slot") == slot
+
+
 def danger_in_latest(tracker: Tracker) -> bool:
     """The worker's latest message shows danger now: the 999 floor (the detector and the
     classifier, as the NLU pipeline's triage recorded it) or the emergency button."""
@@ -99,6 +106,8 @@ class ValidateDisclosureForm(FormValidationAction):
         floor is never lowered), no (denied) or unclear (asked once more, with 999)."""
         from bot.alarm import ANSWERED_YES
 
+        if not just_asked(tracker, "danger_now"):
+            return {"danger_now": value}  # re-checked on resume: nothing happens twice
         if isinstance(value, bool):
             if value:
                 alarm_here(dispatcher, tracker, ANSWERED_YES)
@@ -127,6 +136,8 @@ class ValidateDisclosureForm(FormValidationAction):
         """The answer is kept as typed; the guidance follows what it says. When it does not
         say whether the child is still there, both short guidances are given rather than
         asking again (a question is never asked twice)."""
+        if not just_asked(tracker, "disclosure_timing"):
+            return {"disclosure_timing": value}
         text = disclosure.clean_answer(value)
         if not text or is_payload(text):
             return {"disclosure_timing": None}
@@ -148,6 +159,8 @@ class ValidateDisclosureForm(FormValidationAction):
     ) -> dict[str, Any]:
         """The answer exactly as typed. Danger in it (the 999 floor) says 999 first and
         raises or extends the alarm, and the answer is still kept: an answer is never lost."""
+        if tracker is not None and not just_asked(tracker, slot):
+            return {slot: value}  # re-checked on resume: nothing happens twice
         text = disclosure.clean_answer(value)
         if not text or is_payload(text):
             if text and text != KEEP_PAYLOAD:
@@ -192,6 +205,8 @@ class ValidateDisclosureForm(FormValidationAction):
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
         """Worker-written text: check the language, let them rephrase or keep it."""
+        if not just_asked(tracker, slot):
+            return {slot: value}  # re-checked on resume: a kept wording is not re-flagged
         review = tracker.get_slot("language_review")
         pending = tracker.get_slot("language_pending") or {}
         choices = list(tracker.get_slot("language_choices") or [])
