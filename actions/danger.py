@@ -17,7 +17,8 @@ from actions.context import latest_text, say, say_failure, worker_from
 
 def paged_message(outcome, pack_obj) -> str:  # noqa: ANN001
     """What the worker is told after the alarm was raised (or could not be, or the concern
-    was kept in the local spool because the database is down)."""
+    was kept in the local spool because the database is down): who was paged, then the
+    numbers; never 999, which utter_call_999 said first (bot.replies)."""
     from bot.channels.safety import alarm_message
 
     return alarm_message(outcome, pack_obj)
@@ -53,5 +54,5 @@ class RaiseAlarm(Action):
             )
             say(dispatcher, paged_message(alarm.outcome, pack()))
         except Exception as exc:  # noqa: BLE001 - 999 was already said; still give numbers
-            say_failure(dispatcher, "raise alarm", exc)
+            say_failure(dispatcher, "raise alarm", exc, after_999=True)
         return []

@@ -54,6 +54,12 @@ class Outcome:
     # been paged automatically; it is written (and paged) when the database is back.
     spooled: bool = False
     spool_id: str | None = None
+    # True when a later danger signal was added to the conversation's existing concern
+    # instead of opening a new one (the reply says "Added to concern SG-...").
+    extended: bool = False
+    # True when a completed disclosure record was added to the conversation's existing
+    # concern instead of creating another.
+    record_added: bool = False
 
 
 def _page_in_same_transaction(now: datetime):  # noqa: ANN202

@@ -50,6 +50,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+from bot import replies
 from bot.limits import MAX_MESSAGE_CHARS, too_long, too_long_reply
 from bot.reporting import Outcome, Worker
 
@@ -137,25 +138,10 @@ def action_timeout_seconds() -> float:
 
 # -- what the worker is told -----------------------------------------------------------------
 
-# The same words as the domain response utter_call_999, for when Rasa could not say it.
-CALL_999_FIRST = (
-    "🚨 If a child is in danger right now, call 999 now (112 also works from a mobile). "
-    "Do not wait for me."
-)
-_NO_NUMBERS = "Then tell your Safeguarding Lead straight away, in person or by phone."
-FAILED = (
-    "I could not do that just now: part of the assistant is not responding. Your earlier "
-    "answers are kept; send your message again in a minute."
-)
-SLOW = (
-    "I could not do that just now: it is taking too long. If my answer comes late, I will "
-    "show it before my next reply."
-)
-LATE_HEADER = "My answer to your earlier message came late; here it is:"
-PENDING = (
-    "I am paging the Safeguarding Lead now but cannot confirm yet that it went through. "
-    "Do not wait for it: phone them now."
-)
+# What the worker is told is written once, in knowledge/replies.yml, and rendered by
+# bot.replies; these names are kept for the code and tests that import them.
+CALL_999_FIRST = replies.call_999()  # the same words as the domain response utter_call_999
+LATE_HEADER = replies.late_header()
 
 
 def numbers(pack=None) -> str:  # noqa: ANN001
@@ -163,59 +149,19 @@ def numbers(pack=None) -> str:  # noqa: ANN001
 
     Never raises: a broken pack still leaves the worker told to go to their lead.
     """
-    try:
-        from bot.pack import load_pack
-        from bot.policy_answers import emergency_text
-
-        return emergency_text(pack or load_pack())
-    except Exception as exc:  # noqa: BLE001 - the fallback itself must not fail
-        logger.error("emergency numbers unavailable: %s", type(exc).__name__)
-        return _NO_NUMBERS
+    return replies.numbers(pack)
 
 
 def failure_reply(slow: bool = False, pack=None) -> str:  # noqa: ANN001
     """The plain reply when a message could not be handled: what happened, 999, the numbers."""
-    head = SLOW if slow else FAILED
-    return f"{head}\n\nIf a child is in danger right now, call 999.\n{numbers(pack)}"
+    return replies.failure(slow=slow, pack=pack)
 
 
 def alarm_message(outcome: Outcome | None, pack=None) -> str:  # noqa: ANN001
-    """What the worker is told after the alarm was raised, or could not be, with the numbers.
-
-    `outcome` None means another process is still raising it.
-    """
-    fallback = numbers(pack)
-    if outcome is None:
-        return f"{PENDING}\n\n{fallback}"
-    if getattr(outcome, "spooled", False):
-        ref = f" (reference {outcome.reference})" if outcome.reference else ""
-        return (
-            f"The concern is kept safely on this server{ref}: the concern log's database is "
-            "not reachable, so it will be written there as soon as the database is back.\n"
-            "NOBODY COULD BE PAGED automatically. Phone your Safeguarding Lead now.\n\n"
-            f"{fallback}"
-        )
-    if not outcome.saved:
-        return (
-            "I could NOT page the Safeguarding Lead: the concern log is not reachable "
-            f"({outcome.problems[0] if outcome.problems else 'unknown error'}).\n"
-            f"Phone them yourself now.\n\n{fallback}"
-        )
-    if outcome.paged:
-        who = ", ".join(outcome.paged)
-        wait = (
-            f" If nobody answers within {outcome.first_wait_minutes:g} minutes I will page "
-            "the next person, and keep going until someone does."
-            if outcome.first_wait_minutes
-            else ""
-        )
-        head = f"I have paged {who} (reference {outcome.reference}).{wait}"
-    else:
-        head = (
-            f"Reference {outcome.reference}. NOBODY IS ON CALL in the rota right now, "
-            "so no Safeguarding Lead could be paged."
-        )
-    return f"{head}\n\nIf you cannot reach anyone:\n{fallback}"
+    """What the worker is told after the alarm was raised, or could not be, with the numbers
+    (never 999: it comes first, in its own line). `outcome` None means another process is
+    still raising it."""
+    return replies.alarm_body(outcome, pack)
 
 
 def reply(sender: str, text: str) -> dict[str, Any]:
@@ -646,9 +592,10 @@ class SafetyNet:
         # and end only, so a hostile paste cannot hold the loop for seconds.
         floor = floor_danger(_ends(text))
         if too_long(text):
-            refusal = [reply(sender, too_long_reply(len(text)))]
             if not floor:
-                return refusal
+                return [reply(sender, too_long_reply(len(text)))]
+            # The refusal alone: 999 (first) and the numbers follow once, in the danger reply.
+            refusal = [reply(sender, too_long_reply(len(text), danger=True))]
             # Danger in a message too long to take: 999 first and the lead paged, keeping
             # none of its words (the concern says only that danger was reported).
             return await self._danger(Turn(sender=sender, text=""), refusal, "")
