@@ -53,7 +53,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "spooled": ("reference_note",),
         "numbers_head": (),
         "lead_label": (),
-        "out_of_hours_label": (),
+        "out_of_hours_label": ("time_context",),
         "contact_number": ("label", "name", "number"),
         "contact_not_set": ("label", "name", "not_set"),
         "purpose_not_set": ("label", "not_set", "ask"),
@@ -229,7 +229,7 @@ def contact_line(pack, item, label: str) -> str:  # noqa: ANN001
 def numbers_lines(pack, when: datetime | None = None) -> str:  # noqa: ANN001
     """The Safeguarding Lead now (and out of hours the out-of-hours line), then the source."""
     from bot import clock
-    from bot.contacts import route
+    from bot.contacts import route, time_context
     from bot.hours import is_working_time
 
     moment = clock.parse_local(when.isoformat()) if when is not None else clock.now()
@@ -244,7 +244,8 @@ def numbers_lines(pack, when: datetime | None = None) -> str:  # noqa: ANN001
             and ooh.contact.id == lead.contact.id
         )
         if not same:
-            lines.append(contact_line(pack, ooh, text("out_of_hours_label")))
+            label = text("out_of_hours_label", time_context=time_context(pack, moment))
+            lines.append(contact_line(pack, ooh, label))
             sources.append(ooh.source)
     emergency = pack.contacts_for("emergency")
     if emergency:
