@@ -270,7 +270,7 @@ def _no_numbers() -> str:
     try:
         return text("no_numbers")
     except Exception:  # noqa: BLE001 - even the replies file is broken
-        return "Tell your Safeguarding Lead straight away, in person or by phone."
+        return "Then tell your Safeguarding Lead straight away, in person or by phone."
 
 
 # -- danger ---------------------------------------------------------------------------------
