@@ -114,8 +114,11 @@ def contacts_answer(pack: Pack, text: str, when: datetime | None = None) -> str:
             purposes.append("safeguarding_lead")
     for wanted in purposes:
         block, cited = _routes_block(pack, wanted, moment)
-        lines.extend(block)
-        sources.extend(cited)
+        # A contact serving two of the purposes asked about is listed once.
+        for line, source in zip(block, cited):
+            if line not in lines:
+                lines.append(line)
+                sources.append(source)
     if "emergency" not in purposes:
         lines.append("If a child is in danger now, call 999.")
     lines.append(_sources_line(pack, sources))
