@@ -115,7 +115,7 @@ def contacts_answer(pack: Pack, text: str, when: datetime | None = None) -> str:
     for wanted in purposes:
         block, cited = _routes_block(pack, wanted, moment)
         # A contact serving two of the purposes asked about is listed once.
-        for line, source in zip(block, cited):
+        for line, source in zip(block, cited, strict=True):
             if line not in lines:
                 lines.append(line)
                 sources.append(source)

@@ -359,13 +359,45 @@ def danger_reply(outcome, pack=None, when: datetime | None = None) -> str:  # no
 # -- failure ----------------------------------------------------------------------------------
 
 
-def failure(slow: bool = False, pack=None) -> str:  # noqa: ANN001
-    """A message that could not be handled: what happened, 999 once, the numbers."""
+def failure(slow: bool = False, pack=None, said_999: bool = False) -> str:  # noqa: ANN001
+    """A message that could not be handled: what happened, 999 once, the numbers.
+
+    `said_999`: an earlier message of the same reply said 999 already (the 999 line sent
+    first by a channel that failed): the numbers follow without saying it again."""
     try:
         head = text("slow" if slow else "failed")
     except Exception:  # noqa: BLE001
         head = "I could not do that just now."
+    if said_999:
+        return f"{head}\n\n{numbers(pack)}"
     return f"{head}\n\n{danger_line()}\n{numbers(pack)}"
+
+
+# Lines of other messages that only repeat the 999 line (a menu's or a fallback's "If a child
+# is in danger right now, call 999."), dropped from a reply that says 999 first already.
+_REPEATED_999 = re.compile(
+    r"^\W*(?:if a child is )?in danger right now\W*call 999(?: first| now)?\.?\s*$",
+    re.IGNORECASE,
+)
+
+
+# The same said inside a line ("Here's what I can do. If a child is in danger right now, call
+# 999.").
+_SENTENCE_999 = re.compile(r"\s*\bIf [^.?!\n]*\bin danger\b[^.?!\n]*\bcall 999\b[^.?!\n]*[.!]")
+
+
+def without_repeated_999(message: str) -> str:
+    """`message` without the lines or sentences that only say 'If a child is in danger right
+    now, call 999' (for a reply whose first line said 999 already)."""
+    kept = []
+    for line in message.split("\n"):
+        if _REPEATED_999.match(line.strip()):
+            continue
+        shorter = _SENTENCE_999.sub("", line).rstrip()
+        if line.strip() and not shorter.strip():
+            continue
+        kept.append(shorter)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
 def plain_error(pack=None) -> str:  # noqa: ANN001

@@ -359,3 +359,46 @@ def test_a_single_organisation_explains_a_category_from_its_own_policy() -> None
     )
     assert "CRASAC" not in text.splitlines()[-1]
     assert "CRASAC policy" in categories.explain(fgm, pack=load_pack("generic"))
+
+
+def test_a_danger_turn_drops_the_999_lines_rasas_other_messages_repeat(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The danger floor caught a message Rasa answered with its menu (which says 999 too):
+    999 first, once; the menu's own 999 line is dropped, its buttons kept."""
+    from bot.channels.safety import SafetyNet, Turn
+
+    monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path))
+    monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path / 'concerns.sqlite3'}")
+    monkeypatch.setenv("SAFEGUARD_NOW", "2026-11-24T22:30")
+    monkeypatch.setenv("SAFEGUARD_ORG", "crasac")
+    monkeypatch.delenv("SAFEGUARD_ROSTER", raising=False)
+    menu = (
+        "Sorry, I may have misunderstood.\n\nIf a child is in danger right now, call 999.\n"
+        "Tell your Safeguarding Lead — ask me 'who do I call?' for the number."
+    )
+
+    async def rasa_showed_the_menu(turn: Turn) -> None:
+        turn.replies.append(
+            {"recipient_id": turn.sender, "text": menu, "buttons": [{"title": "Help"}]}
+        )
+        turn.intent = "nlu_fallback"
+
+    said = asyncio.run(
+        SafetyNet(reply_within=5).respond(
+            "worker-1", "hes outside the centre with a knife now", rasa_showed_the_menu
+        )
+    )
+    text = "\n".join(m.get("text") or "" for m in said)
+    assert said[0]["text"] == replies.call_999()
+    assert count_999(text) == 1, text
+    assert any(m.get("buttons") for m in said)
+    assert "Tell your Safeguarding Lead — ask me" in text
+
+
+def test_the_999_line_then_a_failure_says_999_once() -> None:
+    from bot.channels import safety
+
+    first, then = safety.CALL_999_FIRST, safety.failure_reply(said_999=True)
+    assert count_999(first + then) == 1
+    assert count_999(safety.failure_reply()) == 1

@@ -152,9 +152,10 @@ def numbers(pack=None) -> str:  # noqa: ANN001
     return replies.numbers(pack)
 
 
-def failure_reply(slow: bool = False, pack=None) -> str:  # noqa: ANN001
-    """The plain reply when a message could not be handled: what happened, 999, the numbers."""
-    return replies.failure(slow=slow, pack=pack)
+def failure_reply(slow: bool = False, pack=None, said_999: bool = False) -> str:  # noqa: ANN001
+    """The plain reply when a message could not be handled: what happened, 999 (unless an
+    earlier message of the reply said it: `said_999`), the numbers."""
+    return replies.failure(slow=slow, pack=pack, said_999=said_999)
 
 
 def alarm_message(outcome: Outcome | None, pack=None) -> str:  # noqa: ANN001
@@ -190,6 +191,24 @@ def _answers(replies: list[dict[str, Any]]) -> bool:
 
 
 # -- danger --------------------------------------------------------------------------------
+
+_999 = re.compile(r"(?<!\d)999(?!\d)")
+
+
+def _once(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages after the 999 line, without lines that only repeat it (a menu's or a
+    fallback's "If a child is in danger right now, call 999."); emptied ones dropped."""
+    kept = []
+    for message in messages:
+        text = _text(message)
+        if text and _999.search(text):
+            message = {**message, "text": replies.without_repeated_999(text)}
+            if not message["text"] and not any(
+                message.get(k) for k in ("buttons", "image", "attachment", "custom")
+            ):
+                continue
+        kept.append(message)
+    return kept
 
 DANGER_INTENTS = frozenset({"report_danger", "emergency"})
 YES_INTENT = "affirm"
@@ -582,7 +601,7 @@ class SafetyNet:
             return await self._respond(sender, text, process, classify)
         except Exception as exc:  # noqa: BLE001 - a bug here must still answer, with 999
             logger.error("safety net failed: %s", type(exc).__name__)
-            return [reply(sender, CALL_999_FIRST), reply(sender, failure_reply())]
+            return [reply(sender, CALL_999_FIRST), reply(sender, failure_reply(said_999=True))]
 
     async def _respond(
         self, sender: str, text: str, process: Process, classify: Classify | None
@@ -616,7 +635,8 @@ class SafetyNet:
                 report = ANSWERED_YES
             replies = await self._danger(turn, replies, report)
         elif status != "ok" or not _answers(replies):
-            replies.append(reply(sender, failure_reply(slow=status == "slow")))
+            said = any(_999.search(_text(m)) for m in replies)
+            replies.append(reply(sender, failure_reply(slow=status == "slow", said_999=said)))
         if late:
             replies = [reply(sender, LATE_HEADER), *late, *replies]
         return replies
@@ -697,6 +717,7 @@ class SafetyNet:
         out = list(replies)
         if not out or "999" not in _text(out[0]).split("\n")[0]:
             out.insert(0, reply(sender, CALL_999_FIRST))
+        out = [out[0], *_once(out[1:])]
         alarm = await asyncio.to_thread(
             raise_alarm_once,
             turn.alarm_key,
