@@ -17,10 +17,11 @@ from actions.context import conversation_of, latest_text, say, say_failure, work
 
 def paged_message(outcome, pack_obj) -> str:  # noqa: ANN001
     """What the worker is told after the alarm was raised (or could not be, or the concern
-    was kept in the local spool because the database is down)."""
-    from bot.channels.safety import alarm_message
+    was kept in the local spool because the database is down): who was paged, then the
+    numbers; never 999, which utter_call_999 said first (bot.replies)."""
+    from bot import replies
 
-    return alarm_message(outcome, pack_obj)
+    return replies.alarm_body(outcome, pack_obj)
 
 
 def message_id(tracker: Tracker) -> str | None:
@@ -56,5 +57,5 @@ class RaiseAlarm(Action):
             )
             say(dispatcher, paged_message(alarm.outcome, pack()))
         except Exception as exc:  # noqa: BLE001 - 999 was already said; still give numbers
-            say_failure(dispatcher, "raise alarm", exc)
+            say_failure(dispatcher, "raise alarm", exc, after_999=True)
         return []

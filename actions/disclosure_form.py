@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import conversation_of, pack, say, say_failure, worker_from
-from bot import disclosure
+from bot import disclosure, replies
 from bot.disclosure import FIELDS, FIELDS_BY_SLOT, SKIPPED
 
 logger = logging.getLogger(__name__)
@@ -306,7 +306,7 @@ def alarm_here(dispatcher: CollectingDispatcher, tracker: Tracker, report: str) 
         )
         say(dispatcher, paged_message(alarm.outcome, pack()))
     except Exception as exc:  # noqa: BLE001 - 999 was said; the numbers still follow
-        say_failure(dispatcher, "raise alarm", exc)
+        say_failure(dispatcher, "raise alarm", exc, after_999=True)
 
 
 def danger_first(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> dict[str, Any]:
@@ -449,22 +449,15 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
         say_failure(dispatcher, "save disclosure", exc)
         return ask_again
     if outcome is None:  # the same record is being saved right now, elsewhere
-        say(dispatcher, "Still saving this record. Tap Save again in a minute to see it.")
+        say(dispatcher, replies.record_still_saving())
         return ask_again
     if outcome.spooled:
         say(dispatcher, spooled_message(urgency, now))
         # The record is safe in the spool: clear the answers as after a save.
         return {**closed_record(), "concern_ref": None}
     if not outcome.saved:
-        from bot.policy_answers import emergency_text
-
-        say(
-            dispatcher,
-            "I could NOT save this record: "
-            f"{outcome.problems[0] if outcome.problems else 'unknown error'}.\n"
-            "Your answers are still here. Tell your Safeguarding Lead now, by phone or in "
-            "person; tap Save to try saving again.\n\n" + emergency_text(pack()),
-        )
+        problem = outcome.problems[0] if outcome.problems else "unknown error"
+        say(dispatcher, replies.record_not_saved(problem, pack()))
         return ask_again
     say(dispatcher, saved_message(outcome, chosen, now))
     return {**closed_record(), "concern_ref": outcome.reference}
@@ -482,37 +475,16 @@ def closed_record() -> dict[str, Any]:
 
 def spooled_message(urgency: str, now) -> str:  # noqa: ANN001
     """The database is down: the record is kept on this server; nobody was paged."""
-    from bot.policy_answers import emergency_text
     from bot.reporting import who_is_paged
 
     on_call, _wait = who_is_paged(urgency, now)
-    lines = [
-        "The concern log database is not reachable right now, so I have kept this record "
-        "safely (encrypted) on this server. It will be written to the concern log as soon "
-        "as the database is back, and the Safeguarding Lead paged then.",
-        "NOBODY COULD BE PAGED AUTOMATICALLY. Phone your Safeguarding Lead now.",
-    ]
-    if on_call:
-        lines.append(f"On call now: {', '.join(on_call)}.")
-    numbers = "If a child is in danger right now, call 999.\n" + emergency_text(pack())
-    if urgency == "immediate":
-        return "\n\n".join([numbers, *lines])  # 999 first, always
-    return "\n\n".join([*lines, numbers])
+    return replies.record_spooled(urgency, on_call, pack())
 
 
 def saved_message(outcome, chosen: list[str], now) -> str:  # noqa: ANN001
-    """Reference, who was paged, the deadlines from the pack, and category routes."""
-    from actions.danger import paged_message
-    from bot import policy_answers
-
-    pack_obj = pack()
-    parts = [f"Saved. Your reference is {outcome.reference}."]
-    parts.append(paged_message(outcome, pack_obj).split("\n\nIf you cannot reach anyone")[0])
-    if policy_answers.deadlines_after_concern(pack_obj, now):
-        parts.append(policy_answers.deadlines_answer(pack_obj, now))
-    for route_id in disclosure.routes_for(chosen):
-        parts.append(policy_answers.route_answer(pack_obj, route_id))
-    return "\n\n".join(parts)
+    """Reference (or the concern it was added to), who was paged, the deadlines from the
+    pack, and category routes (bot.replies)."""
+    return replies.saved(outcome, chosen, now, pack())
 
 
 class CancelDisclosure(Action):

@@ -196,7 +196,7 @@ class FallbackContact:
     """The policy pack's answer for the fallback purpose now.
 
     `phone` is None when the policy sets no number; `reason` then says so and who to ask
-    (the pack's own words). `source` names the seed file and section.
+    (the pack's own words). `source` names the policy and section (never its file name).
     """
 
     label: str
@@ -220,8 +220,10 @@ def resolve_fallback(
     try:
         from bot.contacts import route
         from bot.pack import load_pack
+        from bot.replies import cited
 
-        routes = route(load_pack(fallback.pack or organisation), fallback.purpose, when)
+        pack = load_pack(fallback.pack or organisation)
+        routes = route(pack, fallback.purpose, when)
     except Exception:  # noqa: BLE001 - a broken pack must not stop a page; the worker is told
         return None
     if not routes:
@@ -232,7 +234,7 @@ def resolve_fallback(
         label=(contact.name if contact is not None else fallback.purpose),
         phone=best.number,
         reason=best.reason,
-        source=best.source,
+        source=cited(pack, [best.source]),  # the policy's name, never its file name
     )
 
 

@@ -45,6 +45,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import replies
 from bot.alarm import (  # the alarm core, re-exported for the channels' callers
     ALARM_WAIT,
     ANSWERED_YES,
@@ -140,25 +141,10 @@ def action_timeout_seconds() -> float:
 
 # -- what the worker is told -----------------------------------------------------------------
 
-# The same words as the domain response utter_call_999, for when Rasa could not say it.
-CALL_999_FIRST = (
-    "🚨 If a child is in danger right now, call 999 now (112 also works from a mobile). "
-    "Do not wait for me."
-)
-_NO_NUMBERS = "Then tell your Safeguarding Lead straight away, in person or by phone."
-FAILED = (
-    "I could not do that just now: part of the assistant is not responding. Your earlier "
-    "answers are kept; send your message again in a minute."
-)
-SLOW = (
-    "I could not do that just now: it is taking too long. If my answer comes late, I will "
-    "show it before my next reply."
-)
-LATE_HEADER = "My answer to your earlier message came late; here it is:"
-PENDING = (
-    "I am paging the Safeguarding Lead now but cannot confirm yet that it went through. "
-    "Do not wait for it: phone them now."
-)
+# What the worker is told is written once, in knowledge/replies.yml, and rendered by
+# bot.replies; these names are kept for the code and tests that import them.
+CALL_999_FIRST = replies.call_999()  # the same words as the domain response utter_call_999
+LATE_HEADER = replies.late_header()
 
 
 def numbers(pack=None) -> str:  # noqa: ANN001
@@ -166,59 +152,20 @@ def numbers(pack=None) -> str:  # noqa: ANN001
 
     Never raises: a broken pack still leaves the worker told to go to their lead.
     """
-    try:
-        from bot.pack import load_pack
-        from bot.policy_answers import emergency_text
-
-        return emergency_text(pack or load_pack())
-    except Exception as exc:  # noqa: BLE001 - the fallback itself must not fail
-        logger.error("emergency numbers unavailable: %s", type(exc).__name__)
-        return _NO_NUMBERS
+    return replies.numbers(pack)
 
 
-def failure_reply(slow: bool = False, pack=None) -> str:  # noqa: ANN001
-    """The plain reply when a message could not be handled: what happened, 999, the numbers."""
-    head = SLOW if slow else FAILED
-    return f"{head}\n\nIf a child is in danger right now, call 999.\n{numbers(pack)}"
+def failure_reply(slow: bool = False, pack=None, said_999: bool = False) -> str:  # noqa: ANN001
+    """The plain reply when a message could not be handled: what happened, 999 (unless an
+    earlier message of the reply said it: `said_999`), the numbers."""
+    return replies.failure(slow=slow, pack=pack, said_999=said_999)
 
 
 def alarm_message(outcome: Outcome | None, pack=None) -> str:  # noqa: ANN001
-    """What the worker is told after the alarm was raised, or could not be, with the numbers.
-
-    `outcome` None means another process is still raising it.
-    """
-    fallback = numbers(pack)
-    if outcome is None:
-        return f"{PENDING}\n\n{fallback}"
-    if getattr(outcome, "spooled", False):
-        ref = f" (reference {outcome.reference})" if outcome.reference else ""
-        return (
-            f"The concern is kept safely on this server{ref}: the concern log's database is "
-            "not reachable, so it will be written there as soon as the database is back.\n"
-            "NOBODY COULD BE PAGED automatically. Phone your Safeguarding Lead now.\n\n"
-            f"{fallback}"
-        )
-    if not outcome.saved:
-        return (
-            "I could NOT page the Safeguarding Lead: the concern log is not reachable "
-            f"({outcome.problems[0] if outcome.problems else 'unknown error'}).\n"
-            f"Phone them yourself now.\n\n{fallback}"
-        )
-    if outcome.paged:
-        who = ", ".join(outcome.paged)
-        wait = (
-            f" If nobody answers within {outcome.first_wait_minutes:g} minutes I will page "
-            "the next person, and keep going until someone does."
-            if outcome.first_wait_minutes
-            else ""
-        )
-        head = f"I have paged {who} (reference {outcome.reference}).{wait}"
-    else:
-        head = (
-            f"Reference {outcome.reference}. NOBODY IS ON CALL in the rota right now, "
-            "so no Safeguarding Lead could be paged."
-        )
-    return f"{head}\n\nIf you cannot reach anyone:\n{fallback}"
+    """What the worker is told after the alarm was raised, or could not be, with the numbers
+    (never 999: it comes first, in its own line). `outcome` None means another process is
+    still raising it."""
+    return replies.alarm_body(outcome, pack)
 
 
 def reply(sender: str, text: str) -> dict[str, Any]:
@@ -247,6 +194,24 @@ def _answers(replies: list[dict[str, Any]]) -> bool:
 
 
 # -- danger --------------------------------------------------------------------------------
+
+_999 = re.compile(r"(?<!\d)999(?!\d)")
+
+
+def _once(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages after the 999 line, without lines that only repeat it (a menu's or a
+    fallback's "If a child is in danger right now, call 999."); emptied ones dropped."""
+    kept = []
+    for message in messages:
+        text = _text(message)
+        if text and _999.search(text):
+            message = {**message, "text": replies.without_repeated_999(text)}
+            if not message["text"] and not any(
+                message.get(k) for k in ("buttons", "image", "attachment", "custom")
+            ):
+                continue
+        kept.append(message)
+    return kept
 
 DANGER_INTENTS = frozenset({"report_danger", "emergency"})
 YES_INTENT = "affirm"
@@ -415,7 +380,7 @@ class SafetyNet:
             return await self._respond(sender, text, process, classify)
         except Exception as exc:  # noqa: BLE001 - a bug here must still answer, with 999
             logger.error("safety net failed: %s", type(exc).__name__)
-            return [reply(sender, CALL_999_FIRST), reply(sender, failure_reply())]
+            return [reply(sender, CALL_999_FIRST), reply(sender, failure_reply(said_999=True))]
 
     async def _respond(
         self, sender: str, text: str, process: Process, classify: Classify | None
@@ -425,9 +390,10 @@ class SafetyNet:
         # and end only, so a hostile paste cannot hold the loop for seconds.
         floor = floor_danger(_ends(text))
         if too_long(text):
-            refusal = [reply(sender, too_long_reply(len(text)))]
             if not floor:
-                return refusal
+                return [reply(sender, too_long_reply(len(text)))]
+            # The refusal alone: 999 (first) and the numbers follow once, in the danger reply.
+            refusal = [reply(sender, too_long_reply(len(text), danger=True))]
             # Danger in a message too long to take: 999 first and the lead paged, keeping
             # none of its words (the concern says only that danger was reported).
             return await self._danger(Turn(sender=sender, text=""), refusal, "")
@@ -448,7 +414,8 @@ class SafetyNet:
                 report = ANSWERED_YES
             replies = await self._danger(turn, replies, report)
         elif status != "ok" or not _answers(replies):
-            replies.append(reply(sender, failure_reply(slow=status == "slow")))
+            said = any(_999.search(_text(m)) for m in replies)
+            replies.append(reply(sender, failure_reply(slow=status == "slow", said_999=said)))
         if late:
             replies = [reply(sender, LATE_HEADER), *late, *replies]
         return replies
@@ -529,6 +496,7 @@ class SafetyNet:
         out = list(replies)
         if not out or "999" not in _text(out[0]).split("\n")[0]:
             out.insert(0, reply(sender, CALL_999_FIRST))
+        out = [out[0], *_once(out[1:])]
         alarm = await asyncio.to_thread(
             raise_alarm_once,
             turn.alarm_key,
