@@ -119,7 +119,8 @@ def contacts_answer(pack: Pack, text: str, when: datetime | None = None) -> str:
             if line not in lines:
                 lines.append(line)
                 sources.append(source)
-    if "emergency" not in purposes:
+    # Once: a "not set" line may already say "in an emergency call 999".
+    if "emergency" not in purposes and not any("call 999" in line for line in lines):
         lines.append("If a child is in danger now, call 999.")
     lines.append(_sources_line(pack, sources))
     return "\n".join(lines)

@@ -10,7 +10,7 @@ SAFEGUARD_NOW_FILE). For every conversation:
 * every answer (the last one given for each question) is in the saved record, verbatim;
 * a question the worker has just answered is not asked again;
 * a message labelled danger gets 999 in the first line of its first reply, and no reply
-  says 999 more than once;
+  tells the worker to call 999 more than once;
 * a worker-written answer holding victim-blaming words is offered the language finding.
 """
 
@@ -32,6 +32,8 @@ from tests.failsafe_stack import MODEL, Stack
 CONVERSATIONS = ROOT / "tests" / "data" / "conversations" / "whole_disclosures.yml"
 ORGS = ("crasac", "childrens-society", "leics-seips", "chelmsford-chsg")
 PAYLOAD = re.compile(r"/\w+(?:\{.*\})?", re.DOTALL)
+# The instruction, not the number: a contact list may name the police line "999" too.
+CALL_999 = re.compile(r"call 999", re.IGNORECASE)
 
 
 def load() -> list[dict[str, Any]]:
@@ -120,8 +122,9 @@ def play(stack: OrgStack, conversation: dict[str, Any]) -> list[str]:
             first = (replies[0].get("text") or "") if replies else ""
             if "999" not in first.split("\n")[0]:
                 problems.append(f"{where}: danger without 999 in the first line: {first[:80]!r}")
-        if reply.count("999") > 1:
-            problems.append(f"{where}: 999 said {reply.count('999')} times in one reply")
+        calls = len(CALL_999.findall(reply))
+        if calls > 1:
+            problems.append(f"{where}: 'call 999' said {calls} times in one reply")
         if turn.get("language") and "Language check" not in reply:
             problems.append(f"{where}: no language finding offered")
         slot = turn.get("answers")
