@@ -527,6 +527,27 @@ def _engaged(session: Session, page: Page, roster: Roster) -> list[dict[str, Any
     return []
 
 
+def _delivery(
+    page: Page, person: dict[str, Any], round_no: int, dedupe_key: str, now: datetime
+) -> PageDelivery:
+    """One recipient of the page's current step (`round_no` < 0: an update message)."""
+    channels = person["channels"]
+    return PageDelivery(
+        page_id=page.id,
+        step=page.step,
+        round=round_no,
+        dedupe_key=dedupe_key,
+        recipient_id=person["id"],
+        recipient_name=person["name"],
+        channels=json.dumps(channels),
+        channel_index=0,
+        transport=channels[0][0],
+        status=PENDING,
+        next_try_at=_db(now),
+        created_at=_db(now),
+    )
+
+
 def _send_update(session: Session, page: Page, roster: Roster, now: datetime) -> list[str]:
     people = [p for p in _engaged(session, page, roster) if p.get("channels")]
     if not people:
@@ -536,22 +557,8 @@ def _send_update(session: Session, page: Page, roster: Roster, now: datetime) ->
     ).all()
     update_no = -(max((-r for r in used), default=0) + 1)
     for person in people:
-        channels = person["channels"]
         session.add(
-            PageDelivery(
-                page_id=page.id,
-                step=page.step,
-                round=update_no,
-                dedupe_key=f"{page.id}:u{-update_no}:{person['id']}",
-                recipient_id=person["id"],
-                recipient_name=person["name"],
-                channels=json.dumps(channels),
-                channel_index=0,
-                transport=channels[0][0],
-                status=PENDING,
-                next_try_at=_db(now),
-                created_at=_db(now),
-            )
+            _delivery(page, person, update_no, f"{page.id}:u{-update_no}:{person['id']}", now)
         )
     names = ", ".join(p["name"] for p in people)
     _notice(
@@ -910,23 +917,8 @@ class Pager:
                     page.step += 1
                     continue
                 for person in recipients:
-                    channels = person["channels"]
-                    session.add(
-                        PageDelivery(
-                            page_id=page.id,
-                            step=page.step,
-                            round=entry["round"],
-                            dedupe_key=f"{page.id}:{page.step}:{person['id']}:{entry['round']}",
-                            recipient_id=person["id"],
-                            recipient_name=person["name"],
-                            channels=json.dumps(channels),
-                            channel_index=0,
-                            transport=channels[0][0],
-                            status=PENDING,
-                            next_try_at=_db(now),
-                            created_at=_db(now),
-                        )
-                    )
+                    key = f"{page.id}:{page.step}:{person['id']}:{entry['round']}"
+                    session.add(_delivery(page, person, entry["round"], key, now))
                 page.step_started_at = _db(now)
                 page.step_deadline = _db(now + timedelta(seconds=entry["timeout_s"]))
                 names = ", ".join(p["name"] for p in recipients)
