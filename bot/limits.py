@@ -33,3 +33,86 @@ def too_long_reply(length: int, pack=None) -> str:  # noqa: ANN001
     except Exception:  # noqa: BLE001 - a broken pack must not stop the refusal itself
         numbers = danger
     return f"{head}\n\n{numbers}"
+
+
+# --------------------------------------------------------------------------- rate limits
+#
+# A flood of messages from one sender (a stuck client, a hostile script with a stolen
+# identity) must not starve everyone else of the Rasa server or fill the tracker store and
+# the logs. Each sender has a token bucket: BURST messages at once, refilled at PER_MINUTE.
+# A sender over the limit gets one plain line with 999 and the numbers; a message that reads
+# as danger is never held back (the fail-safe gives it 999 first and pages the lead).
+
+RATE_ENV = "SAFEGUARD_RATE_PER_MINUTE"
+BURST_ENV = "SAFEGUARD_RATE_BURST"
+DEFAULT_PER_MINUTE = 30.0
+DEFAULT_BURST = 10.0
+MAX_SENDERS = 10_000  # buckets kept; the longest idle are forgotten first (all full by then)
+# The largest request body the REST channel reads: a message of MAX_MESSAGE_CHARS, each
+# character escaped in JSON at up to 12 bytes, plus the sender and metadata.
+MAX_BODY_BYTES = MAX_MESSAGE_CHARS * 12 + 4096
+
+
+def _env_number(name: str, default: float) -> float:
+    import os
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive number, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+class RateLimiter:
+    """Per-sender token buckets. `allow(sender)` takes a token if there is one."""
+
+    def __init__(
+        self,
+        per_minute: float | None = None,
+        burst: float | None = None,
+        clock=None,  # noqa: ANN001 - a () -> seconds callable (tests pin it)
+    ) -> None:
+        import threading
+        import time
+        from collections import OrderedDict
+
+        self.rate = (per_minute or _env_number(RATE_ENV, DEFAULT_PER_MINUTE)) / 60.0
+        self.burst = burst or _env_number(BURST_ENV, DEFAULT_BURST)
+        self.clock = clock or time.monotonic
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allow(self, sender: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.pop(sender, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= 1.0
+            self._buckets[sender] = (tokens, now)
+            while len(self._buckets) > MAX_SENDERS:
+                self._buckets.popitem(last=False)
+            return allowed
+
+
+def too_fast_reply(pack=None) -> str:  # noqa: ANN001
+    """The plain line for a sender over the rate limit, with 999 and the numbers."""
+    from bot.pack import load_pack
+    from bot.policy_answers import emergency_text
+
+    head = (
+        "You are sending messages faster than I can take them, so I have not read that "
+        "one. Please wait a minute and send it again."
+    )
+    danger = "If a child is in danger right now, call 999."
+    try:
+        numbers = f"{danger}\n{emergency_text(pack or load_pack())}"
+    except Exception:  # noqa: BLE001 - a broken pack must not stop the reply itself
+        numbers = danger
+    return f"{head}\n\n{numbers}"

@@ -165,6 +165,23 @@ class TelegramGateway:
         self._seen_updates: OrderedDict[int, None] = OrderedDict()
         self._skipped_notices: set[int] = set()
         self.outage_started = False
+        from bot.limits import RateLimiter
+
+        # Per Telegram user: a flood from one account cannot starve the others of Rasa.
+        self.limiter = RateLimiter()
+
+    async def _over_limit(self, identity: Identity, chat_id: int, text: str) -> bool:
+        """True (and the worker told, with 999 and the numbers) when this sender is over the
+        rate limit. A message that reads as danger is never held back."""
+        if self.limiter.allow(identity.sender_id):
+            return False
+        if await asyncio.to_thread(is_danger_now, text):
+            return False
+        from bot.limits import too_fast_reply
+
+        logger.warning("telegram: a sender is over the rate limit; message not read")
+        await self.send(chat_id, tap_to_call(too_fast_reply()))
+        return True
 
     # ------------------------------------------------------------------ sending
 
@@ -304,6 +321,8 @@ class TelegramGateway:
         if too_long(text):
             await self.send(chat.id, too_long_reply(len(text)))
             return
+        if await self._over_limit(identity, chat.id, text):
+            return
         if command:
             await self._command(identity, chat.id, command[1].lower(), (command[2] or "").strip())
             return
@@ -330,6 +349,8 @@ class TelegramGateway:
             await self.answer(query.id, "That button has expired. Please type your answer.")
             return
         await self.answer(query.id)
+        if await self._over_limit(identity, chat_id, payload):
+            return
         await self.relay(identity, chat_id, payload)
 
     # ------------------------------------------------------------------ Rasa
@@ -745,7 +766,8 @@ class TelegramGateway:
             await self.handle_update(data)
             return web.Response(status=200, text="ok")
 
-        app = web.Application(client_max_size=1024 * 1024)
+        # A Telegram update is a few KB: a larger body is not Telegram's.
+        app = web.Application(client_max_size=256 * 1024)
         app.router.add_post(path, receive)
         return app
 
