@@ -130,7 +130,11 @@ class Identity:
     def worker(self):  # noqa: ANN201
         from bot.reporting import Worker
 
-        return Worker(id=self.sender_id, name=self.name, contact=self.contact, role=self.role)
+        # The bare Telegram id, as bot.access.worker_for gives for "telegram:<id>": the
+        # concerns a person raised and the pager's notices find them by it.
+        return Worker(
+            id=str(self.telegram_user_id), name=self.name, contact=self.contact, role=self.role
+        )
 
 
 @dataclass(frozen=True)
