@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=os.environ.get(HOST_ENV, "").strip() or "127.0.0.1")
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--actions", default="actions")
-    args = parser.parse_args(argv)
+    # Anything else (-vv, --cors ...) is rasa_sdk's own option: passed on to it.
+    args, sdk_args = parser.parse_known_args(argv)
 
     from bot.secrets import ACTION_SECRET, SecretError, shared_secret
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     # rasa_sdk's `run` builds its app with the module's create_app and binds SANIC_HOST.
     endpoint.create_app = create_app
     os.environ["SANIC_HOST"] = args.host
-    sys.argv = ["rasa_sdk", "--actions", args.actions, "--port", str(args.port)]
+    sys.argv = ["rasa_sdk", "--actions", args.actions, "--port", str(args.port), *sdk_args]
     sdk_main.main()
 
 

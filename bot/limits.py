@@ -48,9 +48,11 @@ BURST_ENV = "SAFEGUARD_RATE_BURST"
 DEFAULT_PER_MINUTE = 30.0
 DEFAULT_BURST = 10.0
 MAX_SENDERS = 10_000  # buckets kept; the longest idle are forgotten first (all full by then)
-# The largest request body the REST channel reads: a message of MAX_MESSAGE_CHARS, each
-# character escaped in JSON at up to 12 bytes, plus the sender and metadata.
-MAX_BODY_BYTES = MAX_MESSAGE_CHARS * 12 + 4096
+# The largest request body the REST channel reads. Far above any message a client sends (the
+# gateway's are Telegram's 4,096 characters), because a body under it that is too long is
+# still read for danger (999 first and a page, then "send it in parts"); over it, the reply
+# is one plain line with 999 and the numbers, and nothing is read.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def _env_number(name: str, default: float) -> float:

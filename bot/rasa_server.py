@@ -44,9 +44,10 @@ from typing import Any
 
 _installed = False
 
-# The largest request body Sanic reads (SANIC_REQUEST_MAX_SIZE; set it to override): the REST
-# channel's own limit (bot.limits.MAX_BODY_BYTES) with room for a Teams Activity's envelope.
-MAX_REQUEST_BYTES = 256 * 1024
+# The largest request body Sanic reads (SANIC_REQUEST_MAX_SIZE; set it to override): above the
+# REST channel's own limit (bot.limits.MAX_BODY_BYTES), which answers with 999 and the
+# numbers; a body over this gets Sanic's bare 413 (none of our clients sends one).
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 # Below the action server's own keep-alive (Sanic's KEEP_ALIVE_TIMEOUT, 5 s by default).
 KEEPALIVE_SECONDS = 2.0

@@ -300,7 +300,12 @@ def test_rasa_killed_and_restarted_nothing_saved_is_lost(stack: Stack) -> None:
     saved = refs(stack)
     assert saved, "earlier tests saved concerns"
     stack.kill("rasa")
-    chat = TerminalChat(f"http://127.0.0.1:{stack.port}", sender="fs-rasa-down", timeout=10)
+    chat = TerminalChat(
+        f"http://127.0.0.1:{stack.port}",
+        sender="fs-rasa-down",
+        timeout=10,
+        secret=stack.channel_secret,
+    )
     with stack.reading():
         replies = chat.send("who do i call")
         assert texts(replies)[-1].startswith("I could not do that just now")

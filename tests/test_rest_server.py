@@ -5,7 +5,6 @@ Needs the trained model that `make test` builds before pytest runs.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import urllib.request
 
 import pytest
 
+from tests import signed
 from tests.conftest import ROOT, free_port
 
 MODEL = ROOT / "models" / "safeguard.tar.gz"
@@ -21,14 +21,11 @@ pytestmark = pytest.mark.rasa
 
 
 def post(port: int, sender: str, message: str) -> list[dict]:
-    body = json.dumps({"sender": sender, "message": message}).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-        data=body,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
-        return json.loads(response.read())
+    """Signed with the channel secret `safeguard serve` made under this test session's var
+    directory (it inherits SAFEGUARD_VAR): the wiring a gateway on the same machine uses."""
+    from bot.secrets import CHANNEL_SECRET, shared_secret
+
+    return signed.post(port, sender, message, shared_secret(CHANNEL_SECRET))
 
 
 @pytest.fixture(scope="module")

@@ -144,6 +144,14 @@ def rasa_classify(agent: Any) -> safety.Classify:
     return classify
 
 
+def _numbers() -> str:
+    """The organisation's emergency numbers on one line (never fails)."""
+    try:
+        return " ".join(safety.numbers().split())
+    except Exception:  # noqa: BLE001 - a broken pack must not stop the refusal
+        return ""
+
+
 def _error(message: str, status: int = 400) -> HTTPResponse:
     return response.json({"error": message}, status=status)
 
@@ -226,7 +234,8 @@ class SafeRestInput(RestInput):
         if len(request.body or b"") > limits.MAX_BODY_BYTES:
             logger.warning("REST channel: refused a %d-byte request", len(request.body))
             return _error(
-                f"the request is too large (over {limits.MAX_BODY_BYTES:,} bytes)." + REFUSED_999,
+                f"the request is too large (over {limits.MAX_BODY_BYTES:,} bytes); nothing "
+                f"from it was read." + REFUSED_999 + " " + _numbers(),
                 413,
             )
         try:

@@ -52,6 +52,9 @@ class TerminalChat:
     timeout: float = field(default_factory=lambda: safety.reply_within_seconds() + 60)
     buttons: list[dict[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.sender = terminal_sender(self.sender)
+
     def send(self, text: str) -> list[dict[str, Any]]:
         """The replies to `text`: from the server, or the client's own fail-safe."""
         body = json.dumps({"sender": self.sender, "message": text}).encode("utf-8")
