@@ -54,11 +54,6 @@ def sign(secret: str, body: bytes, now: float | None = None) -> dict[str, str]:
     return {TIMESTAMP: timestamp, NONCE: nonce, SIGNATURE: _mac(secret, timestamp, nonce, body)}
 
 
-def signed(headers: Mapping[str, str]) -> bool:
-    """Whether a request claims to be signed (carries any of the three headers)."""
-    return any(headers.get(name) for name in (TIMESTAMP, NONCE, SIGNATURE))
-
-
 def channel_of(sender: str) -> str | None:
     """'telegram' for 'telegram:123'; None for a sender that names no channel."""
     channel, sep, rest = sender.partition(":")
@@ -81,9 +76,11 @@ class Verifier:
     ) -> str | None:
         """Why the request is not a good signed one (a short phrase for the log), or None."""
         now = time.time() if now is None else now
-        timestamp = headers.get(TIMESTAMP) or ""
-        nonce = headers.get(NONCE) or ""
-        signature = headers.get(SIGNATURE) or ""
+        # Header names are case-insensitive (HTTP/2 and some proxies send them lower-case).
+        lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+        timestamp = lowered.get(TIMESTAMP.lower(), "")
+        nonce = lowered.get(NONCE.lower(), "")
+        signature = lowered.get(SIGNATURE.lower(), "")
         if not (timestamp and nonce and signature):
             return "unsigned"
         if not timestamp.isdigit() or not 16 <= len(nonce) <= 64 or len(signature) != 64:

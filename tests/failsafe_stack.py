@@ -127,6 +127,7 @@ class Stack:
         # The deployment's shared secrets, as `safeguard serve` hands them to its children.
         self.channel_secret = secrets.token_urlsafe(32)
         self.action_secret = secrets.token_urlsafe(32)
+        self.extra: dict[str, str] = {}  # more environment for every process (tests' limits)
         self.procs: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, Any] = {}
 
@@ -155,6 +156,7 @@ class Stack:
             "SAFEGUARD_ACTION_SECRET_FILE",
         ):
             env.pop(name, None)
+        env.update(self.extra)
         env.update(extra)
         return env
 

@@ -462,9 +462,11 @@ class TelegramGateway:
             await self.send(chat_id, self._help(identity))
             return
         if name in LEAD_COMMANDS and not identity.is_lead:
+            await self._audit_refusal(identity, f"chat command /{name}")
             await self.send(chat_id, REFUSED_TO_WORKER)
             return
         if name in APPROVER_COMMANDS and not identity.can_approve:
+            await self._audit_refusal(identity, f"chat command /{name}")
             await self.send(chat_id, NOT_APPROVER)
             return
         handler = getattr(self, f"_cmd_{name}", None)
@@ -619,8 +621,30 @@ class TelegramGateway:
         await self.answer(query.id, text)
         await self.send(chat_id, text)
 
+    async def _audit_refusal(self, identity: Identity, what: str) -> None:
+        """A refused lead's action in the audit trail, beside the reads (never fails the
+        refusal itself: a trail that cannot be written is logged)."""
+
+        def record() -> None:
+            from bot.audit import AuditTrail
+            from bot.concern_access import actor_for_chat
+
+            trail = AuditTrail(engine=self.directory.engine, migrate=False)
+            trail.record(actor_for_chat(identity.worker()), "refused", detail=what, reason="chat")
+
+        try:
+            await asyncio.to_thread(record)
+        except Exception as exc:  # noqa: BLE001
+            logger.error("telegram: a refusal could not be audited: %s", type(exc).__name__)
+
     async def _ack_press(self, update: Any, identity: Identity) -> None:
         query = update.callback_query
+        if not identity.is_lead:
+            # A page's button reaches only the leads it was sent to; a forwarded one must
+            # not let anyone else acknowledge it (and so stop its escalation).
+            await self._audit_refusal(identity, "acknowledge a page")
+            await self.answer(query.id, "Only a Safeguarding Lead can acknowledge a page.")
+            return
         if self.pager is None:
             await self.answer(query.id, "Acknowledge with: safeguard pager ack <page id>")
             return
