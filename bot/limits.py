@@ -45,8 +45,10 @@ def too_long_reply(length: int, pack=None) -> str:  # noqa: ANN001
 
 RATE_ENV = "SAFEGUARD_RATE_PER_MINUTE"
 BURST_ENV = "SAFEGUARD_RATE_BURST"
-DEFAULT_PER_MINUTE = 30.0
-DEFAULT_BURST = 10.0
+# A whole disclosure (about 15 turns, many of them button taps) fits in the burst however
+# fast the worker taps; a script sending hundreds a minute does not.
+DEFAULT_PER_MINUTE = 60.0
+DEFAULT_BURST = 30.0
 MAX_SENDERS = 10_000  # buckets kept; the longest idle are forgotten first (all full by then)
 # The largest request body the REST channel reads. Far above any message a client sends (the
 # gateway's are Telegram's 4,096 characters), because a body under it that is too long is
