@@ -49,6 +49,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Any:
     assert (Path(processes.ROOT) / "models" / "safeguard.tar.gz").exists(), "run make train"
     s = Stack(tmp_path_factory.mktemp("security"))
     s.extra = {"SAFEGUARD_RATE_PER_MINUTE": "0.001", "SAFEGUARD_RATE_BURST": str(BURST)}
+    s.telegram.http.start()  # where the pager sends the lead's pages
     try:
         s.start_actions()
         s.start_pager()
@@ -56,6 +57,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield s
     finally:
         s.stop()
+        s.telegram.http.stop()
 
 
 def raw_post(
