@@ -402,3 +402,34 @@ def test_the_nonce_cache_and_window_without_a_server() -> None:
     assert verifier.problem(headers, body, now=1031) == "replayed"
     assert verifier.problem(headers, body, now=1061) == "timestamp outside the window"
     assert verifier.problem({}, body) == "unsigned"
+
+
+def test_the_shared_secrets_are_private_files_every_process_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+
+    from bot import secrets
+
+    monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path / "var"))
+    for name in (secrets.CHANNEL_SECRET, secrets.ACTION_SECRET):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(f"{name}_FILE", raising=False)
+    assert secrets.shared_secret(secrets.CHANNEL_SECRET, create=False) == ""
+    value = secrets.shared_secret(secrets.CHANNEL_SECRET)
+    path = secrets.default_secret_path(secrets.CHANNEL_SECRET)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert secrets.shared_secret(secrets.CHANNEL_SECRET) == value  # made once, then read
+    env: dict[str, str] = {}
+    secrets.hand_to_children(env)
+    assert env == {
+        f"{secrets.CHANNEL_SECRET}_FILE": str(path),
+        f"{secrets.ACTION_SECRET}_FILE": str(secrets.default_secret_path(secrets.ACTION_SECRET)),
+    }
+    assert value not in json.dumps(env)  # names of files, never the values
+    path.chmod(0o644)
+    with pytest.raises(secrets.SecretError, match="chmod 600"):
+        secrets.shared_secret(secrets.CHANNEL_SECRET)
+    monkeypatch.setenv(secrets.ACTION_SECRET, "short")
+    with pytest.raises(secrets.SecretError, match="too short"):
+        secrets.shared_secret(secrets.ACTION_SECRET)

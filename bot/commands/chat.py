@@ -104,10 +104,10 @@ def run(args: argparse.Namespace) -> int:
             stdin=subprocess.DEVNULL,
         )
         print("[chat] loading the assistant (about 20 seconds)...", flush=True)
-        health = f"http://localhost:{args.actions_port}/health"
+        health = f"http://127.0.0.1:{args.actions_port}/health"
         if not processes.wait_for_http(health, 120, actions):
             return did_not_start("action server", logs / "chat-actions.log")
-        if not processes.wait_for_http(f"http://localhost:{args.port}/", 300, rasa):
+        if not processes.wait_for_http(f"http://127.0.0.1:{args.port}/", 300, rasa):
             return did_not_start("assistant", logs / "chat-rasa.log")
         # Ctrl-C ends the chat loop below; the children are stopped in `finally`.
         signal.signal(signal.SIGINT, signal.default_int_handler)
