@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the Rasa server (REST channel) and the action server",
         description=(
             "Start the action server and a Rasa server with the REST channel "
-            "(POST /webhooks/rest/webhook). Ctrl-C or SIGTERM stops both. "
+            "(POST /webhooks/rest/webhook, signed with the channel secret), both on "
+            "127.0.0.1 unless --host/--actions-host say otherwise. Ctrl-C or SIGTERM stops both. "
             "Conversations are kept as endpoints.yml says (by default in memory); "
             "SAFEGUARD_TRACKER_URL (postgresql+psycopg2://...) keeps them in the protected "
             "SQL tracker store and SAFEGUARD_LOCK_URL (redis://host:port/1) locks them in "
