@@ -525,9 +525,7 @@ def test_lead_records_an_update_and_a_worker_cannot() -> None:
     assert [e.text for e in ConcernLog().chronology(concern.reference)][-1] == (
         "spoke to MASH, referral made"
     )
-    messages, _ = run(
-        leads.RecordLeadUpdate(), make_tracker("update SG-2222-2222: x", sender=ALEX)
-    )
+    messages, _ = run(leads.RecordLeadUpdate(), make_tracker("update SG-2222-2222: x", sender=ALEX))
     assert "Not recorded" in texts(messages)
 
 

@@ -433,3 +433,41 @@ def test_the_shared_secrets_are_private_files_every_process_finds(
     monkeypatch.setenv(secrets.ACTION_SECRET, "short")
     with pytest.raises(secrets.SecretError, match="too short"):
         secrets.shared_secret(secrets.ACTION_SECRET)
+
+
+def test_serve_prints_what_protects_each_listener_off_loopback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`safeguard serve --host 0.0.0.0 --actions-host 0.0.0.0`: one line per listener (the
+    processes are stood in for; what they were asked to bind is checked too)."""
+    from bot.commands import serve
+
+    started: dict[str, list[str]] = {}
+
+    class Exited:
+        def poll(self) -> int:
+            return 0
+
+    def start(self, name: str, cmd: list[str], **_kw: Any) -> Exited:  # noqa: ANN001
+        started[name] = cmd
+        self.children[name] = Exited()
+        return Exited()
+
+    monkeypatch.setattr(serve, "ready_to_start", lambda *_a: True)
+    monkeypatch.setattr(processes.ProcessGroup, "start", start)
+    monkeypatch.setattr(processes.ProcessGroup, "stop", lambda self, grace=10.0: None)
+    monkeypatch.setattr(processes, "wait_for_http", lambda *_a, **_k: False)
+    monkeypatch.setattr(processes, "raise_stop_on_sigterm", lambda: None)
+    monkeypatch.delenv("SAFEGUARD_DEV_REST", raising=False)
+    from bot.cli import main
+
+    main(["serve", "--host", "0.0.0.0", "--actions-host", "0.0.0.0"])  # noqa: S104
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "not loopback" in line]
+    assert len(lines) == 2 and "signed" in lines[0] and "action secret" in lines[1]
+    rasa_cmd = started["rasa server"]
+    assert rasa_cmd[rasa_cmd.index("--interface") + 1] == "0.0.0.0"
+    assert started["action server"][-2:] == ["--host", "0.0.0.0"]
+    main(["serve"])
+    assert "not loopback" not in capsys.readouterr().out
+    assert started["action server"][-2:] == ["--host", "127.0.0.1"]
