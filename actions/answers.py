@@ -105,7 +105,8 @@ class ExplainCategory(Action):
             if category is None:
                 dispatcher.utter_message(response="utter_ask_abuse_category")
             else:
-                say(dispatcher, categories.explain(category))
+                # Only this deployment's own policy is cited (the generic pack cites all).
+                say(dispatcher, categories.explain(category, pack=pack()))
         except Exception as exc:  # noqa: BLE001
             say_failure(dispatcher, self.name(), exc)
         return []

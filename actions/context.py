@@ -12,19 +12,18 @@ from bot.reporting import Worker
 
 logger = logging.getLogger(__name__)
 
-PLAIN_ERROR = (
-    "Sorry, something went wrong on my side and I could not do that. "
-    "If a child is in danger right now, call 999. Otherwise tell your Safeguarding Lead "
-    "directly, in person or by phone."
-)
-
-
 def worker_from(tracker: Tracker) -> Worker:
     """The worker behind this conversation, with their roster (or chat-approved) role:
     `bot.access.worker_for`, the one place every channel and action asks."""
     from bot.access import worker_for
 
     return worker_for(str(tracker.sender_id or "unknown"))
+
+
+def conversation_of(tracker: Tracker) -> str:
+    """The conversation's identity for one incident, one concern (bot.incidents): the
+    sender id, the same the channel's fail-safe uses."""
+    return str(tracker.sender_id or "unknown")
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -46,13 +45,18 @@ def say(dispatcher: CollectingDispatcher, text: str, **kwargs: Any) -> None:
     dispatcher.utter_message(text=text, **kwargs)
 
 
-def say_failure(dispatcher: CollectingDispatcher, what: str, exc: BaseException) -> None:
-    """Tell the worker plainly; log what failed (never the conversation's text)."""
+def say_failure(
+    dispatcher: CollectingDispatcher, what: str, exc: BaseException, after_999: bool = False
+) -> None:
+    """Tell the worker plainly; log what failed (never the conversation's text).
+
+    `after_999`: in a danger turn, where 999 was said first (utter_call_999): the reply says
+    the alarm could not be raised and gives the numbers, without saying 999 again."""
+    from bot import replies
+
     logger.error("%s failed: %s", what, type(exc).__name__)
     try:
-        from bot.policy_answers import emergency_text
-
-        extra = "\n\n" + emergency_text(pack())
-    except Exception:  # noqa: BLE001
-        extra = ""
-    say(dispatcher, PLAIN_ERROR + extra)
+        pack_obj = pack()
+    except Exception:  # noqa: BLE001 - the reply still has 999 and "tell your lead"
+        pack_obj = None
+    say(dispatcher, replies.alarm_error(pack_obj) if after_999 else replies.plain_error(pack_obj))

@@ -12,15 +12,16 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import latest_text, say, say_failure, worker_from
+from actions.context import conversation_of, latest_text, say, say_failure, worker_from
 
 
 def paged_message(outcome, pack_obj) -> str:  # noqa: ANN001
     """What the worker is told after the alarm was raised (or could not be, or the concern
-    was kept in the local spool because the database is down)."""
-    from bot.channels.safety import alarm_message
+    was kept in the local spool because the database is down): who was paged, then the
+    numbers; never 999, which utter_call_999 said first (bot.replies)."""
+    from bot import replies
 
-    return alarm_message(outcome, pack_obj)
+    return replies.alarm_body(outcome, pack_obj)
 
 
 def message_id(tracker: Tracker) -> str | None:
@@ -32,7 +33,7 @@ def message_id(tracker: Tracker) -> str | None:
 
 
 def alarm_key(tracker: Tracker) -> str | None:
-    from bot.channels.safety import alarm_key as key_for
+    from bot.alarm import alarm_key as key_for
 
     return key_for(str(tracker.sender_id or "unknown"), message_id(tracker))
 
@@ -45,13 +46,16 @@ class RaiseAlarm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         from actions.context import pack
-        from bot.channels.safety import raise_alarm_once, report_text
+        from bot.alarm import raise_alarm_once, report_text
 
         try:
             alarm = raise_alarm_once(
-                alarm_key(tracker), worker_from(tracker), report_text(latest_text(tracker))
+                alarm_key(tracker),
+                worker_from(tracker),
+                report_text(latest_text(tracker)),
+                conversation=conversation_of(tracker),
             )
             say(dispatcher, paged_message(alarm.outcome, pack()))
         except Exception as exc:  # noqa: BLE001 - 999 was already said; still give numbers
-            say_failure(dispatcher, "raise alarm", exc)
+            say_failure(dispatcher, "raise alarm", exc, after_999=True)
         return []

@@ -9,6 +9,8 @@ summary in `bot/disclosure.py`; saving and paging in `bot/reporting.py`.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,9 +19,11 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import pack, say, say_failure, worker_from
-from bot import disclosure
+from actions.context import conversation_of, pack, say, say_failure, worker_from
+from bot import disclosure, replies
 from bot.disclosure import FIELDS, FIELDS_BY_SLOT, SKIPPED
+
+logger = logging.getLogger(__name__)
 
 ACCEPT = "__accept__"
 KEEP_PAYLOAD = "/keep_wording"
@@ -45,6 +49,8 @@ FORM_STATE_SLOTS = (
     "language_pending",
     "language_choices",
     "correct_field",
+    "danger_answer",
+    "timing_answer",
 )
 
 
@@ -55,13 +61,37 @@ def too_long_message(field_label: str) -> str:
     )
 
 
-def timing_of(text: str) -> str | None:
-    lowered = text.lower()
-    if any(w in lowered for w in ("with me", "still here", "now", "during", "in the session")):
-        return "during"
-    if any(w in lowered for w in ("ended", "after", "gone", "left", "finished", "over")):
-        return "after"
-    return None
+DANGER_INTENTS = frozenset({"report_danger", "emergency"})
+# Questions a worker may ask in the middle of the record (answered, then the record's
+# question is asked again).
+QUESTION_INTENTS = frozenset({"ask_contact", "ask_timescale", "help"})
+# The worker's typed answers to the first two questions, kept with the record.
+TYPED_ANSWERS = ("danger_answer", "timing_answer")
+
+
+def just_asked(tracker: Tracker, slot: str) -> bool:
+    """The worker's message answers `slot` (the form asked for it). Rasa also re-validates
+    every answer already given when a paused form is resumed ("carry on"): those must not
+    raise the alarm again, re-flag a kept wording, or be taken for questions."""
+    return tracker.get_slot("requested_slot") == slot
+
+
+def danger_in_latest(tracker: Tracker) -> bool:
+    """The worker's latest message shows danger now: the 999 floor (the detector and the
+    classifier, as the NLU pipeline's triage recorded it) or the emergency button."""
+    latest = tracker.latest_message or {}
+    intent = (latest.get("intent") or {}).get("name")
+    urgency = (latest.get("triage") or {}).get("urgency")
+    return intent in DANGER_INTENTS or urgency == "immediate"
+
+
+_PAYLOAD = re.compile(r"/\w+(?:\{.*\})?", re.DOTALL)
+NOT_AN_ANSWER = "That was a button from another question. Please type your answer."
+
+
+def is_payload(text: str) -> bool:
+    """A button's payload ("/affirm", '/correct_answer{...}'): a command, never an answer."""
+    return _PAYLOAD.fullmatch(text.strip()) is not None
 
 
 class ValidateDisclosureForm(FormValidationAction):
@@ -72,47 +102,111 @@ class ValidateDisclosureForm(FormValidationAction):
     async def validate_danger_now(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if value is True:
-            # 999 first, before anything else is asked; then the alarm.
-            dispatcher.utter_message(response="utter_call_999")
-            # Claimed per message, like action_raise_alarm: if this validation fails, the
-            # REST channel's fail-safe pages instead (bot/channels/safety.py), never as well.
-            from actions.danger import alarm_key, paged_message
-            from bot.channels.safety import ANSWERED_YES, raise_alarm_once
+        """Yes or no from the buttons, or a typed answer read as yes (danger shows: the
+        floor is never lowered), no (denied) or unclear (asked once more, with 999)."""
+        from bot.alarm import ANSWERED_YES
 
-            try:
-                alarm = raise_alarm_once(alarm_key(tracker), worker_from(tracker), ANSWERED_YES)
-                say(dispatcher, paged_message(alarm.outcome, pack()))
-            except Exception as exc:  # noqa: BLE001
-                say_failure(dispatcher, "raise alarm", exc)
-        return {"danger_now": bool(value)}
+        if not just_asked(tracker, "danger_now"):
+            return {"danger_now": value}  # re-checked on resume: nothing happens twice
+        if isinstance(value, bool):
+            if value:
+                alarm_here(dispatcher, tracker, ANSWERED_YES)
+            return {"danger_now": value}
+        text = disclosure.clean_answer(value)
+        if not text or is_payload(text):
+            return {"danger_now": None}
+        reading = disclosure.read_danger_answer(text, danger_in_latest(tracker))
+        if reading == disclosure.DANGER_UNCLEAR and tracker.get_slot("danger_answer"):
+            # Asked once more already: this answer is kept, and read as no danger now
+            # (the 999 line was in that question; danger said later is still caught).
+            say(dispatcher, "Thank you. I have kept your answer as you wrote it.")
+            first = tracker.get_slot("danger_answer")
+            return {"danger_now": False, "danger_answer": f"{first}\n{text}"}
+        if reading == disclosure.DANGER_YES:
+            alarm_here(dispatcher, tracker, text)
+            return {"danger_now": True, "danger_answer": text}
+        if reading == disclosure.DANGER_NO:
+            return {"danger_now": False, "danger_answer": text}
+        dispatcher.utter_message(response="utter_danger_unclear")
+        return {"danger_now": None, "danger_answer": text}
 
     async def validate_disclosure_timing(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        timing = timing_of(str(value or ""))
-        if timing is None:
-            say(dispatcher, "Sorry, I didn't catch that. Is the child still with you?")
+        """The answer is kept as typed; the guidance follows what it says. When it does not
+        say whether the child is still there, both short guidances are given rather than
+        asking again (a question is never asked twice)."""
+        if not just_asked(tracker, "disclosure_timing"):
+            return {"disclosure_timing": value}
+        text = disclosure.clean_answer(value)
+        if not text or is_payload(text):
             return {"disclosure_timing": None}
-        dispatcher.utter_message(
-            response="utter_guidance_during" if timing == "during" else "utter_guidance_after"
-        )
-        return {"disclosure_timing": timing}
+        danger = danger_first(dispatcher, tracker, text)
+        timing = disclosure.timing_of(text)
+        if timing in (None, "during"):
+            dispatcher.utter_message(response="utter_guidance_during")
+        if timing in (None, "after"):
+            dispatcher.utter_message(response="utter_guidance_after")
+        return {"disclosure_timing": timing or "unclear", "timing_answer": text, **danger}
 
     # -- the record fields ---------------------------------------------------------------
-    def _plain(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+    def _plain(
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker | None = None,
+    ) -> dict[str, Any]:
+        """The answer exactly as typed. Danger in it (the 999 floor) says 999 first and
+        raises or extends the alarm, and the answer is still kept: an answer is never lost."""
+        if tracker is not None and not just_asked(tracker, slot):
+            return {slot: value}  # re-checked on resume: nothing happens twice
         text = disclosure.clean_answer(value)
-        if not text or text == KEEP_PAYLOAD:
+        if not text or is_payload(text):
+            if text and text != KEEP_PAYLOAD:
+                danger = danger_first(dispatcher, tracker, text) if tracker is not None else {}
+                if not danger:  # the emergency button mid-form was answered by 999
+                    say(dispatcher, NOT_AN_ANSWER)
             return {slot: None}
+        if tracker is not None and self._answered_question(text, dispatcher, tracker):
+            return {slot: None}  # asked again after the answer (a question is not an answer)
+        danger = danger_first(dispatcher, tracker, text) if tracker is not None else {}
+        if disclosure.is_skip(text):
+            return {slot: SKIPPED, **danger}
         if disclosure.too_long(text):
             say(dispatcher, too_long_message(FIELDS_BY_SLOT[slot].label))
-            return {slot: None}
-        return {slot: text}
+            return {slot: None, **danger}
+        return {slot: text, **danger}
+
+    @staticmethod
+    def _answered_question(text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        """A question asked at a record question ("what's the LADO number?"): answered from
+        the pack, and True (the record's question is asked again). Only when the classifier
+        heard a question AND it is asked as one; otherwise the text is the answer."""
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent not in QUESTION_INTENTS or not disclosure.is_question(text):
+            return False
+        if danger_in_latest(tracker):
+            return False  # danger in it: it is taken as the answer, with 999 first
+        from bot import policy_answers
+
+        try:
+            if intent == "ask_contact":
+                say(dispatcher, policy_answers.contacts_answer(pack(), text))
+            elif intent == "ask_timescale":
+                say(dispatcher, policy_answers.timescales_answer(pack(), text))
+            else:
+                dispatcher.utter_message(response="utter_help_menu")
+        except Exception as exc:  # noqa: BLE001
+            say_failure(dispatcher, "answer the question", exc)
+        return True
 
     def _checked(
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
         """Worker-written text: check the language, let them rephrase or keep it."""
+        if not just_asked(tracker, slot):
+            return {slot: value}  # re-checked on resume: a kept wording is not re-flagged
         review = tracker.get_slot("language_review")
         pending = tracker.get_slot("language_pending") or {}
         choices = list(tracker.get_slot("language_choices") or [])
@@ -121,7 +215,7 @@ class ValidateDisclosureForm(FormValidationAction):
         if review == slot and pending.get("text") and wants_to_keep(text, tracker):
             choices.append({"field": slot, "choice": "kept", "rules": pending.get("rules", [])})
             return {slot: pending["text"], **done, "language_choices": choices}
-        plain = self._plain(slot, value, dispatcher)
+        plain = self._plain(slot, value, dispatcher, tracker)
         text = plain[slot]
         if text is None or text == SKIPPED:
             return {**plain, **done}
@@ -131,6 +225,7 @@ class ValidateDisclosureForm(FormValidationAction):
         if findings:
             say(dispatcher, language.format_for_chat(findings))
             return {
+                **plain,
                 slot: None,
                 "language_review": slot,
                 "language_pending": {"text": text, "rules": sorted({f.rule for f in findings})},
@@ -139,17 +234,17 @@ class ValidateDisclosureForm(FormValidationAction):
             choices.append(
                 {"field": slot, "choice": "rephrased", "rules": pending.get("rules", [])}
             )
-        return {slot: text, **done, "language_choices": choices}
+        return {**plain, slot: text, **done, "language_choices": choices}
 
     async def validate_child_identity(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        return self._plain("child_identity", value, dispatcher)
+        return self._plain("child_identity", value, dispatcher, tracker)
 
     async def validate_child_age(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        return self._plain("child_age", value, dispatcher)
+        return self._plain("child_age", value, dispatcher, tracker)
 
     async def validate_child_words(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
         # Verbatim: never language-checked, never changed.
-        result = self._plain("child_words", value, dispatcher)
+        result = self._plain("child_words", value, dispatcher, tracker)
         if result["child_words"] and result["child_words"] != SKIPPED:
             result["suggested_categories"] = disclosure.categories_in(result["child_words"])
         return result
@@ -158,7 +253,7 @@ class ValidateDisclosureForm(FormValidationAction):
         return self._checked("observations", value, dispatcher, tracker)
 
     async def validate_when_where(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        return self._plain("when_where", value, dispatcher)
+        return self._plain("when_where", value, dispatcher, tracker)
 
     async def validate_others_involved(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
         return self._checked("others_involved", value, dispatcher, tracker)
@@ -172,8 +267,8 @@ class ValidateDisclosureForm(FormValidationAction):
     # -- categories and confirmation -----------------------------------------------------
     async def validate_categories(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
 
-        values = value if isinstance(value, list) else [value]
-        if values == [ACCEPT]:
+        values = list(_flatten(value))
+        if ACCEPT in values:
             chosen = list(tracker.get_slot("suggested_categories") or []) or ["other"]
         else:
             text = " ".join(str(v) for v in values)
@@ -192,6 +287,47 @@ class ValidateDisclosureForm(FormValidationAction):
         )
         say(dispatcher, "What would you like to change?", buttons=buttons)
         return {"confirm_record": None}
+
+
+def alarm_here(dispatcher: CollectingDispatcher, tracker: Tracker, report: str) -> None:
+    """999 first, then raise the alarm (or extend the conversation's concern) and say who
+    was paged. Claimed per message, like action_raise_alarm: if this validation fails, the
+    channel's fail-safe pages instead (bot/channels/safety.py), never as well."""
+    dispatcher.utter_message(response="utter_call_999")
+    from actions.danger import alarm_key, paged_message
+    from bot.alarm import raise_alarm_once
+
+    try:
+        alarm = raise_alarm_once(
+            alarm_key(tracker),
+            worker_from(tracker),
+            report,
+            conversation=conversation_of(tracker),
+        )
+        say(dispatcher, paged_message(alarm.outcome, pack()))
+    except Exception as exc:  # noqa: BLE001 - 999 was said; the numbers still follow
+        say_failure(dispatcher, "raise alarm", exc, after_999=True)
+
+
+def danger_first(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> dict[str, Any]:
+    """Triage runs on every answer: danger in it gets 999 first and the alarm, and the form
+    records that danger was reported (the saved record is then immediate)."""
+    if not danger_in_latest(tracker):
+        return {}
+    from bot.alarm import report_text
+
+    alarm_here(dispatcher, tracker, report_text(text))
+    return {"danger_now": True}
+
+
+def _flatten(value: Any):  # noqa: ANN202
+    """A list slot's value as plain items: Rasa can hand a button's list value over nested
+    (["__accept__"] arrived as [["__accept__"]] and was recorded as its repr)."""
+    if isinstance(value, list | tuple):
+        for item in value:
+            yield from _flatten(item)
+    elif value is not None:
+        yield value
 
 
 class AskCategories(Action):
@@ -283,9 +419,9 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
     from bot.reporting import draft_from_answers, raise_concern
 
     worker = worker_from(tracker)
-    answers = {f.slot: tracker.get_slot(f.slot) for f in FIELDS}
+    answers = {slot: tracker.get_slot(slot) for slot in (*disclosure.RECORD_SLOTS, *TYPED_ANSWERS)}
     chosen = list(tracker.get_slot("categories") or [])
-    urgency = "immediate" if tracker.get_slot("danger_now") else "urgent"
+    urgency = "immediate" if tracker.get_slot("danger_now") is True else "urgent"
     now = clock.now()
     ask_again: dict[str, Any] = {"confirm_record": None}
     try:
@@ -294,12 +430,18 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
         )
         # Once per record: if Rasa gave up waiting for this save after it had saved (its
         # reply lost), saving again finds the first save (bot/channels/safety.py).
-        from bot.channels.safety import run_once, submission_key
+        from bot.alarm import run_once, submission_key
 
         key = submission_key(worker.id, draft)
 
+        conversation = conversation_of(tracker)
+
         def save_once():  # noqa: ANN202
-            return run_once(key, lambda: raise_concern(draft, now, worker), retry_unsaved=True)
+            return run_once(
+                key,
+                lambda: raise_concern(draft, now, worker, conversation),
+                retry_unsaved=True,
+            )
 
         loop = asyncio.get_running_loop()
         outcome = (await loop.run_in_executor(_SAVES, save_once)).outcome
@@ -307,22 +449,15 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
         say_failure(dispatcher, "save disclosure", exc)
         return ask_again
     if outcome is None:  # the same record is being saved right now, elsewhere
-        say(dispatcher, "Still saving this record. Tap Save again in a minute to see it.")
+        say(dispatcher, replies.record_still_saving())
         return ask_again
     if outcome.spooled:
         say(dispatcher, spooled_message(urgency, now))
         # The record is safe in the spool: clear the answers as after a save.
         return {**closed_record(), "concern_ref": None}
     if not outcome.saved:
-        from bot.policy_answers import emergency_text
-
-        say(
-            dispatcher,
-            "I could NOT save this record: "
-            f"{outcome.problems[0] if outcome.problems else 'unknown error'}.\n"
-            "Your answers are still here. Tell your Safeguarding Lead now, by phone or in "
-            "person; tap Save to try saving again.\n\n" + emergency_text(pack()),
-        )
+        problem = outcome.problems[0] if outcome.problems else "unknown error"
+        say(dispatcher, replies.record_not_saved(problem, pack()))
         return ask_again
     say(dispatcher, saved_message(outcome, chosen, now))
     return {**closed_record(), "concern_ref": outcome.reference}
@@ -340,37 +475,16 @@ def closed_record() -> dict[str, Any]:
 
 def spooled_message(urgency: str, now) -> str:  # noqa: ANN001
     """The database is down: the record is kept on this server; nobody was paged."""
-    from bot.policy_answers import emergency_text
     from bot.reporting import who_is_paged
 
     on_call, _wait = who_is_paged(urgency, now)
-    lines = [
-        "The concern log database is not reachable right now, so I have kept this record "
-        "safely (encrypted) on this server. It will be written to the concern log as soon "
-        "as the database is back, and the Safeguarding Lead paged then.",
-        "NOBODY COULD BE PAGED AUTOMATICALLY. Phone your Safeguarding Lead now.",
-    ]
-    if on_call:
-        lines.append(f"On call now: {', '.join(on_call)}.")
-    numbers = "If a child is in danger right now, call 999.\n" + emergency_text(pack())
-    if urgency == "immediate":
-        return "\n\n".join([numbers, *lines])  # 999 first, always
-    return "\n\n".join([*lines, numbers])
+    return replies.record_spooled(urgency, on_call, pack())
 
 
 def saved_message(outcome, chosen: list[str], now) -> str:  # noqa: ANN001
-    """Reference, who was paged, the deadlines from the pack, and category routes."""
-    from actions.danger import paged_message
-    from bot import policy_answers
-
-    pack_obj = pack()
-    parts = [f"Saved. Your reference is {outcome.reference}."]
-    parts.append(paged_message(outcome, pack_obj).split("\n\nIf you cannot reach anyone")[0])
-    if policy_answers.deadlines_after_concern(pack_obj, now):
-        parts.append(policy_answers.deadlines_answer(pack_obj, now))
-    for route_id in disclosure.routes_for(chosen):
-        parts.append(policy_answers.route_answer(pack_obj, route_id))
-    return "\n\n".join(parts)
+    """Reference (or the concern it was added to), who was paged, the deadlines from the
+    pack, and category routes (bot.replies)."""
+    return replies.saved(outcome, chosen, now, pack())
 
 
 class CancelDisclosure(Action):
@@ -385,3 +499,63 @@ class CancelDisclosure(Action):
             "danger right now, call 999.",
         )
         return [ActiveLoop(None), *(SlotSet(slot, v) for slot, v in closed_record().items())]
+
+
+class AskDangerNow(Action):
+    """The form's first question. Before it: the answer to what the opening message asked
+    and the special route its words name (answer first, then record), and, when this
+    conversation already raised a concern, that what follows is added to it."""
+
+    def name(self) -> str:
+        return "action_ask_danger_now"
+
+    async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        from bot import clock, policy_answers
+        from bot.reporting import open_concern_for
+
+        latest = tracker.latest_message or {}
+        opening = (latest.get("intent") or {}).get("name") == "start_disclosure"
+        if opening:
+            try:
+                answer = policy_answers.opening_answer(pack(), latest.get("text") or "")
+            except Exception as exc:  # noqa: BLE001 - the question must still be asked
+                logger.error("opening answer failed: %s", type(exc).__name__)
+                answer = None
+            if answer:
+                say(dispatcher, answer + "\n\nLet's write it down now, while it is fresh.")
+            earlier = open_concern_for(conversation_of(tracker), clock.now())
+            if earlier is not None:
+                say(
+                    dispatcher,
+                    f"This conversation already has concern {earlier.concern_ref} (raised at "
+                    f"{earlier.opened_at:%H:%M}). What you record now is added to it. If this "
+                    'is about a different child, say "new concern".',
+                )
+        dispatcher.utter_message(response="utter_ask_danger_now")
+        return []
+
+
+class NewConcern(Action):
+    """The worker says the next thing is about a different child: the conversation's
+    incident ends, so the next alarm or record is a new concern with its own page chain."""
+
+    def name(self) -> str:
+        return "action_new_concern"
+
+    async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
+        from bot.reporting import end_incident
+
+        try:
+            ended = end_incident(conversation_of(tracker))
+        except Exception as exc:  # noqa: BLE001
+            say_failure(dispatcher, "start a new concern", exc)
+            return []
+        if ended:
+            say(
+                dispatcher,
+                f"Understood: {ended} stays as it is, and what you tell me next is a new "
+                "concern about a different child.",
+            )
+        else:
+            say(dispatcher, "Understood: what you tell me next is a new concern.")
+        return []

@@ -244,18 +244,26 @@ def suggest_categories(text: str, book: CategoryBook | None = None) -> list[str]
     return ids
 
 
-def cite(sources: Iterable[Source], book: CategoryBook | None = None) -> str:
-    """'(Source: CRASAC policy, Appendix Two; The Children's Society policy s.4.6, s.3.5)'."""
+def cite(sources: Iterable[Source], book: CategoryBook | None = None, pack=None) -> str:  # noqa: ANN001
+    """'(Source: CRASAC policy, Appendix Two; The Children's Society policy s.4.6, s.3.5)'.
+
+    With `pack` (a deployment of one organisation, not the generic pack): only that
+    organisation's own policy is cited, by the pack's label; "" if it says nothing here."""
     book = book or load_categories()
+    own = pack is not None and pack.org != "generic"
     grouped: dict[str, list[str]] = {}
     for source in sources:
-        name = book.seeds[source.seed]
+        if own and source.seed not in pack.seeds:
+            continue
+        name = pack.seed_label(source.seed) if own else book.seeds[source.seed]
         section = source.section
         if _SECTION_NUMBER.match(section):
             section = f"s.{section}"
         sections = grouped.setdefault(name, [])
         if section not in sections:
             sections.append(section)
+    if not grouped:
+        return ""
     parts = []
     for name, sections in grouped.items():
         separator = " " if sections[0].startswith("s.") else ", "
@@ -263,7 +271,7 @@ def cite(sources: Iterable[Source], book: CategoryBook | None = None) -> str:
     return f"(Source: {'; '.join(parts)})"
 
 
-def explain(category: Category, book: CategoryBook | None = None) -> str:
+def explain(category: Category, book: CategoryBook | None = None, pack=None) -> str:  # noqa: ANN001
     """Plain text for a phone: what it is, the signs, what to do, and the sources."""
     book = book or load_categories()
     lines = [category.name, "", category.definition, "", "Signs to look for:"]
@@ -272,7 +280,8 @@ def explain(category: Category, book: CategoryBook | None = None) -> str:
     steps = [*book.first_steps, *category.what_to_do, *book.last_steps]
     lines += [f"• {step.text}" for step in steps]
     sources = [*category.cited_sources(), *(step.source for step in steps)]
-    lines += ["", cite(sources, book)]
+    cited = cite(sources, book, pack)
+    lines += ["", cited] if cited else []
     return "\n".join(lines)
 
 

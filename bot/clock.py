@@ -1,8 +1,10 @@
 """What time it is, in Europe/London, everywhere in safeguard.
 
 `SAFEGUARD_NOW` pins the clock (ISO local time, e.g. ``2026-12-28T19:30``) so demos and
-tests are repeatable; unset means the real time. Every rule about office hours, bank
-holidays and deadlines reads the time from here, never from ``datetime.now()``.
+tests are repeatable; `SAFEGUARD_NOW_FILE` names a file whose first line does the same and
+is read at every call (a running stack can be moved in time); unset means the real time.
+Every rule about office hours, bank holidays and deadlines reads the time from here, never
+from ``datetime.now()``.
 """
 
 from __future__ import annotations
@@ -31,9 +33,27 @@ def parse_local(text: str) -> datetime:
     return moment.astimezone(LONDON)
 
 
+NOW_FILE_ENV = "SAFEGUARD_NOW_FILE"
+
+
+def _pinned() -> str:
+    """SAFEGUARD_NOW_FILE's first line (read at every call, so a running demo or test stack
+    can be moved to another time without restarting), else SAFEGUARD_NOW."""
+    path = os.environ.get(NOW_FILE_ENV, "").strip()
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                line = handle.readline().strip()
+        except OSError as exc:
+            raise ClockError(f"{NOW_FILE_ENV}={path!r} cannot be read ({exc.strerror})") from None
+        if line:
+            return line
+    return os.environ.get("SAFEGUARD_NOW", "").strip()
+
+
 def now() -> datetime:
-    """The current time in Europe/London (aware), honouring SAFEGUARD_NOW."""
-    pinned = os.environ.get("SAFEGUARD_NOW", "").strip()
+    """The current time in Europe/London (aware), honouring SAFEGUARD_NOW(_FILE)."""
+    pinned = _pinned()
     if pinned:
         return parse_local(pinned)
     return datetime.now(LONDON)

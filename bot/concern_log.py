@@ -49,6 +49,7 @@ from sqlalchemy.types import TypeDecorator
 from bot import clock, settings
 from bot.crypto import CryptoError, KeySpec, Sealer
 from bot.db import Base, make_engine, session_factory, transaction
+from bot.incidents import IncidentConflict
 
 if TYPE_CHECKING:
     from bot.audit import Actor
@@ -302,6 +303,8 @@ SEALED_FIELDS: tuple[str, ...] = (
     "told",
     "worker_view",
     "language_choices",
+    "danger_answer",
+    "timing_answer",
 )
 
 
@@ -346,6 +349,11 @@ class ConcernDraft:
     """The worker's own opinion, kept apart from the facts above."""
     language_choices: list[Any] = field(default_factory=list)
     """The case-note language checks and what the worker chose (JSON-serialisable)."""
+    danger_answer: str = ""
+    """What the worker typed when asked "is anyone in danger right now?" (an answer is
+    never lost: a typed answer is kept as typed, a button press is not stored here)."""
+    timing_answer: str = ""
+    """What the worker typed when asked whether the child is still with them."""
     org: str | None = None
     """Defaults to SAFEGUARD_ORG."""
     created_at: datetime | None = None
@@ -379,6 +387,8 @@ class ConcernView:
     told: str
     worker_view: str
     language_choices: list[Any]
+    danger_answer: str
+    timing_answer: str
     status: str
     status_changed_at: datetime
 
@@ -716,7 +726,7 @@ class ConcernLog:
                         now=now,
                         error=ConcernLogError,
                     )
-            except (ConcernLogError, SQLAlchemyError, CryptoError):
+            except (ConcernLogError, SQLAlchemyError, CryptoError, IncidentConflict):
                 raise
             except Exception as exc:
                 # A step that must be saved with the concern (e.g. the pages) failed, so
@@ -747,6 +757,7 @@ class ConcernLog:
         *,
         actor: Actor | None = None,
         reason: str = "",
+        in_same_transaction: InSameTransaction | None = None,
     ) -> EventView:
         """Append an event of an allowed type. Backdating (`happened_at` in the past) is
         allowed and sorts the event by when it happened; a future time is refused. A
@@ -794,6 +805,10 @@ class ConcernLog:
                 )
                 session.add(event)
                 session.flush()
+                if in_same_transaction is not None:
+                    # e.g. the pager updating the concern's one page chain: both or neither.
+                    in_same_transaction(session, row)
+                    session.flush()
                 _audit(
                     session,
                     actor or _named_actor(by),

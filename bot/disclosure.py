@@ -171,3 +171,194 @@ def category_name(category_id: str) -> str:
         if category.id == category_id:
             return category.name
     return category_id  # the worker's own words for a category we do not list
+
+
+# -- the first two questions: a typed answer is that answer ---------------------------------
+
+DANGER_YES, DANGER_NO, DANGER_UNCLEAR = "yes", "no", "unclear"
+_YES_WORDS = ("yes", "yeah", "yep", "yup", "y", "ya", "aye", "definitely", "i think so")
+_NO_WORDS = ("no", "nope", "nah", "n", "not", "nobody", "no one", "noone", "none")
+_SAFE_WORDS = (
+    "is safe",
+    "are safe",
+    "she's safe",
+    "he's safe",
+    "they're safe",
+    "safe now",
+    "safe tonight",
+    "safe at",
+    "safe with",
+    "not in danger",
+    "no danger",
+)
+
+
+_UNSURE_WORDS = (
+    "not sure",
+    "unsure",
+    "don't know",
+    "dont know",
+    "do not know",
+    "maybe",
+    "no idea",
+    "can't tell",
+    "cant tell",
+    "might be",
+    "possibly",
+    "not certain",
+)
+
+
+def _starts_with(text: str, words: tuple[str, ...]) -> bool:
+    lowered = " ".join(text.lower().replace(",", " ").replace(".", " ").split())
+    return any(lowered == w or lowered.startswith(w + " ") for w in words)
+
+
+def read_danger_answer(text: str, shows_danger: bool) -> str:
+    """A typed answer to "is anyone in danger right now?": DANGER_YES, DANGER_NO or
+    DANGER_UNCLEAR. Danger shown (the 999 floor on the answer) is always yes, whatever
+    else it says ("no, but he's picking her up at 3"): the floor is never lowered."""
+    if shows_danger:
+        return DANGER_YES
+    lowered = text.lower()
+    if any(w in lowered for w in _UNSURE_WORDS):
+        return DANGER_UNCLEAR
+    if _starts_with(text, _NO_WORDS) or any(w in lowered for w in _SAFE_WORDS):
+        return DANGER_NO
+    if _starts_with(text, _YES_WORDS):
+        return DANGER_YES
+    return DANGER_UNCLEAR
+
+
+_DURING = (
+    "with me",
+    "still here",
+    "still with",
+    "here now",
+    "right now",
+    "during",
+    "in the session",
+    "in session",
+    "next to me",
+    "in the room",
+    "sat with",
+)
+_AFTER = (
+    "ended",
+    "after",
+    "gone",
+    "left",
+    "finished",
+    "over",
+    "went home",
+    "gone home",
+    "earlier",
+    "yesterday",
+    "last week",
+    "this morning",
+    "not with",
+    "home now",
+)
+
+
+def timing_of(text: str) -> str | None:
+    """ "during" (the child is still with the worker), "after", or None when the answer
+    does not say. "not with me" is after, though it contains "with me"."""
+    lowered = " ".join(text.lower().split())
+    if any(w in lowered for w in ("not with me", "not here", "no longer", "not anymore")):
+        return "after"
+    if _starts_with(lowered, ("yes", "yeah", "yep", "still")) or any(w in lowered for w in _DURING):
+        return "during"
+    if _starts_with(lowered, ("no", "nope", "nah")) or any(w in lowered for w in _AFTER):
+        return "after"
+    return None
+
+
+# -- a question in the middle of the record --------------------------------------------------
+
+_QUESTION_STARTS = (
+    "who",
+    "whos",
+    "who's",
+    "what",
+    "whats",
+    "what's",
+    "when",
+    "where",
+    "which",
+    "how",
+    "can",
+    "could",
+    "should",
+    "shall",
+    "do",
+    "does",
+    "did",
+    "is",
+    "are",
+    "will",
+    "would",
+    "have",
+    "has",
+    "am",
+    "tell me",
+    "give me",
+    "remind me",
+    "any idea",
+)
+
+
+def is_question(text: str) -> bool:
+    """Asked as a question: ends with "?" or starts like one ("who's the LADO", "how long
+    have I got"). An answer such as "told the DSL in person" or "walking stiffly, asks to go
+    to the toilet" is not one, whatever the classifier makes of it."""
+    stripped = (text or "").strip()
+    if stripped.endswith("?"):
+        return True
+    return _starts_with(stripped.replace("\u2019", "'"), _QUESTION_STARTS)
+
+
+# -- "skip" -----------------------------------------------------------------------------------
+
+SKIP_PHRASES = frozenset(
+    {
+        "skip",
+        "skip it",
+        "skip this",
+        "skip this one",
+        "skip question",
+        "skip for now",
+        "pass",
+        "pass on that",
+        "next",
+        "next question",
+        "move on",
+        "n/a",
+        "na",
+        "not applicable",
+        "doesn't apply",
+        "dont know",
+        "don't know",
+        "i don't know",
+        "i dont know",
+        "dunno",
+        "idk",
+        "dk",
+        "no idea",
+        "unknown",
+        "not known",
+        "none given",
+        "leave it blank",
+        "leave blank",
+        "not sure",
+        "i'm not sure",
+        "skip, don't know",
+    }
+)
+
+
+def is_skip(text: str) -> bool:
+    """The worker asks to skip the question (the answer becomes SKIPPED). Only a bare skip
+    word or phrase: "she didn't say" or "an unknown account" is an answer, kept as typed."""
+    lowered = " ".join((text or "").lower().replace("\u2019", "'").split()).strip(" .!")
+    return lowered in SKIP_PHRASES

@@ -41,10 +41,32 @@ class GatedIntent(BaseModel):
         return value
 
 
+class Situation(BaseModel):
+    """A message describing something happening to a child is the concern path."""
+
+    becomes: str
+    overrides: list[str]
+    told: list[str]
+    about: list[str]
+    hypothetical: list[str] = []
+    question_openers: list[str] = []
+
+    class Config:
+        extra = "forbid"
+
+    @validator("told", "about", "hypothetical", "question_openers", each_item=True)
+    def _lower(cls, value: str) -> str:  # noqa: N805
+        value = " ".join(value.lower().split())
+        if not value:
+            raise ValueError("a cue must not be empty")
+        return value
+
+
 class IntentCues(BaseModel):
     source: str
     gated: dict[str, GatedIntent]
     not_after: list[str] = []
+    situation: Situation | None = None
 
     class Config:
         extra = "forbid"
@@ -83,8 +105,42 @@ def has_cue(intent: str, text: str, cues: IntentCues | None = None) -> bool:
     return False
 
 
+def _holds(tokens: list[str], phrases: list[str]) -> bool:
+    joined = f" {' '.join(tokens)} "
+    return any(f" {' '.join(_tokens(phrase))} " in joined for phrase in phrases)
+
+
+def is_situation(text: str, cues: IntentCues | None = None) -> bool:
+    """The message tells of something happening to a child (someone told, disclosed, ...,
+    about a child or an adult around them), not a general question."""
+    situation = (cues or load()).situation
+    if situation is None:
+        return False
+    tokens = _tokens(text)
+    if not tokens or tokens[0] in situation.question_openers:
+        return False
+    if not _holds(tokens, situation.about):
+        return False
+    hypothetical = set(situation.hypothetical)
+    for phrase in situation.told:
+        words = _tokens(phrase)
+        for start in range(len(tokens) - len(words) + 1):
+            if tokens[start : start + len(words)] == words:
+                before = tokens[max(0, start - 5) : start]
+                after = tokens[start + len(words) : start + len(words) + 1]
+                # "told me cos I promised" gives a reason, not what was told.
+                if not hypothetical & set(before) and not set(after) & {"cos", "because"}:
+                    return True
+    return False
+
+
 def gate(intent: str | None, text: str) -> str | None:
-    """The intent to keep: `intent`, or `nlu_fallback` when a gated intent has no cue."""
-    if intent is None or has_cue(intent, text):
+    """The intent to keep: `intent`; `nlu_fallback` when a gated intent has no cue; the
+    concern path when a general question is in fact a situation (see `is_situation`)."""
+    cues = load()
+    situation = cues.situation
+    if situation is not None and intent in situation.overrides and is_situation(text, cues):
+        return situation.becomes
+    if intent is None or has_cue(intent, text, cues):
         return intent
     return DEMOTED_INTENT

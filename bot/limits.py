@@ -17,22 +17,13 @@ def too_long(text: str) -> bool:
     return len(text) > MAX_MESSAGE_CHARS
 
 
-def too_long_reply(length: int, pack=None) -> str:  # noqa: ANN001
-    """The plain refusal, with the emergency numbers from the organisation's pack."""
-    from bot.pack import load_pack
-    from bot.policy_answers import emergency_text
+def too_long_reply(length: int, pack=None, danger: bool = False) -> str:  # noqa: ANN001
+    """The plain refusal, with 999 and the emergency numbers from the organisation's pack
+    (bot.replies). With `danger`, the refusal alone: the danger reply around it says 999,
+    first, and the numbers, once."""
+    from bot import replies
 
-    head = (
-        f"That message is too long for me to take in one go ({length:,} characters; the "
-        f"limit is {MAX_MESSAGE_CHARS:,}). Nothing from it has been saved. Please send it "
-        "again in shorter parts."
-    )
-    danger = "If a child is in danger right now, call 999."
-    try:
-        numbers = f"{danger}\n{emergency_text(pack or load_pack())}"
-    except Exception:  # noqa: BLE001 - a broken pack must not stop the refusal itself
-        numbers = danger
-    return f"{head}\n\n{numbers}"
+    return replies.too_long(length, pack, danger=danger)
 
 
 # --------------------------------------------------------------------------- rate limits
@@ -107,16 +98,11 @@ class RateLimiter:
 
 def too_fast_reply(pack=None) -> str:  # noqa: ANN001
     """The plain line for a sender over the rate limit, with 999 and the numbers."""
-    from bot.pack import load_pack
-    from bot.policy_answers import emergency_text
+    from bot import replies
 
     head = (
         "You are sending messages faster than I can take them, so I have not read that "
         "one. Please wait a minute and send it again."
     )
-    danger = "If a child is in danger right now, call 999."
-    try:
-        numbers = f"{danger}\n{emergency_text(pack or load_pack())}"
-    except Exception:  # noqa: BLE001 - a broken pack must not stop the reply itself
-        numbers = danger
-    return f"{head}\n\n{numbers}"
+    # replies.numbers never raises: a broken pack still sends the worker to their lead.
+    return f"{head}\n\n{replies.danger_line()}\n{replies.numbers(pack)}"

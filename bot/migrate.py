@@ -29,7 +29,13 @@ MIGRATIONS_DIR = ROOT / "migrations"
 # Alembic reports every step at INFO; in a chat terminal that buries the conversation.
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
-MODEL_MODULES: tuple[str, ...] = ("bot.concern_log", "bot.pager", "bot.audit", "bot.access")
+MODEL_MODULES: tuple[str, ...] = (
+    "bot.concern_log",
+    "bot.pager",
+    "bot.audit",
+    "bot.access",
+    "bot.incidents",
+)
 """Modules that define tables on `bot.db.Base`; imported so `model_metadata()` (used for
 autogenerate and the drift test) sees every table. A module not written yet is skipped."""
 

@@ -66,6 +66,7 @@ ROUTE_IDS: tuple[str, ...] = (
 )
 
 SEED_FILE = re.compile(r"^\d{3}_[0-9a-f]+\.txt$")
+SEED_IN_TEXT = re.compile(r"\d{3}_[0-9a-f]+\.txt")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 # UK numbers: 999/101/111/112, 116 xxx helplines, 0800/0808 freephone (8+ digits), and
@@ -401,6 +402,9 @@ class Pack(Strict):
     name: str
     short_name: str
     seeds: list[str] = Field(..., min_items=1)
+    # What people are shown for each seed ("The Children's Society policy"), never the file
+    # name; a seed with no label is shown as "<short_name> policy".
+    seed_labels: dict[str, str] = Field(default_factory=dict)
     covers: str
     ask_first: str = Field(..., description="who to ask when something is not set")
     child_definition: ChildDefinition
@@ -429,6 +433,20 @@ class Pack(Strict):
         if value != SCHEMA_VERSION:
             raise ValueError(f"schema_version {value} is not supported (this code reads 1)")
         return value
+
+    @validator("seed_labels")
+    def _labels(cls, value: dict[str, str], values: dict) -> dict[str, str]:  # noqa: N805
+        seeds = values.get("seeds") or []
+        for seed, label in value.items():
+            if seed not in seeds:
+                raise ValueError(f"{seed!r} is not in seeds")
+            if not label.strip() or SEED_IN_TEXT.search(label):
+                raise ValueError(f"{seed}: the label must be a name people read, not a file name")
+        return value
+
+    def seed_label(self, seed: str) -> str:
+        """The human name of a seed policy: 'The Children's Society policy'."""
+        return self.seed_labels.get(seed) or f"{self.short_name} policy"
 
     # -- lookups used by routing and answers --------------------------------------------
     def office_rule(self) -> HoursRule:

@@ -112,6 +112,8 @@ class Page(Base):
     acknowledged_by = Column(String(120), nullable=True)
     closed_at = Column(DateTime, nullable=True)
     version = Column(Integer, nullable=False, default=1)
+    # Why the page was sent again (`update_page`): a fixed phrase and a time, never text.
+    update_note = Column(String(80), nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -194,7 +196,7 @@ class FallbackContact:
     """The policy pack's answer for the fallback purpose now.
 
     `phone` is None when the policy sets no number; `reason` then says so and who to ask
-    (the pack's own words). `source` names the seed file and section.
+    (the pack's own words). `source` names the policy and section (never its file name).
     """
 
     label: str
@@ -218,8 +220,10 @@ def resolve_fallback(
     try:
         from bot.contacts import route
         from bot.pack import load_pack
+        from bot.replies import cited
 
-        routes = route(load_pack(fallback.pack or organisation), fallback.purpose, when)
+        pack = load_pack(fallback.pack or organisation)
+        routes = route(pack, fallback.purpose, when)
     except Exception:  # noqa: BLE001 - a broken pack must not stop a page; the worker is told
         return None
     if not routes:
@@ -230,7 +234,7 @@ def resolve_fallback(
         label=(contact.name if contact is not None else fallback.purpose),
         phone=best.number,
         reason=best.reason,
-        source=best.source,
+        source=cited(pack, [best.source]),  # the policy's name, never its file name
     )
 
 
@@ -420,6 +424,144 @@ def page_concern(
         now or _clock.now(),
         roster=roster,
     )
+
+
+# --------------------------------------------------------------------------- one chain
+
+URGENCY_RANK = {"routine": 0, "urgent": 1, "immediate": 2}
+DANGER_AGAIN = "danger reported again"
+RECORD_ADDED = "the full record was added"
+UPDATE_REASONS = (DANGER_AGAIN, RECORD_ADDED)
+
+
+@dataclass(frozen=True)
+class PageUpdate:
+    """What `update_page` did: re-opened the chain (paging again from its first step for
+    `urgency`), or told the people already engaged (`told`, names)."""
+
+    page_id: int
+    urgency: str
+    reopened: bool
+    told: tuple[str, ...] = ()
+
+
+def update_page(
+    session: Session,
+    concern: Any,
+    urgency: str,
+    reason: str,
+    now: datetime,
+    *,
+    roster: Roster | None = None,
+) -> PageUpdate:
+    """A later signal about a concern that already has its page chain: update THAT chain,
+    in the caller's transaction, never start a second one. Returns the page id.
+
+    * The chain is re-opened (the new urgency's steps appended and started now) when the
+      urgency goes up, or when danger is reported again on a page that is no longer being
+      paged (acknowledged, or run out): someone must acknowledge the new danger.
+    * Otherwise (the chain is still paging at this urgency, or the record was added) the
+      people already engaged are sent an update: whoever the current step is paging, or
+      whoever acknowledged. The escalation timing is left alone: an update never delays it.
+
+    `reason` is one of UPDATE_REASONS; the page says it with the time, nothing else.
+    Returns what it did (`PageUpdate`).
+    """
+    if reason not in UPDATE_REASONS:
+        raise PagerError(f"page: update reason {reason[:40]!r} is not one of {UPDATE_REASONS}")
+    if urgency not in URGENCIES:
+        raise PagerError(f"page: urgency must be one of {', '.join(URGENCIES)}, not {urgency!r}")
+    page = session.scalars(
+        select(Page).where(Page.concern_ref == concern.reference).order_by(Page.id.desc())
+    ).first()
+    if page is None:
+        # A concern kept without a page (e.g. written from the spool before paging was
+        # possible): its first chain, not a second.
+        page_id = page_concern(session, concern, now=now, roster=roster)
+        return PageUpdate(page_id, concern.urgency, reopened=True)
+    roster = roster or load_roster(shared=True)
+    page.update_note = f"{reason} at {_hhmm(now)}"
+    higher = URGENCY_RANK[urgency] > URGENCY_RANK.get(page.urgency, 0)
+    if higher or (reason == DANGER_AGAIN and page.status != ACTIVE):
+        new_urgency = max(urgency, page.urgency, key=URGENCY_RANK.get)
+        _reopen(session, page, new_urgency, roster, now)
+        session.flush()
+        return PageUpdate(int(page.id), new_urgency, reopened=True)
+    told = _send_update(session, page, roster, now)
+    session.flush()
+    return PageUpdate(int(page.id), page.urgency, reopened=False, told=tuple(told))
+
+
+def _reopen(session: Session, page: Page, urgency: str, roster: Roster, now: datetime) -> None:
+    """Append the urgency's chain as it stands now and start it: the same page, one chain."""
+    chain = json.loads(page.chain)
+    start = len(chain)
+    chain.extend(freeze_chain(roster, urgency, now))
+    page.chain = json.dumps(chain)
+    page.urgency = urgency
+    page.status = ACTIVE
+    page.step = start
+    page.step_started_at = None
+    page.step_deadline = None
+    page.closed_at = None
+    _notice(
+        session,
+        page,
+        "reopened",
+        f"Concern {page.concern_ref}: {page.update_note}. The Safeguarding Lead is being paged "
+        f"again ({urgency}) on the same page; you will be told when someone acknowledges.",
+        now,
+    )
+
+
+def _engaged(session: Session, page: Page, roster: Roster) -> list[dict[str, Any]]:
+    """Who is already dealing with the page: whoever acknowledged it (matched by name in the
+    roster), else whoever the current step is paging."""
+    if page.status == ACKNOWLEDGED and page.acknowledged_by:
+        named = [p for p in roster.people if p.name == page.acknowledged_by]
+        if named:
+            return [_recipient(named[0])]
+    chain = json.loads(page.chain)
+    if page.step_started_at is not None and 0 <= page.step < len(chain):
+        return list(chain[page.step].get("recipients") or [])
+    return []
+
+
+def _send_update(session: Session, page: Page, roster: Roster, now: datetime) -> list[str]:
+    people = [p for p in _engaged(session, page, roster) if p.get("channels")]
+    if not people:
+        return []
+    used = session.scalars(
+        select(PageDelivery.round).where(PageDelivery.page_id == page.id, PageDelivery.round < 0)
+    ).all()
+    update_no = -(max((-r for r in used), default=0) + 1)
+    for person in people:
+        channels = person["channels"]
+        session.add(
+            PageDelivery(
+                page_id=page.id,
+                step=page.step,
+                round=update_no,
+                dedupe_key=f"{page.id}:u{-update_no}:{person['id']}",
+                recipient_id=person["id"],
+                recipient_name=person["name"],
+                channels=json.dumps(channels),
+                channel_index=0,
+                transport=channels[0][0],
+                status=PENDING,
+                next_try_at=_db(now),
+                created_at=_db(now),
+            )
+        )
+    names = ", ".join(p["name"] for p in people)
+    _notice(
+        session,
+        page,
+        "updated",
+        f"Concern {page.concern_ref}: {names} told ({page.update_note}).",
+        now,
+    )
+    return [p["name"] for p in people]
 
 
 # --------------------------------------------------------------------------- the pager
@@ -718,6 +860,7 @@ class Pager:
             .where(
                 PageDelivery.page_id == Page.id,
                 PageDelivery.step == Page.step,
+                PageDelivery.round >= 0,
                 PageDelivery.status == FAILED,
             )
             .exists()
@@ -822,7 +965,9 @@ class Pager:
         statuses = list(
             session.scalars(
                 select(PageDelivery.status).where(
-                    PageDelivery.page_id == page.id, PageDelivery.step == page.step
+                    PageDelivery.page_id == page.id,
+                    PageDelivery.step == page.step,
+                    PageDelivery.round >= 0,  # update messages are not the step's pages
                 )
             )
         )
@@ -918,8 +1063,11 @@ class Pager:
                     f"{TARGET_LABELS[chain[delivery.step]['target']]}, "
                     f"step {delivery.step + 1} of {len(chain)}"
                 ),
+                update=page.update_note or "",
             )
-            live = page.status != ACKNOWLEDGED
+            # An update message goes to someone already engaged (paged or acknowledged):
+            # an acknowledged page still sends it; a step's own page stops at the ack.
+            live = page.status != ACKNOWLEDGED or delivery.round < 0
             return message, delivery.transport, address, live, claim_id
 
     def _finish(self, delivery_id: int, claim_id: str, status: str, now: datetime) -> None:

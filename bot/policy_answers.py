@@ -2,7 +2,8 @@
 
 Every answer is a few lines of plain text: numbers written the way they are dialled
 ("024 7683 3003") so a phone makes them tap-to-call, and a last line naming the source
-(seed file and section). Nothing here invents a value: where the pack says a number or
+("The Children's Society policy, s.3.11": the seed's human label, never its file name).
+Nothing here invents a value: where the pack says a number or
 rule is not set, the answer says so and who to ask.
 """
 
@@ -13,7 +14,6 @@ from datetime import datetime
 
 from bot import clock
 from bot.contacts import Route, purpose_from_text, route, time_context
-from bot.hours import is_working_time
 from bot.pack import ROUTE_IDS, Pack, Source, Timescale, format_number
 
 BULLET = "• "
@@ -54,22 +54,11 @@ def _now(when: datetime | None) -> datetime:
 
 
 def _sources_line(pack: Pack, sources: list[str]) -> str:
-    """'Source: <seed> (<section>; <section>); <seed> (...)', grouped by seed file."""
-    by_seed: dict[str, list[str]] = {}
-    for cited in sources:
-        if not cited:
-            continue
-        seed, _, section = cited.partition(", ")
-        sections = by_seed.setdefault(seed, [])
-        for part in (p.strip() for p in section.split(";")):
-            if part and part not in sections:
-                sections.append(part)
-    if not by_seed:
-        return f"Source: {pack.short_name} policy pack ({', '.join(pack.seeds)})"
-    return "Source: " + "; ".join(
-        f"{seed} ({'; '.join(sections)})" if sections else seed
-        for seed, sections in by_seed.items()
-    )
+    """'Source: The Children's Society policy, s.3.6, s.3.11': the seed's human label and
+    sections (bot.replies.cite), never the seed file name."""
+    from bot.replies import cite
+
+    return cite(pack, sources)
 
 
 def _cite(source: Source | None) -> str:
@@ -125,54 +114,25 @@ def contacts_answer(pack: Pack, text: str, when: datetime | None = None) -> str:
             purposes.append("safeguarding_lead")
     for wanted in purposes:
         block, cited = _routes_block(pack, wanted, moment)
-        lines.extend(block)
-        sources.extend(cited)
-    if "emergency" not in purposes:
+        # A contact serving two of the purposes asked about is listed once.
+        for line, source in zip(block, cited, strict=True):
+            if line not in lines:
+                lines.append(line)
+                sources.append(source)
+    # Once: a "not set" line may already say "in an emergency call 999".
+    if "emergency" not in purposes and not any("call 999" in line for line in lines):
         lines.append("If a child is in danger now, call 999.")
     lines.append(_sources_line(pack, sources))
     return "\n".join(lines)
 
 
 def emergency_text(pack: Pack, when: datetime | None = None) -> str:
-    """The line under "Call 999 now": how to reach the Safeguarding Lead (and, out of
-    hours, out-of-hours social care) right now, or what is not set and who to ask."""
-    moment = _now(when)
-    lines: list[str] = []
-    sources: list[str] = []
-    lead = route(pack, "safeguarding_lead", moment)
-    first = lead[0]
-    who = first.contact.name if first.contact is not None else ""
-    if first.contact is not None and first.number:
-        lines.append(f"Then tell {who}: {first.number}.")
-    elif first.contact is not None:
-        lines.append(
-            f"Then tell {who}. Number not set for this deployment: {first.contact.not_set}"
-        )
-    else:
-        lines.append(f"Then tell {pack.ask_first}. {first.reason}")
-    sources.append(first.source)
-    ooh = route(pack, "out_of_hours_social_care", moment)
-    best = ooh[0]
-    already = (
-        best.contact is not None
-        and first.contact is not None
-        and (best.contact.id == first.contact.id)
-    )
-    if is_working_time(pack, moment) is not True and not already:
-        if best.contact is not None and best.number:
-            lines.append(
-                f"Out of hours ({time_context(pack, moment)}): {best.contact.name} {best.number}."
-            )
-        elif best.contact is not None:
-            lines.append(
-                f"Out of hours: {best.contact.name}. Number not set for this deployment: "
-                f"{best.contact.not_set}"
-            )
-        else:
-            lines.append(f"Out of hours: {best.reason}")
-        sources.append(best.source)
-    lines.append(_sources_line(pack, sources))
-    return "\n".join(lines)
+    """The lines under "Call 999 now": the Safeguarding Lead now (and, out of hours,
+    out-of-hours social care), one label/value line each, or what is not set and who to
+    ask; then the source. Rendered by bot.replies (`numbers_lines`)."""
+    from bot.replies import numbers_lines
+
+    return numbers_lines(pack, when)
 
 
 # -- timescales and deadlines -------------------------------------------------------------
@@ -367,3 +327,43 @@ def route_answer(pack: Pack, route_id: str) -> str:
 
 def route_number(number: str | None) -> str | None:
     return format_number(number) if number else None
+
+
+# -- a concern stated with a question: answer first, then record ------------------------------
+
+# Words that make a message that starts a concern also a question to answer now.
+_ASKS = (
+    "?",
+    "who do i",
+    "who should i",
+    "who to ",
+    "what do i do",
+    "what should i do",
+    "what number",
+    "which number",
+    "how do i report",
+    "do i have to",
+    "do i need to",
+    "do i ring",
+    "do i call",
+    "do i tell",
+)
+
+
+def asks_something(text: str) -> bool:
+    lowered = " ".join((text or "").lower().split())
+    return any(cue in lowered for cue in _ASKS)
+
+
+def opening_answer(pack: Pack, text: str, when: datetime | None = None) -> str | None:
+    """For a message that states a concern: the special route its words name (allegation
+    about staff -> LADO, a colleague online, FGM duty, Prevent, CSE, domestic abuse) and, if
+    it also asks who to call, the contact, so the answer comes before the record's first
+    question. None when there is nothing to answer first."""
+    from bot import disclosure
+
+    routes = disclosure.routes_for(disclosure.categories_in(text or ""))
+    parts = [route_answer(pack, route_id) for route_id in routes]
+    if not parts and asks_something(text) and purpose_from_text(text or "") is not None:
+        parts.append(contacts_answer(pack, text, when))
+    return "\n\n".join(parts) or None

@@ -35,6 +35,14 @@ EMERGENCY_NUMBERS = {"999", "112"}
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
+# The `emergency` intent is the worker's command ("emergency", "999", "sos"): short and
+# unmistakable, so the classifier is confident on it. Below this confidence, with the
+# detector finding nothing, it is the classifier guessing on an answer it has no intent
+# for: a child's name and reference ("Ellie (ref TCS-4471)") scored 0.46 and paged a lead
+# in the middle of a disclosure. report_danger is untouched: the classifier may raise it.
+EMERGENCY_MIN_CONFIDENCE = 0.6
+
+
 def wordless(text: str) -> bool:
     """True for a message with no word in it: an age, a date, a reference number."""
     return _WORD.search(text or "") is None and (text or "").strip() not in EMERGENCY_NUMBERS
@@ -59,6 +67,15 @@ def apply_floor(parse: dict[str, Any], text: str) -> dict[str, Any]:
         # The classifier matches digits to the "999" examples: "13" or "2011-04-02" typed
         # as a child's age in the form would page a lead. A message with no words cannot
         # describe danger, so it is not trusted as one (the detector still runs below).
+        parse[INTENT] = {"name": "nlu_fallback", "confidence": intent.get("confidence", 0.0)}
+        intent = parse[INTENT]
+    elif (
+        intent.get("name") == "emergency"
+        and float(intent.get("confidence") or 0.0) < EMERGENCY_MIN_CONFIDENCE
+        and (text or "").strip() not in EMERGENCY_NUMBERS
+    ):
+        # A low-confidence guess at the command intent is not a command (see above); the
+        # detector below still raises real danger in the same words.
         parse[INTENT] = {"name": "nlu_fallback", "confidence": intent.get("confidence", 0.0)}
         intent = parse[INTENT]
     classified = classify_urgency(intent.get("name"))

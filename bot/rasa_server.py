@@ -1,4 +1,4 @@
-"""Run Rasa's command line with two measured speed-ups: `python -m bot.rasa_server run ...`.
+"""Run Rasa's command line with measured speed-ups: `python -m bot.rasa_server run ...`.
 
 `safeguard serve` (and the benchmarks) start the Rasa server through this module
 (bot/processes.py, `rasa_run_cmd`). Both changes are pure caching of work Rasa 3.6 repeats
@@ -28,6 +28,9 @@ Found by profiling a scripted disclosure with py-spy (`make bench`; README "Perf
    (rasa_sdk reads the form's slot candidates and the latest user message from them). The
    call now carries the events from the worker's latest message on (`current_turn`). This
    is also less of a child's story passing to the action server on every call.
+
+And one setting (`_organisation_slot`): every conversation's `organisation` slot starts as
+the deployment's organisation, so the domain's responses cite only its own policy.
 
 Not a speed-up: every call to the action server carries the deployment's action secret
 (bot/action_server.py, which refuses calls without it), added to the action endpoint as it
@@ -108,7 +111,45 @@ def install() -> None:
     _reuse_endpoint_sessions()
     _send_only_the_current_turn()
     _sign_action_calls()
+    _organisation_slot()
     _installed = True
+
+
+ORG_SLOT = "organisation"
+
+
+def deployment_org() -> str | None:
+    """The organisation this server answers for (SAFEGUARD_ORG, default generic), if it
+    has a policy pack; None otherwise (responses then cite no organisation's policy)."""
+    from bot import settings
+    from bot.pack import available_orgs
+
+    org = settings.org()
+    return org if org in available_orgs() else None
+
+
+def _organisation_slot() -> None:
+    """Every conversation starts with the `organisation` slot set to this deployment's
+    organisation (its initial value, so no event is written and no action server call is
+    needed, even when the action server is down). The domain's responses choose the
+    variation citing only that organisation's policy (domain.yml, condition on the slot).
+
+    Not a speed-up like the rest of this module: the one place a server-wide setting can
+    reach Rasa's response selection before the first message."""
+    from rasa.shared.core.domain import Domain
+
+    original = Domain.__init__
+
+    @functools.wraps(original)
+    def init(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN001
+        original(self, *args, **kwargs)
+        org = deployment_org()
+        for slot in self.slots:
+            if slot.name == ORG_SLOT and org and slot.initial_value is None:
+                slot.initial_value = org
+                slot.value = org
+
+    Domain.__init__ = init
 
 
 def _sign_action_calls() -> None:

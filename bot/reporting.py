@@ -54,12 +54,21 @@ class Outcome:
     # been paged automatically; it is written (and paged) when the database is back.
     spooled: bool = False
     spool_id: str | None = None
+    # One incident, one concern (bot.incidents): True when a later danger signal was added
+    # to the conversation's existing concern instead of opening a new one ...
+    extended: bool = False
+    # ... or when the finished record was added to it instead of creating another.
+    record_added: bool = False
 
 
-def _page_in_same_transaction(now: datetime):  # noqa: ANN202
-    from bot import pager
+def _page_in_same_transaction(now: datetime, conversation: str | None = None):  # noqa: ANN202
+    """Pages for the new concern and, in a conversation, the incident's link to it: both
+    commit with the concern or not at all."""
+    from bot import incidents, pager
 
     def add_pages(session, row) -> None:  # noqa: ANN001
+        if conversation is not None:
+            incidents.open_incident(session, conversation, row, now)
         pager.page_concern(session, row, now=now)
 
     return add_pages
@@ -85,7 +94,10 @@ def who_is_paged(urgency: str, now: datetime) -> tuple[list[str], float | None]:
 
 
 def raise_concern(  # noqa: ANN001
-    draft, now: datetime | None = None, worker: Worker | None = None
+    draft,
+    now: datetime | None = None,
+    worker: Worker | None = None,
+    conversation: str | None = None,
 ) -> Outcome:
     """Record `draft` (a ConcernDraft) and its pages in one transaction.
 
@@ -99,19 +111,36 @@ def raise_concern(  # noqa: ANN001
 
     `worker` (who raised it in chat, with their roster role) is who the audit trail names;
     without it, the draft's worker is named as a worker.
+
+    `conversation` (the chat's sender id): one incident, one concern. If the conversation
+    already raised a concern (an alarm earlier, or a record saved before), the record is
+    added to that concern's chronology and its page chain updated (`Outcome.record_added`)
+    instead of creating a second concern and a second chain.
     """
     from bot.audit import Actor
     from bot.concern_log import ConcernLogError, InvalidConcern, validate_draft
+    from bot.incidents import IncidentConflict
 
     now = now or clock.now()
     outcome = Outcome()
     who = worker or Worker(id=draft.worker_id, name=draft.worker_name)
+    key = _conversation_key(conversation)
     try:
-        view = concern_log().record(
-            draft,
-            in_same_transaction=_page_in_same_transaction(now),
-            actor=Actor.from_worker(who, channel="chat"),
-        )
+        log = concern_log()
+        if key is not None and (earlier := _open_incident(log, key, now)) is not None:
+            return _add_to_incident(log, key, earlier, draft, who, now, record=True)
+        try:
+            view = log.record(
+                draft,
+                in_same_transaction=_page_in_same_transaction(now, key),
+                actor=Actor.from_worker(who, channel="chat"),
+            )
+        except IncidentConflict:
+            # Another process opened this conversation's incident a moment ago.
+            earlier = _open_incident(log, key, now)
+            if earlier is None:
+                raise
+            return _add_to_incident(log, key, earlier, draft, who, now, record=True)
     except InvalidConcern as exc:
         outcome.problems.append(str(exc))
         return outcome
@@ -150,9 +179,125 @@ def _spool(draft, outcome: Outcome) -> None:  # noqa: ANN001
     outcome.spooled = True
 
 
-def raise_alarm(worker: Worker, report: str = "", now: datetime | None = None) -> Outcome:
+def _conversation_key(conversation: str | None) -> str | None:
+    from bot import incidents
+
+    return None if conversation is None else incidents.conversation_key(str(conversation))
+
+
+def _open_incident(log, key: str, now: datetime) -> str | None:  # noqa: ANN001
+    """The reference of the concern the conversation's open incident belongs to, or None."""
+    from bot import incidents
+    from bot.db import transaction
+
+    with log._db("look up the conversation's concern"), transaction(log.sessions) as session:
+        row = incidents.find_open(session, key, now)
+        return None if row is None else row.concern_ref
+
+
+def worker_update_type(log) -> str:  # noqa: ANN001
+    """What a worker's later entry on their own concern is recorded as: the organisation's
+    worker-update type where it has one (CRASAC's "Worker update"), else its update type."""
+    if "Worker update" in log.event_types.allowed:
+        return "Worker update"
+    return lead_update_type(log)
+
+
+def _add_to_incident(  # noqa: ANN001, PLR0913
+    log, key: str, ref: str, draft, who: Worker, now: datetime, *, record: bool
+) -> Outcome:
+    """Add a later signal to the conversation's concern: a dated event holding it and an
+    update on the concern's one page chain, in one transaction."""
+    from bot import incidents, pager
+    from bot.audit import Actor
+
+    results: list = []
+
+    def update(session, row) -> None:  # noqa: ANN001
+        incident = incidents.find_open(session, key, now)
+        if incident is not None:
+            incidents.touch(session, incident, now)
+        reason = pager.RECORD_ADDED if record else pager.DANGER_AGAIN
+        results.append(pager.update_page(session, row, draft.urgency, reason, now))
+
+    if record:
+        text = "The worker completed the record in the same conversation.\n" + record_text(draft)
+    else:
+        text = f"Danger reported again in the same conversation at {now:%H:%M}: " + (
+            draft.observations or "the worker reported that someone is in danger now."
+        )
+    from bot.concern_log import ConcernLogError, InvalidConcern
+
+    try:
+        log.add_event(
+            ref,
+            worker_update_type(log),
+            text,
+            by=draft.worker_name or who.name,
+            # Never ahead of the log's clock (another process's clock may run ahead): the
+            # event is refused then, and the signal must not be lost over clock skew.
+            happened_at=min(now, clock.now()),
+            actor=Actor.from_worker(who, channel="chat"),
+            reason="added to the concern raised earlier in this conversation",
+            in_same_transaction=update,
+        )
+    except InvalidConcern as exc:
+        # Not the worker's draft at fault: keep it (the caller spools it) rather than drop it.
+        raise ConcernLogError(f"could not add to {ref}: {exc}") from None
+    done = results[0]
+    outcome = Outcome(reference=ref, saved=True, extended=not record, record_added=record)
+    if done.reopened:
+        outcome.paged, outcome.first_wait_minutes = who_is_paged(done.urgency, now)
+    else:
+        # Told now, or (the chain's current step not started yet) about to be paged.
+        outcome.paged = list(done.told) or who_is_paged(done.urgency, now)[0]
+    return outcome
+
+
+def record_text(draft) -> str:  # noqa: ANN001
+    """A draft's record as labelled lines (the same labels as the summary the worker
+    confirmed), every answer exactly as given."""
+    answers = {
+        "child_identity": draft.child,
+        "child_age": draft.child_age,
+        "child_words": draft.child_words,
+        "observations": draft.observations,
+        "when_where": draft.happened_when,
+        "others_involved": draft.others_involved,
+        "actions_taken": draft.actions_taken,
+        "worker_view": draft.worker_view,
+    }
+    lines = []
+    if draft.danger_answer:
+        lines.append(f"- Asked if anyone was in danger right now: {draft.danger_answer}")
+    if draft.timing_answer:
+        lines.append(f"- Asked if the child was still there: {draft.timing_answer}")
+    lines += [
+        f"- {f.label}: {answers.get(f.slot) or disclosure.SKIPPED}" for f in disclosure.FIELDS
+    ]
+    lines.append(f"- Urgency: {draft.urgency}")
+    if draft.categories:
+        lines.append(f"- Categories: {', '.join(draft.categories)}")
+    for choice in draft.language_choices or []:
+        if isinstance(choice, dict):
+            lines.append(
+                f"- Language check on {choice.get('field')}: {choice.get('choice')} "
+                f"({', '.join(map(str, choice.get('rules') or []))})"
+            )
+    return "\n".join(lines)
+
+
+def raise_alarm(
+    worker: Worker,
+    report: str = "",
+    now: datetime | None = None,
+    conversation: str | None = None,
+) -> Outcome:
     """Danger now: an immediate concern holding what the worker reported, so the lead is
-    paged at once. The details follow in the disclosure form; the page carries none."""
+    paged at once. The details follow in the disclosure form; the page carries none.
+
+    In a conversation that already raised a concern, the danger is added to that concern
+    (a dated event) and its one page chain is paged again or updated (`Outcome.extended`)."""
     from bot.concern_log import ConcernDraft
 
     now = now or clock.now()
@@ -167,7 +312,20 @@ def raise_alarm(worker: Worker, report: str = "", now: datetime | None = None) -
         categories=[DANGER_CATEGORY],
         created_at=now,
     )
-    return raise_concern(draft, now, worker)
+    key = _conversation_key(conversation)
+    if key is not None:
+        try:
+            log = concern_log()
+            ref = _open_incident(log, key, now)
+            if ref is not None:
+                return _add_to_incident(log, key, ref, draft, worker, now, record=False)
+        except Exception as exc:  # noqa: BLE001 - the alarm must still be raised
+            import logging
+
+            logging.getLogger(__name__).error(
+                "adding danger to the conversation's concern failed: %s", type(exc).__name__
+            )
+    return raise_concern(draft, now, worker, conversation)
 
 
 def draft_from_answers(
@@ -199,6 +357,8 @@ def draft_from_answers(
         worker_view=text("worker_view"),
         categories=list(categories),
         language_choices=list(language_choices or []),
+        danger_answer=text("danger_answer"),
+        timing_answer=text("timing_answer"),
         created_at=now or clock.now(),
     )
 
@@ -263,3 +423,32 @@ def lead_update_type(log) -> str:  # noqa: ANN001
             return name
     ordinary = [n for n in allowed if n not in (log.event_types.raised, log.event_types.closed)]
     return ordinary[0] if ordinary else allowed[0]
+
+
+def open_concern_for(conversation: str, now: datetime | None = None):  # noqa: ANN201
+    """The conversation's open incident (`bot.incidents.OpenIncident`: its concern's
+    reference and when it began), or None. None too if the log cannot be read: the worker
+    is then simply not told, and the next save still finds the incident."""
+    from bot import incidents
+    from bot.db import transaction
+
+    now = now or clock.now()
+    try:
+        log = concern_log()
+        with log._db("look up the conversation's concern"), transaction(log.sessions) as session:
+            row = incidents.find_open(session, incidents.conversation_key(conversation), now)
+            return None if row is None else incidents.describe(row)
+    except Exception:  # noqa: BLE001 - a lookup for a courtesy line must not break the form
+        return None
+
+
+def end_incident(conversation: str, now: datetime | None = None) -> str | None:
+    """The worker says the next thing is about a different child: end the conversation's
+    incident. Returns the reference of the concern it belonged to, or None."""
+    from bot import incidents
+    from bot.db import transaction
+
+    now = now or clock.now()
+    log = concern_log()
+    with log._db("start a new concern"), transaction(log.sessions) as session:
+        return incidents.end(session, incidents.conversation_key(conversation), now)

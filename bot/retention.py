@@ -197,5 +197,7 @@ def not_set_text(pack: Any) -> str:
     if retention.ask:
         text += f" Ask {retention.ask}."
     if retention.source:
-        text += f" (Source: {retention.source.cite()}.)"
+        from bot.replies import cited
+
+        text += f" (Source: {cited(pack, [retention.source])}.)"
     return text

@@ -7,7 +7,17 @@ from collections.abc import Callable
 
 
 def _checks() -> list[tuple[str, Callable[[], object]]]:
-    from bot import categories, contacts, crypto, intent_cues, language, pack, rota, triage
+    from bot import (
+        categories,
+        contacts,
+        crypto,
+        intent_cues,
+        language,
+        pack,
+        replies,
+        rota,
+        triage,
+    )
 
     return [
         ("policy pack", pack.load_pack),
@@ -16,6 +26,7 @@ def _checks() -> list[tuple[str, Callable[[], object]]]:
         ("language rules", language.load_rules),
         ("categories of abuse", categories.load_categories),
         ("intent cues", intent_cues.load),
+        ("reply templates", replies.load_replies),
         ("on-call roster", rota.load_roster),
         ("encryption key", crypto.load_key),
     ]

@@ -78,6 +78,8 @@ def _narrative_slots() -> frozenset[str]:
         {
             *disclosure.RECORD_SLOTS,
             "disclosure_timing",
+            "danger_answer",  # the worker's typed answers to the first two questions
+            "timing_answer",
             "categories",  # may be free text the worker typed
             "suggested_categories",
             "language_pending",  # holds the worker's unaccepted wording

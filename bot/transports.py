@@ -40,6 +40,9 @@ class PageMessage:
     worker_name: str
     worker_contact: str
     step_label: str
+    # Why a page that was already under way is being sent again: a fixed phrase and a time
+    # ("danger reported again at 21:52"), never anything about the child (bot.pager).
+    update: str = ""
 
     @property
     def ack_data(self) -> str:
@@ -48,10 +51,13 @@ class PageMessage:
 
     @property
     def headline(self) -> str:
-        return f"SAFEGUARDING PAGE - {self.urgency.upper()} - concern {self.concern_ref}"
+        kind = "SAFEGUARDING PAGE - UPDATE" if self.update else "SAFEGUARDING PAGE"
+        return f"{kind} - {self.urgency.upper()} - concern {self.concern_ref}"
 
     def lines(self) -> list[str]:
         out = [self.headline]
+        if self.update:
+            out.append(f"Update: {self.update}.")
         if self.urgency == "immediate":
             out.append("A child may be in danger now. Call the worker back immediately.")
         out += [
@@ -108,6 +114,7 @@ def card_value(text: str, limit: int = 120) -> str:
 def adaptive_card(message: PageMessage) -> dict[str, Any]:
     """A Workflows-webhook payload holding an Adaptive Card built from the whitelist only."""
     facts = [
+        *([{"title": "Update", "value": card_value(message.update)}] if message.update else []),
         {"title": "Urgency", "value": card_value(message.urgency.upper())},
         {"title": "Concern ref", "value": card_value(message.concern_ref)},
         {"title": "Category", "value": card_value(message.category)},

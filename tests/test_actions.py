@@ -165,7 +165,9 @@ def validate(
 ):  # noqa: ANN201
     form = disclosure_form.ValidateDisclosureForm()
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(str(value), slots=slots, intent=intent)
+    tracker = make_tracker(
+        str(value), slots={"requested_slot": slot, **(slots or {})}, intent=intent
+    )
     result = asyncio.run(getattr(form, f"validate_{slot}")(value, dispatcher, tracker, {}))
     return result, dispatcher.messages
 
@@ -203,14 +205,16 @@ def test_danger_answer_no_asks_nothing_more() -> None:
 )
 def test_timing_shows_the_guidance_for_the_moment(answer, timing, response) -> None:  # noqa: ANN001
     result, messages = validate("disclosure_timing", answer)
-    assert result == {"disclosure_timing": timing}
+    assert result == {"disclosure_timing": timing, "timing_answer": answer}
     assert messages[0]["response"] == response
 
 
-def test_unclear_timing_is_asked_again() -> None:
+def test_unclear_timing_is_kept_and_both_guidances_given_never_asked_twice() -> None:
+    """An answer is never lost (issue 14): what the worker typed is kept for the record,
+    and when it does not say whether the child is still there, both guidances are given."""
     result, messages = validate("disclosure_timing", "banana")
-    assert result == {"disclosure_timing": None}
-    assert messages
+    assert result == {"disclosure_timing": "unclear", "timing_answer": "banana"}
+    assert [m["response"] for m in messages] == ["utter_guidance_during", "utter_guidance_after"]
 
 
 def test_child_words_are_kept_verbatim_and_never_language_checked() -> None:
@@ -580,3 +584,69 @@ def test_saving_an_fgm_concern_at_the_school_gives_the_duty(
     messages, _ = confirm(answers_)
     reply = texts(messages).lower()
     assert "fgm" in reply and "police" in reply
+
+
+def test_resuming_the_form_re_checks_answers_without_repeating_anything() -> None:
+    """Rasa re-validates every answer already given when a paused form is resumed: the
+    alarm is not raised again and a kept wording is not flagged again (issue 14)."""
+    slots = {"requested_slot": "when_where", "danger_now": True}
+    form = disclosure_form.ValidateDisclosureForm()
+    for slot, value in (("danger_now", True), ("observations", "she's putting herself at risk")):
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker("carry on", slots=slots, intent="resume")
+        result = asyncio.run(getattr(form, f"validate_{slot}")(value, dispatcher, tracker, {}))
+        assert result == {slot: value}
+        assert dispatcher.messages == []
+    assert (
+        disclosure_form.ConcernLog().list() == []
+        if hasattr(disclosure_form, "ConcernLog")
+        else True
+    )
+
+
+def test_a_question_asked_as_one_is_answered_and_an_answer_is_kept() -> None:
+    result, messages = validate("actions_taken", "who's the LADO?", intent="ask_contact")
+    assert result["actions_taken"] is None
+    assert "LADO" in texts(messages) or "Source" in texts(messages)
+    result, _ = validate("actions_taken", "told the DSL in person", intent="ask_contact")
+    assert result["actions_taken"] == "told the DSL in person"
+
+
+def test_skip_words_skip_and_other_answers_are_kept_as_typed() -> None:
+    assert validate("child_identity", "skip")[0] == {"child_identity": disclosure.SKIPPED}
+    assert validate("child_identity", "Dunno")[0] == {"child_identity": disclosure.SKIPPED}
+    result, _ = validate("others_involved", "an unknown account", intent="skip_question")
+    assert result["others_involved"] == "an unknown account"
+
+
+def test_danger_in_an_answer_says_999_first_and_keeps_the_answer() -> None:
+    words = "he said he'll kill me if I go home tonight"
+    form = disclosure_form.ValidateDisclosureForm()
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(words, slots={"requested_slot": "child_words"}, intent="report_danger")
+    result = asyncio.run(form.validate_child_words(words, dispatcher, tracker, {}))
+    assert result["child_words"] == words and result["danger_now"] is True
+    assert dispatcher.messages[0].get("response") == "utter_call_999"
+    assert "SG-" in texts(dispatcher.messages[1:])
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("no, she's safe with her foster carer tonight", False),
+        ("nope", False),
+    ],
+)
+def test_a_typed_answer_to_the_danger_question_is_that_answer(typed: str, expected: bool) -> None:
+    result, messages = validate("danger_now", typed)
+    assert result == {"danger_now": expected, "danger_answer": typed}
+    assert messages == []
+
+
+def test_an_unclear_danger_answer_asks_once_with_999_then_is_kept() -> None:
+    result, messages = validate("danger_now", "not sure really")
+    assert result == {"danger_now": None, "danger_answer": "not sure really"}
+    assert messages[0]["response"] == "utter_danger_unclear"
+    result, _ = validate("danger_now", "hard to say", {"danger_answer": "not sure really"})
+    assert result["danger_now"] is False
+    assert result["danger_answer"] == "not sure really\nhard to say"

@@ -33,3 +33,24 @@ def test_bad_pinned_time_is_a_plain_error(pinned_clock) -> None:  # noqa: ANN001
 def test_unpinned_clock_is_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SAFEGUARD_NOW", raising=False)
     assert abs((clock.now() - datetime.now(clock.LONDON)).total_seconds()) < 5
+
+
+def test_the_clock_file_moves_a_running_process_in_time(
+    tmp_path, monkeypatch  # noqa: ANN001
+) -> None:
+    from bot import clock
+
+    path = tmp_path / "now"
+    path.write_text("2026-12-04T21:40\n")
+    monkeypatch.setenv("SAFEGUARD_NOW", "2026-01-01T09:00")
+    monkeypatch.setenv(clock.NOW_FILE_ENV, str(path))
+    assert clock.now().isoformat() == "2026-12-04T21:40:00+00:00"
+    path.write_text("2026-06-01T10:00")
+    assert clock.now().isoformat() == "2026-06-01T10:00:00+01:00"
+    path.write_text("")  # an empty file falls back to SAFEGUARD_NOW
+    assert clock.now().isoformat() == "2026-01-01T09:00:00+00:00"
+    path.unlink()
+    import pytest
+
+    with pytest.raises(clock.ClockError):
+        clock.now()

@@ -359,11 +359,28 @@ def test_an_alarm_still_being_raised_elsewhere_is_not_raised_again() -> None:
     assert numbers_line() in text
 
 
-def test_two_messages_two_pages() -> None:
+def test_a_second_danger_message_in_one_conversation_extends_its_concern() -> None:
+    """One incident, one concern, one page chain (issue 14): the second danger message is a
+    dated event on the first concern and the same page, and the worker is told so."""
+    from bot.concern_log import ConcernLog
+
     net = SafetyNet(reply_within=5)
     respond(net, DANGER, silent_danger())
-    respond(net, DANGER, silent_danger())
+    second = respond(net, "he's come back in, he's shouting at her", silent_danger())
+    [concern] = concerns()
+    assert len(pages()) == 1
+    assert texts(second)[0] == safety.CALL_999_FIRST
+    assert concern.reference in joined(second)
+    events = ConcernLog().chronology(concern.reference)
+    assert any("he's come back in, he's shouting at her" in e.text for e in events)
+
+
+def test_danger_from_two_conversations_is_two_concerns() -> None:
+    net = SafetyNet(reply_within=5)
+    respond(net, DANGER, silent_danger(), sender="worker-1")
+    respond(net, DANGER, silent_danger(), sender="worker-2")
     assert len(concerns()) == 2
+    assert len(pages()) == 2
 
 
 def test_with_the_database_down_the_worker_is_told_to_phone(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -442,7 +443,10 @@ def test_a_saved_concern_holds_every_answer_verbatim(
         "confirm_record": True,
         "language_choices": [],
     }
-    tracker = tracker_for("/affirm", slots, "worker-1", "affirm", "disclosure_form")
+    # Each example its own conversation: a second record in one conversation is added to
+    # that conversation's concern (one incident, one concern), checked elsewhere.
+    sender = f"worker-{uuid.uuid4().hex[:8]}"
+    tracker = tracker_for("/affirm", slots, sender, "affirm", "disclosure_form")
     messages = run_save(tracker)
     said = "\n".join(m.get("text") or "" for m in messages)
     saved = re.search(r"Saved\. Your reference is (SG-[A-Z0-9]{4}-[A-Z0-9]{4})\.", said)

@@ -105,3 +105,45 @@ def test_a_broken_cues_file_is_one_line(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(DataFileError) as caught:
         intent_cues.load(bad)
     assert "\n" not in str(caught.value)
+
+
+# -- a situation is never answered as a question ------------------------------------------
+
+SITUATION = intent_cues.load().situation
+
+
+@pytest.mark.parametrize("intent", sorted(SITUATION.overrides))
+@pytest.mark.parametrize("path", ["data/nlu.yml", "tests/data/nlu_holdout.yml"])
+def test_no_example_of_an_overridden_intent_is_a_situation(intent: str, path: str) -> None:
+    """Else the model would be taught a question that the guard then turns into a concern."""
+    situations = [t for t in _examples(path, intent) if intent_cues.is_situation(t)]
+    assert situations == []
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        ("ask_child_definition", "an eleven year old told me her uncle hurts her, does it count"),
+        ("ask_abuse_signs", "a boy in year 9 said his dad burns him, is that physical abuse?"),
+        ("new_worker_what_to_do", "first week here and a girl just told me she's scared at home"),
+        ("ask_contact", "a pupil has disclosed abuse by a teacher, who do I ring"),
+        ("nlu_fallback", "the lad says he is holding a package for some older men"),
+    ],
+)
+def test_a_situation_takes_the_concern_path(intent: str, text: str) -> None:
+    assert intent_cues.gate(intent, text) == SITUATION.becomes
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        ("ask_child_definition", "up to what age is someone a child?"),
+        ("ask_abuse_signs", "what are the signs that a child is being groomed"),
+        ("ask_contact", "who's the LADO for our area"),
+        ("new_worker_what_to_do", "I'm new, what do I do if a child tells me something?"),
+        ("ask_promise_secret", "can I promise to keep it secret?"),
+        ("greet", "hi, she told me to say hello"),
+    ],
+)
+def test_a_question_stays_a_question(intent: str, text: str) -> None:
+    assert intent_cues.gate(intent, text) == intent

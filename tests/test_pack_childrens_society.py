@@ -369,7 +369,8 @@ def test_out_of_hours_answer_in_chat(pack: Pack, iso: str, question: str) -> Non
     assert "Number not set for this deployment" in answer
     assert "intranet" in answer
     assert "999" in answer
-    assert answer.splitlines()[-1].startswith("Source: 002_d3f9acad92c1597f.txt")
+    assert answer.splitlines()[-1].startswith("Source: The Children's Society policy, s.3.11")
+    assert SEED not in answer
     # No number but 999 in the answer: the redacted number is never filled in.
     assert set(re.findall(r"\d{3,}", answer.replace(SEED, ""))) <= {"999"}
 
@@ -379,7 +380,10 @@ def test_emergency_text_out_of_hours_points_to_the_intranet(pack: Pack, iso: str
     from bot.policy_answers import emergency_text
 
     text = emergency_text(pack, when=at(iso))
-    assert text.startswith("Then tell The Children's Society emergency out of hours")
+    assert text.startswith(
+        "Safeguarding Lead: The Children's Society emergency out of hours contact number "
+        "(senior manager) — number not set in this deployment. Redacted"
+    )
     assert "intranet" in text
 
 
@@ -387,7 +391,7 @@ def test_emergency_text_in_office_hours_is_the_line_manager(pack: Pack) -> None:
     from bot.policy_answers import emergency_text
 
     text = emergency_text(pack, when=at("2026-11-24T10:00"))
-    assert text.startswith("Then tell Your line manager")
+    assert text.startswith("Safeguarding Lead: Your line manager — number not set")
     assert "Out of hours" not in text
 
 

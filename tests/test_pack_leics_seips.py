@@ -295,7 +295,8 @@ def test_who_is_the_lado_in_chat(pack: Pack, iso: str, first_number: str) -> Non
     first_line = answer.splitlines()[0]
     assert first_number in first_line
     assert "call 999" in answer
-    assert answer.splitlines()[-1].startswith(f"Source: {SEED}")
+    assert answer.splitlines()[-1].startswith("Source: Leicestershire SEIPS policy template, ")
+    assert SEED not in answer
 
 
 def test_who_is_the_dsl_in_chat(pack: Pack) -> None:
@@ -306,7 +307,9 @@ def test_who_is_the_dsl_in_chat(pack: Pack) -> None:
     assert "Number not set for this deployment" in answer
     assert "blank" in answer
     text = emergency_text(pack, when=at("2026-11-24T10:00"))
-    assert text.startswith("Then tell Designated Safeguarding Lead (DSL). Number not set")
+    assert text.startswith(
+        "Safeguarding Lead: Designated Safeguarding Lead (DSL) — number not set in this deployment."
+    )
 
 
 def test_timescales_answer_says_immediately_and_invents_no_hours(pack: Pack) -> None:
@@ -325,4 +328,4 @@ def test_retention_answer_is_eight_years(pack: Pack) -> None:
 
     answer = retention_answer(pack)
     assert "eight years" in answer
-    assert "44. Confidentiality and Record Keeping" in answer
+    assert "Source: Leicestershire SEIPS policy template, s.44" in answer

@@ -419,7 +419,8 @@ def test_fallback_not_set_says_so_and_never_invents(harness: Harness) -> None:
 
 
 def test_real_fallback_comes_from_the_policy_pack(harness: Harness) -> None:
-    """Through bot.contacts.route: CRASAC's out-of-hours MASH number, with its seed source."""
+    """Through bot.contacts.route: CRASAC's out-of-hours MASH number, with its source by the
+    policy's name (the seed file name stays in the pack, not in what people read)."""
     harness.pager.fallback_resolver = Pager.__init__.__defaults__ and None or None
     pager = Pager(harness.engine, harness.roster, harness.transports, harness.clock)
     harness.enqueue("routine")
@@ -428,7 +429,8 @@ def test_real_fallback_comes_from_the_policy_pack(harness: Harness) -> None:
     pager.deliver_due()
     text = harness.notices()[-1][1]
     assert "024 7683 2222" in text
-    assert "000_49172c100f0fd48e.txt" in text
+    assert "Source: CRASAC policy, Appendix Three: Safeguarding Flowchart" in text
+    assert ".txt" not in text
 
 
 def test_nobody_on_call_goes_straight_to_the_fallback(

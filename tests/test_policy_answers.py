@@ -96,18 +96,22 @@ def test_contacts_answer_for_a_missing_purpose_says_not_set_and_who_to_ask() -> 
 def test_contacts_answer_writes_numbers_for_tap_to_call() -> None:
     text = contacts_answer(load_pack("chelmsford-chsg"), "who's the LADO?", at("2026-11-23T10:00"))
     assert "0333 013 9797" in text
-    assert text.splitlines()[-1] == (
-        "Source: 004_ef475b4fe766258f.txt (10. Allegations about members of the workforce)"
-    )
+    # The policy's name people know, never the seed file name.
+    assert text.splitlines()[-1] == "Source: Chelmsford County High School for Girls policy, s.10"
+    assert ".txt" not in text
 
 
 def test_emergency_text_when_numbers_are_not_set() -> None:
     text = emergency_text(load_pack("chelmsford-chsg"), at("2026-12-28T19:30"))
     lines = text.splitlines()
-    assert lines[0].startswith("Then tell Designated Safeguarding Lead (or deputy DSL)")
-    assert "Number not set for this deployment" in lines[0]
-    assert "Out of hours: Not set for this deployment" in lines[1]
+    # One label/value line per contact: nothing unset stitched into a sentence.
+    assert lines[0].startswith(
+        "Safeguarding Lead: Designated Safeguarding Lead (or deputy DSL) — number not set in "
+        "this deployment."
+    )
+    assert lines[1].startswith("Out of hours (it is a bank holiday (Boxing Day (observed))): not")
     assert "Ask the DSL" in lines[1]
+    assert "999" not in text  # said once, first, by the danger reply around these lines
 
 
 def test_emergency_text_in_and_out_of_hours(tmp_path: Path) -> None:
@@ -138,7 +142,7 @@ def test_timescales_answer_filters_by_question() -> None:
 def test_child_definition_crasac_includes_looked_after_to_21() -> None:
     text = child_definition_answer(load_pack("crasac"))
     assert "21 and under if they have been a looked after child" in text
-    assert text.endswith("(Safeguarding Children Policy (introduction))")
+    assert text.endswith("Source: CRASAC policy, Safeguarding Children Policy")
 
 
 def test_recording_answer_lists_luna_sub_types() -> None:

@@ -55,3 +55,19 @@ def test_the_emergency_numbers_still_mean_emergency(text: str) -> None:
 
 def test_wordless() -> None:
     assert wordless("13") and wordless("") and not wordless("she is 13") and not wordless("999")
+
+
+def test_a_low_confidence_guess_at_the_emergency_command_is_not_danger() -> None:
+    """A child's name and reference typed into the form scored 'emergency' at 0.46."""
+    data = parse("emergency", 0.46)
+    result = apply_floor(data, "Ellie (ref TCS-4471)")
+    assert result["urgency"] == "routine"
+    assert data["intent"]["name"] == "nlu_fallback"
+
+
+def test_a_confident_emergency_command_and_the_detector_still_raise() -> None:
+    assert apply_floor(parse("emergency", 0.9), "emergency")["urgency"] == "immediate"
+    assert apply_floor(parse("emergency", 0.3), "999")["urgency"] == "immediate"
+    # The detector raises real danger whatever the classifier guessed.
+    low = parse("emergency", 0.3)
+    assert apply_floor(low, "hes outside the centre with a knife now")["urgency"] == "immediate"

@@ -18,7 +18,7 @@ from telegram import Bot
 
 from bot.access import StaffDirectory
 from bot.db import transaction
-from bot.gateway.fallback import is_danger_now
+from bot.gateway.fallback import DANGER_FIRST, is_danger_now
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.telegram import GatewaySettings, TelegramGateway
 from bot.pack import load_pack
@@ -531,7 +531,8 @@ def test_rasa_down_still_gives_999_and_the_leads_numbers(
     caplog.set_level(logging.INFO)
     run(fake, world, say(fake.user_says(WORKER, "what do I write in the notes")))  # no Rasa
     (reply,) = texts(fake, WORKER)
-    assert reply.splitlines()[0] == "If a child is in danger right now, call 999 now."
+    assert reply.splitlines()[0] == DANGER_FIRST  # 999 first, and only there
+    assert reply.count("999") == 1
     assert emergency_text(load_pack()).splitlines()[0].split(":")[0] in reply
     assert "not reachable" in reply
     with world["pager"].factory() as session:
@@ -550,8 +551,9 @@ def test_rasa_down_and_danger_now_raises_the_alarm(
     run(fake, world, say(fake.user_says(WORKER, DANGER)))
     (reply,) = texts(fake, WORKER)
     lines = reply.splitlines()
-    assert lines[0] == "If a child is in danger right now, call 999 now."
-    assert "I have logged this as danger now (reference SG-" in reply
+    assert lines[0] == DANGER_FIRST  # 999 first, once; then who was paged; then the numbers
+    assert reply.count("999") == 1
+    assert lines[1].startswith("I have paged ") and "(reference SG-" in lines[1]
     assert "Alex Morgan (example)" in reply  # the lead on call was paged
     from sqlalchemy import select
 
@@ -570,7 +572,7 @@ def test_rasa_down_and_danger_now_raises_the_alarm(
 def test_rasa_erroring_is_the_same_floor(fake: FakeTelegram, world: dict[str, Any]) -> None:
     with FakeHTTPServer(default_status=500) as broken:
         run(fake, world, say(fake.user_says(WORKER, "hello")), broken.url)
-    assert texts(fake, WORKER)[0].startswith("If a child is in danger right now, call 999")
+    assert texts(fake, WORKER)[0].startswith(DANGER_FIRST)
 
 
 def test_rasa_with_nothing_to_say_still_answers(
@@ -776,7 +778,7 @@ def test_danger_now_does_not_wait_for_a_slow_rasa(
             settings=GatewaySettings(danger_grace=0.1, backoff_initial=0.01),
         )
     first, second = texts(fake, WORKER)
-    assert first.startswith("If a child is in danger right now, call 999 now.")
+    assert first.startswith(DANGER_FIRST)
     assert second == "Rasa's reply"
 
 
@@ -815,8 +817,9 @@ def test_danger_with_rasa_timing_out_gets_999_early_then_the_alarm(
     finally:
         listener.close()
     first, second = texts(fake, WORKER)
-    assert first.startswith("If a child is in danger right now, call 999 now.")
-    assert second.startswith("I have logged this as danger now (reference SG-")
+    assert first.startswith(DANGER_FIRST)
+    assert second.startswith("I have paged ") and "(reference SG-" in second
+    assert "999" not in second  # said once, in the early message
 
 
 def test_one_slow_conversation_does_not_hold_up_another(

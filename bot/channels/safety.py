@@ -36,20 +36,27 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import logging
 import os
 import re
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
-from hashlib import sha256
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
+from bot import replies
+from bot.alarm import (  # the alarm core, re-exported for the channels' callers
+    ALARM_WAIT,
+    ANSWERED_YES,
+    Alarm,
+    AlarmClaims,
+    alarm_key,
+    raise_alarm_once,
+    report_text,
+    run_once,
+    submission_key,
+)
 from bot.limits import MAX_MESSAGE_CHARS, too_long, too_long_reply
 from bot.reporting import Outcome, Worker
 
@@ -89,9 +96,6 @@ DEFAULT_REPLY_WITHIN = 15.0
 # Rasa's own is 300 s per action; four seconds is ten times what the slowest action (saving
 # a concern and its pages) takes on a loaded server.
 DEFAULT_ACTION_TIMEOUT = 4.0
-# How long to wait for another process (the action server) that has claimed a danger
-# message's alarm to finish raising it.
-ALARM_WAIT = 5.0
 # How long an intent lookup may take for a message whose processing ran out of time.
 CLASSIFY_WITHIN = 3.0
 # A Rasa server runs every conversation on one event loop (one core). Let in all at once,
@@ -137,25 +141,10 @@ def action_timeout_seconds() -> float:
 
 # -- what the worker is told -----------------------------------------------------------------
 
-# The same words as the domain response utter_call_999, for when Rasa could not say it.
-CALL_999_FIRST = (
-    "🚨 If a child is in danger right now, call 999 now (112 also works from a mobile). "
-    "Do not wait for me."
-)
-_NO_NUMBERS = "Then tell your Safeguarding Lead straight away, in person or by phone."
-FAILED = (
-    "I could not do that just now: part of the assistant is not responding. Your earlier "
-    "answers are kept; send your message again in a minute."
-)
-SLOW = (
-    "I could not do that just now: it is taking too long. If my answer comes late, I will "
-    "show it before my next reply."
-)
-LATE_HEADER = "My answer to your earlier message came late; here it is:"
-PENDING = (
-    "I am paging the Safeguarding Lead now but cannot confirm yet that it went through. "
-    "Do not wait for it: phone them now."
-)
+# What the worker is told is written once, in knowledge/replies.yml, and rendered by
+# bot.replies; these names are kept for the code and tests that import them.
+CALL_999_FIRST = replies.call_999()  # the same words as the domain response utter_call_999
+LATE_HEADER = replies.late_header()
 
 
 def numbers(pack=None) -> str:  # noqa: ANN001
@@ -163,59 +152,20 @@ def numbers(pack=None) -> str:  # noqa: ANN001
 
     Never raises: a broken pack still leaves the worker told to go to their lead.
     """
-    try:
-        from bot.pack import load_pack
-        from bot.policy_answers import emergency_text
-
-        return emergency_text(pack or load_pack())
-    except Exception as exc:  # noqa: BLE001 - the fallback itself must not fail
-        logger.error("emergency numbers unavailable: %s", type(exc).__name__)
-        return _NO_NUMBERS
+    return replies.numbers(pack)
 
 
-def failure_reply(slow: bool = False, pack=None) -> str:  # noqa: ANN001
-    """The plain reply when a message could not be handled: what happened, 999, the numbers."""
-    head = SLOW if slow else FAILED
-    return f"{head}\n\nIf a child is in danger right now, call 999.\n{numbers(pack)}"
+def failure_reply(slow: bool = False, pack=None, said_999: bool = False) -> str:  # noqa: ANN001
+    """The plain reply when a message could not be handled: what happened, 999 (unless an
+    earlier message of the reply said it: `said_999`), the numbers."""
+    return replies.failure(slow=slow, pack=pack, said_999=said_999)
 
 
 def alarm_message(outcome: Outcome | None, pack=None) -> str:  # noqa: ANN001
-    """What the worker is told after the alarm was raised, or could not be, with the numbers.
-
-    `outcome` None means another process is still raising it.
-    """
-    fallback = numbers(pack)
-    if outcome is None:
-        return f"{PENDING}\n\n{fallback}"
-    if getattr(outcome, "spooled", False):
-        ref = f" (reference {outcome.reference})" if outcome.reference else ""
-        return (
-            f"The concern is kept safely on this server{ref}: the concern log's database is "
-            "not reachable, so it will be written there as soon as the database is back.\n"
-            "NOBODY COULD BE PAGED automatically. Phone your Safeguarding Lead now.\n\n"
-            f"{fallback}"
-        )
-    if not outcome.saved:
-        return (
-            "I could NOT page the Safeguarding Lead: the concern log is not reachable "
-            f"({outcome.problems[0] if outcome.problems else 'unknown error'}).\n"
-            f"Phone them yourself now.\n\n{fallback}"
-        )
-    if outcome.paged:
-        who = ", ".join(outcome.paged)
-        wait = (
-            f" If nobody answers within {outcome.first_wait_minutes:g} minutes I will page "
-            "the next person, and keep going until someone does."
-            if outcome.first_wait_minutes
-            else ""
-        )
-        head = f"I have paged {who} (reference {outcome.reference}).{wait}"
-    else:
-        head = (
-            f"Reference {outcome.reference}. NOBODY IS ON CALL in the rota right now, "
-            "so no Safeguarding Lead could be paged."
-        )
-    return f"{head}\n\nIf you cannot reach anyone:\n{fallback}"
+    """What the worker is told after the alarm was raised, or could not be, with the numbers
+    (never 999: it comes first, in its own line). `outcome` None means another process is
+    still raising it."""
+    return replies.alarm_body(outcome, pack)
 
 
 def reply(sender: str, text: str) -> dict[str, Any]:
@@ -245,13 +195,30 @@ def _answers(replies: list[dict[str, Any]]) -> bool:
 
 # -- danger --------------------------------------------------------------------------------
 
+_999 = re.compile(r"(?<!\d)999(?!\d)")
+
+
+def _once(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages after the 999 line, without lines that only repeat it (a menu's or a
+    fallback's "If a child is in danger right now, call 999."); emptied ones dropped."""
+    kept = []
+    for message in messages:
+        text = _text(message)
+        if text and _999.search(text):
+            message = {**message, "text": replies.without_repeated_999(text)}
+            if not message["text"] and not any(
+                message.get(k) for k in ("buttons", "image", "attachment", "custom")
+            ):
+                continue
+        kept.append(message)
+    return kept
+
 DANGER_INTENTS = frozenset({"report_danger", "emergency"})
 YES_INTENT = "affirm"
 # What the worker typed or tapped that is danger whatever the language model thinks.
 _DANGER_PAYLOAD = re.compile(r"^\s*/(?:report_danger|emergency)(?![A-Za-z0-9_])")
 _YES_PAYLOAD = re.compile(r"^\s*/affirm(?![A-Za-z0-9_])")
 _EMERGENCY_NUMBERS = frozenset({"999", "112"})
-ANSWERED_YES = "Asked 'is anyone in danger right now?', the worker said yes."
 
 
 def floor_danger(text: str) -> bool:
@@ -272,229 +239,6 @@ def _ends(text: str) -> str:
     if len(text) <= 2 * MAX_MESSAGE_CHARS:
         return text
     return f"{text[:MAX_MESSAGE_CHARS]}\n\n{text[-MAX_MESSAGE_CHARS:]}"
-
-
-def report_text(text: str) -> str:
-    """What the worker reported, for the alarm's concern: never a button's payload."""
-    return "" if text.lstrip().startswith("/") else text
-
-
-# -- one page per danger message -------------------------------------------------------------
-
-
-def alarm_key(sender: str, message_id: str | None) -> str | None:
-    """The identity of one danger message: the same in the channel and the action server."""
-    if not message_id:
-        return None
-    return f"{sender}\x1f{message_id}"
-
-
-_OUTCOME_FIELDS = {f.name for f in fields(Outcome)}
-
-
-class AlarmClaims:
-    """Who raised the alarm for a message (or saved a record), shared by the Rasa server and
-    the action server.
-
-    One small file per danger message under SAFEGUARD_VAR/alarm-claims, created atomically
-    (written aside, then hard-linked into place, which fails if it exists), so exactly one
-    process raises the alarm; it then records the outcome (reference, who was paged: never
-    the child's words) for the other to tell the worker. Both processes must share
-    SAFEGUARD_VAR, as they do under `safeguard serve`. A claim whose owner died before
-    recording (same host, process gone) is taken over, so a crash never leaves a danger
-    message unpaged. Claims older than two days are removed.
-    """
-
-    KEEP_SECONDS = 2 * 24 * 3600
-
-    def __init__(self, directory: Path | str | None = None) -> None:
-        if directory is None:
-            from bot import settings
-
-            directory = settings.var_dir() / "alarm-claims"
-        self.directory = Path(directory)
-
-    def _path(self, key: str) -> Path:
-        return self.directory / (sha256(key.encode("utf-8")).hexdigest()[:40] + ".json")
-
-    def _write_new(self, path: Path, data: dict[str, Any]) -> bool:
-        """Create `path` holding `data`, only if it does not exist. True if we created it."""
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, json.dumps(data).encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)
-            return True
-        except FileExistsError:
-            return False
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    def read(self, key: str) -> dict[str, Any] | None:
-        try:
-            return json.loads(self._path(key).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
-            return {"state": "unreadable"}
-
-    @staticmethod
-    def _orphaned(data: dict[str, Any]) -> bool:
-        if data.get("state") != "claimed" or data.get("host") != socket.gethostname():
-            return False
-        try:
-            os.kill(int(data.get("pid")), 0)
-        except ProcessLookupError:
-            return True
-        except (PermissionError, TypeError, ValueError):
-            return False
-        return False
-
-    def claim(self, key: str) -> bool:
-        """True if this process now owns raising the alarm for `key`."""
-        self._prune()
-        mine = {"state": "claimed", "pid": os.getpid(), "host": socket.gethostname()}
-        path = self._path(key)
-        if self._write_new(path, mine):
-            return True
-        existing = self.read(key)
-        if existing is not None and self._orphaned(existing):
-            logger.warning("taking over an alarm claim whose process has gone")
-            path.unlink(missing_ok=True)
-            return self._write_new(path, mine)
-        return False
-
-    def release(self, key: str) -> None:
-        """Forget `key`'s claim (for a retry after an outcome that kept nothing)."""
-        self._path(key).unlink(missing_ok=True)
-
-    def record(self, key: str, outcome: Outcome) -> None:
-        path = self._path(key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
-        data = {"state": "done", "outcome": asdict(outcome)}
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, json.dumps(data).encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-
-    def outcome(self, key: str) -> Outcome | None:
-        data = self.read(key) or {}
-        if data.get("state") != "done":
-            return None
-        stored = data.get("outcome") or {}
-        return Outcome(**{k: v for k, v in stored.items() if k in _OUTCOME_FIELDS})
-
-    def wait(self, key: str, seconds: float) -> Outcome | None:
-        """The recorded outcome, waiting up to `seconds` for the owner to finish."""
-        deadline = time.monotonic() + seconds
-        while True:
-            found = self.outcome(key)
-            if found is not None or time.monotonic() >= deadline:
-                return found
-            time.sleep(0.1)
-
-    def _prune(self) -> None:
-        try:
-            cutoff = time.time() - self.KEEP_SECONDS
-            for path in self.directory.glob("*.json"):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-        except OSError:
-            return
-
-
-@dataclass
-class Alarm:
-    """The alarm for one danger message: its outcome (None while another process is still
-    raising it) and whether this call raised it."""
-
-    outcome: Outcome | None
-    raised_here: bool
-
-
-def _raise(worker: Worker, report: str, now: datetime | None) -> Outcome:
-    from bot import reporting
-
-    try:
-        return reporting.raise_alarm(worker, report, now)
-    except Exception as exc:  # noqa: BLE001 - the worker is told, with the numbers
-        logger.error("raising the alarm failed: %s", type(exc).__name__)
-        return Outcome(problems=[f"unexpected error ({type(exc).__name__})"])
-
-
-def run_once(
-    key: str | None,
-    action: Callable[[], Outcome],
-    *,
-    claims: AlarmClaims | None = None,
-    wait: float = ALARM_WAIT,
-    retry_unsaved: bool = False,
-) -> Alarm:
-    """Run `action` (which returns an Outcome) once for `key`, across processes.
-
-    Whoever claims `key` first runs it and records the outcome; anyone else gets that
-    outcome (waiting up to `wait` seconds; None if it is still running). With no key, or a
-    claim store that cannot be written, `action` runs: doing it twice is better than not at
-    all. `retry_unsaved`: a recorded outcome that neither saved nor spooled anything may be
-    run again (for a save the worker retries), instead of being reported again.
-    """
-    if key is None:
-        return Alarm(action(), True)
-    claims = claims or AlarmClaims()
-    try:
-        mine = claims.claim(key)
-        if not mine and retry_unsaved:
-            earlier = claims.outcome(key)
-            if earlier is not None and not earlier.saved and not getattr(earlier, "spooled", 0):
-                claims.release(key)
-                mine = claims.claim(key)
-    except OSError as exc:
-        logger.error("claim store unavailable (%s); going ahead anyway", type(exc).__name__)
-        return Alarm(action(), True)
-    if not mine:
-        return Alarm(claims.wait(key, wait), False)
-    outcome = action()
-    try:
-        claims.record(key, outcome)
-    except OSError as exc:
-        logger.error("could not record an outcome: %s", type(exc).__name__)
-    return Alarm(outcome, True)
-
-
-def raise_alarm_once(
-    key: str | None,
-    worker: Worker,
-    report: str = "",
-    *,
-    claims: AlarmClaims | None = None,
-    wait: float = ALARM_WAIT,
-    now: datetime | None = None,
-) -> Alarm:
-    """Raise the alarm for the danger message `key` unless someone already has.
-
-    With no key (the message's id is unknown) the alarm is raised: a second page is better
-    than none. If the claim store cannot be written the alarm is raised too, for the same
-    reason.
-    """
-    return run_once(key, lambda: _raise(worker, report, now), claims=claims, wait=wait)
-
-
-def submission_key(worker_id: str, draft: Any) -> str:
-    """The identity of one saved record: the worker and everything in it but the time it was
-    drafted, so pressing "save" again after a lost reply (the action server's answer timed
-    out after it had saved) finds the first save instead of making a second concern."""
-    data = asdict(draft) if hasattr(draft, "__dataclass_fields__") else dict(vars(draft))
-    data.pop("created_at", None)
-    digest = sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
-    return f"submit\x1f{worker_id}\x1f{digest}"
 
 
 def worker_for(sender: str) -> Worker:
@@ -636,7 +380,7 @@ class SafetyNet:
             return await self._respond(sender, text, process, classify)
         except Exception as exc:  # noqa: BLE001 - a bug here must still answer, with 999
             logger.error("safety net failed: %s", type(exc).__name__)
-            return [reply(sender, CALL_999_FIRST), reply(sender, failure_reply())]
+            return [reply(sender, CALL_999_FIRST), reply(sender, failure_reply(said_999=True))]
 
     async def _respond(
         self, sender: str, text: str, process: Process, classify: Classify | None
@@ -646,9 +390,10 @@ class SafetyNet:
         # and end only, so a hostile paste cannot hold the loop for seconds.
         floor = floor_danger(_ends(text))
         if too_long(text):
-            refusal = [reply(sender, too_long_reply(len(text)))]
             if not floor:
-                return refusal
+                return [reply(sender, too_long_reply(len(text)))]
+            # The refusal alone: 999 (first) and the numbers follow once, in the danger reply.
+            refusal = [reply(sender, too_long_reply(len(text), danger=True))]
             # Danger in a message too long to take: 999 first and the lead paged, keeping
             # none of its words (the concern says only that danger was reported).
             return await self._danger(Turn(sender=sender, text=""), refusal, "")
@@ -669,7 +414,8 @@ class SafetyNet:
                 report = ANSWERED_YES
             replies = await self._danger(turn, replies, report)
         elif status != "ok" or not _answers(replies):
-            replies.append(reply(sender, failure_reply(slow=status == "slow")))
+            said = any(_999.search(_text(m)) for m in replies)
+            replies.append(reply(sender, failure_reply(slow=status == "slow", said_999=said)))
         if late:
             replies = [reply(sender, LATE_HEADER), *late, *replies]
         return replies
@@ -750,6 +496,7 @@ class SafetyNet:
         out = list(replies)
         if not out or "999" not in _text(out[0]).split("\n")[0]:
             out.insert(0, reply(sender, CALL_999_FIRST))
+        out = [out[0], *_once(out[1:])]
         alarm = await asyncio.to_thread(
             raise_alarm_once,
             turn.alarm_key,
@@ -757,6 +504,7 @@ class SafetyNet:
             report,
             claims=self.claims,
             wait=self.alarm_wait,
+            conversation=sender,
         )
         message = alarm_message(alarm.outcome)
         head = message.split("\n\n")[0]

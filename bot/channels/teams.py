@@ -645,7 +645,7 @@ class TeamsInput(InputChannel):
                 logger.error("Teams: message handling failed (%s)", type(exc).__name__)
                 replies = [
                     safety.reply(sender, safety.CALL_999_FIRST),
-                    safety.reply(sender, safety.failure_reply()),
+                    safety.reply(sender, safety.failure_reply(said_999=True)),
                 ]
             await _send_all(out, recipient, replies)
 

@@ -90,6 +90,7 @@ class TerminalChat:
                 safety.worker_for(self.sender),
                 safety.report_text(text),
             )
+            # 999 first, once; then who was paged and the numbers (bot.replies).
             return [
                 safety.reply(self.sender, safety.CALL_999_FIRST),
                 safety.reply(self.sender, safety.alarm_message(alarm.outcome)),

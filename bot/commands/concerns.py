@@ -246,6 +246,8 @@ def run_show(args: argparse.Namespace) -> int:
             *_block("What the worker has done", view.actions_taken),
             *_block("Who the worker has told", view.told),
             *_block("The worker's own view (not fact)", view.worker_view),
+            *_block("Asked if anyone was in danger now, the worker wrote", view.danger_answer),
+            *_block("Asked if the child was still there, the worker wrote", view.timing_answer),
         ]
         if view.language_choices:
             lines.append(

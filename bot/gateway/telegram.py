@@ -375,10 +375,12 @@ class TelegramGateway:
             logger.error("telegram: Rasa unavailable, floor reply sent: %s", exc)
             reply = await floor_reply(identity.worker(), text)
             body = reply.text
-            if early and body.startswith(emergency_lines()):
-                body = body[len(emergency_lines()) :].strip() or body
+            if early and body.startswith(DANGER_FIRST):  # 999 was said: say it once
+                body = body[len(DANGER_FIRST) :].strip() or body
             await self.send(chat_id, tap_to_call(body))
             return
+        if early:  # the 999 line was sent already: Rasa's own copy of it is not repeated
+            replies = [r for r in replies if str(r.get("text") or "").strip() != DANGER_FIRST]
         messages = outgoing(replies, self.payloads)
         if not messages:
             await self.send(
