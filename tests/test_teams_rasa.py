@@ -124,6 +124,8 @@ def conversation(fake: FakeTeams, text: str | None, name: str = "message_persona
     activity = fake.activity(text, name=name)
     activity["conversation"]["id"] = f"a:{uuid.uuid4().hex}"
     activity["from"]["id"] = f"29:{uuid.uuid4().hex}"
+    # Rasa's conversation is the person's (their Entra object id): a new person each time.
+    activity["from"]["aadObjectId"] = str(uuid.uuid4())
     return activity
 
 
