@@ -1,11 +1,11 @@
 """Concerns in chat: a worker sees the concerns they raised; leads see all and add updates.
 
-Who is talking comes from the roster (`actions.context.worker_from`, then
-`bot.concern_access.actor_for_chat`): leads, deputies and admins see every open concern of
-the organisation, a worker (anyone the roster does not know is one) only their own. Only
-leads, deputies and admins may add an update. Every list, update and refusal is written to
-the audit trail with the chat action's purpose. No child data is sent to the chat app:
-references, urgency and categories only.
+Who is talking comes from the authenticated channel identity, checked on every call
+(`actions.context.worker_from`, then `bot.concern_access.actor_for_chat`): leads, deputies
+and admins see every open concern of the organisation, a worker (anyone the roster does not
+know is one) only their own. Only leads, deputies and admins may add an update. Every list,
+update and refusal is written to the audit trail with the chat action's purpose. No child
+data is sent to the chat app: references, urgency and categories only.
 """
 
 from __future__ import annotations
@@ -26,14 +26,11 @@ UPDATE_PURPOSE = "chat: lead update"
 
 
 def role_of(sender_id: str) -> str | None:
-    """The roster role of a chat sender, or None if the roster does not know them."""
-    from bot import rota
+    """The roster (or chat-approved) role of a chat sender by its authenticated identity
+    (`bot.access.worker_for`): "worker" for anyone they do not know."""
+    from bot.access import worker_for
 
-    roster = rota.load_roster()
-    for person in roster.people:
-        if str(person.telegram_chat_id or "") == str(sender_id) or person.id == str(sender_id):
-            return person.role
-    return None
+    return worker_for(str(sender_id)).role or None
 
 
 def _access(tracker: Tracker):  # noqa: ANN202

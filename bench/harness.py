@@ -9,6 +9,7 @@ Telegram server (tests/fake_telegram.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import socket
 import subprocess
@@ -136,7 +137,14 @@ class Stack:
 
 def safeguard_stack(model: Path, env: dict[str, str], log_dir: Path | None) -> Stack:
     """The same three processes `safeguard serve` starts (bot/processes.py)."""
+    from bot.secrets import hand_to_children
+
     port, actions_port = free_port(), free_port()
+    env = dict(env)
+    hand_to_children(env)  # the channel secret `say` signs with, as `safeguard serve` does
+    # The bench measures latency: scripted conversations type faster than people, so the
+    # per-sender rate limit (bot/limits.py) is set out of their way.
+    env.setdefault("SAFEGUARD_RATE_BURST", "100000")
     return Stack(
         name="safeguard",
         rasa_cmd=processes.rasa_run_cmd(model, port, actions_port),
@@ -192,8 +200,18 @@ def stock_stack(project: Path, env: dict[str, str], log_dir: Path | None) -> Sta
 
 async def say(session, url: str, sender: str, text: str) -> tuple[float, list[dict]]:  # noqa: ANN001
     """POST one message; (seconds until the whole reply arrived, the reply)."""
+    from bot import channel_auth
+    from bot.secrets import CHANNEL_SECRET, shared_secret
+
+    # Signed like the terminal chat (the stock assistant ignores the headers).
+    qualified = sender if channel_auth.channel_of(sender) else f"terminal:{sender}"
+    data = json.dumps({"sender": qualified, "message": text}).encode()
+    headers = {
+        "Content-Type": "application/json",
+        **channel_auth.sign(shared_secret(CHANNEL_SECRET), data),
+    }
     started = time.perf_counter()
-    async with session.post(url, json={"sender": sender, "message": text}) as response:
+    async with session.post(url, data=data, headers=headers) as response:
         body = await response.json(content_type=None)
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status} from {url}")

@@ -110,8 +110,9 @@ class Identity:
 
     @property
     def sender_id(self) -> str:
-        """The conversation id given to Rasa (actions.context.worker_from resolves it)."""
-        return str(self.telegram_user_id)
+        """The conversation id given to Rasa (actions.context.worker_from resolves it):
+        channel-qualified, so it can never be mistaken for a roster id typed as a sender."""
+        return telegram_sender(self.telegram_user_id)
 
     @property
     def contact(self) -> str:
@@ -129,7 +130,11 @@ class Identity:
     def worker(self):  # noqa: ANN201
         from bot.reporting import Worker
 
-        return Worker(id=self.sender_id, name=self.name, contact=self.contact, role=self.role)
+        # The bare Telegram id, as bot.access.worker_for gives for "telegram:<id>": the
+        # concerns a person raised and the pager's notices find them by it.
+        return Worker(
+            id=str(self.telegram_user_id), name=self.name, contact=self.contact, role=self.role
+        )
 
 
 @dataclass(frozen=True)
@@ -528,31 +533,59 @@ def directory(url: str | None = None) -> StaffDirectory:
         return found
 
 
+TELEGRAM, TEAMS = "telegram", "teams"
+
+
+def telegram_sender(telegram_user_id: int | str) -> str:
+    """The conversation id of a Telegram user (what the gateway sends Rasa, signed)."""
+    return f"{TELEGRAM}:{int(telegram_user_id)}"
+
+
+def teams_sender(aad_object_id: str) -> str:
+    """The conversation id of a Teams user, by the Entra object id Microsoft vouched for."""
+    return f"{TEAMS}:{aad_object_id.strip().lower()}"
+
+
 def worker_for(sender: str) -> Worker:
     """The worker behind a conversation id, for every channel and action (one place).
 
-    The sender id is the person's roster id (terminal chat, REST) or their Telegram user id
-    (the Telegram gateway sends that). The roster is looked at first (no database needed);
-    then, for a Telegram id, the staff approved in chat. Anyone else is a worker known only
-    by the conversation id: still heard, still able to raise a concern.
+    Conversation ids name the channel that authenticated the person (README, "Security"):
+    "telegram:<Telegram user id>" (the gateway, which Telegram vouches for, signs it to the
+    REST channel), "teams:<Entra object id>" (the Teams channel checks Microsoft's token),
+    "terminal:<account>" and "dev:<name>". Only the first two are looked up: a Telegram id in
+    the roster (telegram_chat_id) or among the staff approved in chat, an Entra id in the
+    roster (teams_aad_id). Anything else, a bare roster id like "alex" included, is a worker
+    known only by the conversation id: still heard, still able to raise a concern, never a
+    lead. A Telegram person's Worker id is their bare Telegram id, as it always was, so the
+    concerns they raised and the pager's notices still find them.
     """
     from bot import rota
     from bot.reporting import Worker
 
     sender = str(sender or "unknown")
+    channel, _, who = sender.partition(":")
+    if channel == TELEGRAM and who.isdigit():
+        key = "telegram_chat_id"
+        found_id = who
+    elif channel == TEAMS and who:
+        key = "teams_aad_id"
+        found_id = who.lower()
+    else:
+        return Worker(id=sender, name=f"worker {sender}", contact=f"chat id {sender}")
+    worker_id = who if channel == TELEGRAM else sender
     try:
         for person in rota.load_roster(shared=True).people:
-            if str(person.telegram_chat_id or "") == sender or person.id == sender:
+            if str(getattr(person, key) or "") == found_id:
                 return Worker(
-                    id=sender, name=person.name, contact=person.phone or "", role=person.role
+                    id=worker_id, name=person.name, contact=person.phone or "", role=person.role
                 )
     except Exception:  # noqa: BLE001 - a broken roster must not stop a worker being heard
         logger.warning("roster unavailable while identifying a worker")
-    if sender.isdigit():  # a Telegram id: staff approved in chat
+    if channel == TELEGRAM:  # staff approved in chat
         try:
-            identity = directory().identify(sender)
+            identity = directory().identify(who)
             if identity is not None:
                 return identity.worker()
         except Exception:  # noqa: BLE001 - an unreachable database must not silence them
             logger.warning("staff directory unavailable while identifying a worker")
-    return Worker(id=sender, name=f"worker {sender}", contact=f"chat id {sender}")
+    return Worker(id=worker_id, name=f"worker {worker_id}", contact=f"chat id {worker_id}")

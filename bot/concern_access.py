@@ -112,9 +112,9 @@ def actor_from_roster(
 
 
 def actor_for_chat(worker, *, roster=None) -> Actor:  # noqa: ANN001
-    """The person behind a chat (`bot.reporting.Worker`): their roster entry when the chat
-    id or id is in the roster, else who the chat layer says they are (`Worker.role`), known
-    by the chat id."""
+    """The person behind a chat (`bot.reporting.Worker`): their roster entry when the
+    authenticated chat identity is in the roster, else who the chat layer says they are
+    (`Worker.role`), known by the chat id."""
     from bot import rota
 
     if roster is None:
@@ -124,7 +124,11 @@ def actor_for_chat(worker, *, roster=None) -> Actor:  # noqa: ANN001
             roster = None
     sender = str(worker.id)
     for person in roster.people if roster is not None else ():
-        if str(person.telegram_chat_id or "") == sender or person.id == sender:
+        # Matched by what an authenticated channel proved (bot.access.worker_for: a bare
+        # Telegram id, "teams:<Entra id>"), never by a roster id typed as the sender.
+        if str(person.telegram_chat_id or "") == sender or (
+            person.teams_aad_id and sender == f"teams:{person.teams_aad_id}"
+        ):
             actor = Actor.from_person(person, channel="chat")
             return Actor(
                 id=actor.id,

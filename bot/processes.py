@@ -35,11 +35,59 @@ def child_env() -> dict[str, str]:
     env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
     env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    # Rasa and the action server share the action secret, the REST channel and its clients
+    # the channel secret: made once (0600, under the var directory) and named to every child.
+    from bot.secrets import hand_to_children
+
+    hand_to_children(env)
     return env
 
 
-def action_server_cmd(port: int) -> list[str]:
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+LOOPBACK = "127.0.0.1"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def action_server_cmd(port: int, host: str = LOOPBACK) -> list[str]:
+    """The action server (bot/action_server.py: rasa_sdk that obeys Rasa's secret only)."""
+    return [
+        sys.executable, "-m", "bot.action_server",
+        "--actions", "actions", "--port", str(port), "--host", host,
+    ]  # fmt: skip
+
+
+def probe_host(host: str) -> str:
+    """Where this machine reaches a listener bound to `host` (any-address: loopback)."""
+    return LOOPBACK if host in ("0.0.0.0", "::", "") or is_loopback(host) else host
+
+
+def exposure_lines(
+    rasa_host: str, actions_host: str, rasa_port: int, actions_port: int
+) -> list[str]:
+    """One line per listener not on loopback, saying what protects it (printed at start)."""
+    out: list[str] = []
+    if not is_loopback(rasa_host):
+        out.append(
+            f"Rasa listens on {rasa_host}:{rasa_port}: the REST channel takes only requests "
+            "signed with the channel secret (SAFEGUARD_CHANNEL_SECRET_FILE); Teams only "
+            "Microsoft-signed tokens"
+        )
+    if not is_loopback(actions_host):
+        out.append(
+            f"the action server listens on {actions_host}:{actions_port}: every call needs "
+            "the action secret header (SAFEGUARD_ACTION_SECRET_FILE)"
+        )
+    return out
 
 
 def console_pager_env() -> dict[str, str]:
@@ -145,6 +193,15 @@ def store_endpoints(environ: dict[str, str] | None = None) -> dict:
     return out
 
 
+ACTIONS_URL_ENV = "SAFEGUARD_ACTIONS_ADDRESS"
+
+
+def action_host(action_port: int) -> str:
+    """host:port Rasa calls the action server on: this machine's loopback, or the
+    SAFEGUARD_ACTIONS_ADDRESS (host:port) of one elsewhere (it takes the same secret)."""
+    return os.environ.get(ACTIONS_URL_ENV, "").strip() or f"{LOOPBACK}:{action_port}"
+
+
 def endpoints_file(action_port: int) -> Path:
     """endpoints.yml with the action server URL on the port we started it on, and the
     tracker/lock stores from SAFEGUARD_TRACKER_URL / SAFEGUARD_LOCK_URL when set."""
@@ -153,7 +210,8 @@ def endpoints_file(action_port: int) -> Path:
     from bot import settings
 
     text = (ROOT / "endpoints.yml").read_text(encoding="utf-8")
-    text = text.replace("localhost:5055", f"localhost:{action_port}")
+    text = text.replace("127.0.0.1:5055", f"{action_host(action_port)}")
+    text = text.replace("localhost:5055", f"{action_host(action_port)}")
     stores = store_endpoints()
     if stores:
         config = yaml.safe_load(text) or {}
@@ -170,8 +228,9 @@ def endpoints_file(action_port: int) -> Path:
     return path
 
 
-def rasa_run_cmd(model: Path, port: int, action_port: int) -> list[str]:
-    """`rasa run` through bot.rasa_server, which caches work Rasa repeats per message."""
+def rasa_run_cmd(model: Path, port: int, action_port: int, host: str = LOOPBACK) -> list[str]:
+    """`rasa run` through bot.rasa_server, which caches work Rasa repeats per message; bound
+    to `host` (loopback unless told: Rasa's own default is every interface)."""
     return [
         sys.executable,
         "-m",
@@ -179,6 +238,8 @@ def rasa_run_cmd(model: Path, port: int, action_port: int) -> list[str]:
         "run",
         "--model",
         str(model),
+        "--interface",
+        host,
         "--port",
         str(port),
         "--credentials",

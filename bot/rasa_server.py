@@ -31,6 +31,12 @@ Found by profiling a scripted disclosure with py-spy (`make bench`; README "Perf
 
 And one setting (`_organisation_slot`): every conversation's `organisation` slot starts as
 the deployment's organisation, so the domain's responses cite only its own policy.
+
+Not a speed-up: every call to the action server carries the deployment's action secret
+(bot/action_server.py, which refuses calls without it), added to the action endpoint as it
+is read from the endpoints file (`_sign_action_calls`), so the secret is never written to
+that file. And the Rasa server reads request bodies of at most `MAX_REQUEST_BYTES` (Sanic's
+own default is 100 MB): a hostile POST cannot make it hold a huge body in memory.
 """
 
 from __future__ import annotations
@@ -40,6 +46,11 @@ import sys
 from typing import Any
 
 _installed = False
+
+# The largest request body Sanic reads (SANIC_REQUEST_MAX_SIZE; set it to override): above the
+# REST channel's own limit (bot.limits.MAX_BODY_BYTES), which answers with 999 and the
+# numbers; a body over this gets Sanic's bare 413 (none of our clients sends one).
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 # Below the action server's own keep-alive (Sanic's KEEP_ALIVE_TIMEOUT, 5 s by default).
 KEEPALIVE_SECONDS = 2.0
@@ -99,6 +110,7 @@ def install() -> None:
     rasa_events.Event.resolve_by_type = staticmethod(resolve_by_type)
     _reuse_endpoint_sessions()
     _send_only_the_current_turn()
+    _sign_action_calls()
     _organisation_slot()
     _installed = True
 
@@ -138,6 +150,27 @@ def _organisation_slot() -> None:
                 slot.value = org
 
     Domain.__init__ = init
+
+
+def _sign_action_calls() -> None:
+    """The action endpoint, as read from the endpoints file, sends the action secret."""
+    from rasa.core.utils import AvailableEndpoints
+
+    from bot.action_server import HEADER
+    from bot.secrets import ACTION_SECRET, shared_secret
+
+    original = AvailableEndpoints.read_endpoints.__func__
+
+    def read_endpoints(cls, endpoint_file):  # noqa: ANN001, ANN202
+        endpoints = original(cls, endpoint_file)
+        if endpoints.action is not None:
+            endpoints.action.headers = {
+                **(endpoints.action.headers or {}),
+                HEADER: shared_secret(ACTION_SECRET),
+            }
+        return endpoints
+
+    AvailableEndpoints.read_endpoints = classmethod(read_endpoints)
 
 
 def current_turn(events: Any) -> list[Any]:  # noqa: ANN401
@@ -236,6 +269,9 @@ def _reuse_endpoint_sessions() -> None:
 
 
 def main() -> None:
+    import os
+
+    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
     install()
     from rasa.__main__ import main as rasa_main
 

@@ -35,6 +35,7 @@ ROLE_ORDER = {"lead": 0, "deputy": 1, "admin": 2, "worker": 3}
 
 _PERSON_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 _PHONE = re.compile(r"^\+?[0-9][0-9 ]{6,18}[0-9]$")
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _SHIFT = re.compile(r"^\s*(?P<days>[a-z,\- ]+?)\s+(?P<start>\d{2}:\d{2})-(?P<end>\d{2}:\d{2})\s*$")
 
 
@@ -148,10 +149,23 @@ class Person(BaseModel):
     phone: str | None = None
     telegram_chat_id: int | None = None
     teams_webhook_url: str | None = None
+    # The person's Microsoft Entra (AAD) object id: how the Teams channel, which verifies
+    # Microsoft's token, recognises them (bot.access.worker_for). Their roster role in a Teams
+    # chat comes from this match only, never from a name they send.
+    teams_aad_id: str | None = None
 
     class Config:
         extra = "forbid"
         frozen = True
+
+    @validator("teams_aad_id")
+    def _aad(cls, value: str | None) -> str | None:  # noqa: N805
+        if value is None:
+            return None
+        value = value.strip().lower()
+        if not _GUID.match(value):
+            raise ValueError(f"{value!r} is not an Entra object id like 0f8c...-...-...")
+        return value
 
     @validator("phone")
     def _phone(cls, value: str | None) -> str | None:  # noqa: N805

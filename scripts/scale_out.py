@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -86,7 +87,15 @@ def main(argv: list[str] | None = None) -> int:
         key_file = work / "concern.key"
         key_file.write_bytes(Fernet.generate_key() + b"\n")
         key_file.chmod(0o600)
+        # One channel secret and one action secret for every node and the gateway.
+        secret_files = {}
+        for name in ("channel", "action"):
+            path = work / f"{name}.secret"
+            path.write_text(secrets.token_urlsafe(32) + "\n")
+            path.chmod(0o600)
+            secret_files[f"SAFEGUARD_{name.upper()}_SECRET_FILE"] = str(path)
         shared = {
+            **secret_files,
             "SAFEGUARD_TRACKER_URL": pg.create_database("safeguard_conversations"),
             "SAFEGUARD_DB_URL": pg.create_database("safeguard_concerns"),
             "SAFEGUARD_LOCK_URL": redis_server.url(LOCK_DB),
@@ -115,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         for name, proc, log in nodes:
             wait_ready(name, log, proc)
         urls = ",".join(f"http://127.0.0.1:{p}" for p in ports)
-        print(f"[scale-out] ready. For the gateway: SAFEGUARD_RASA_URLS={urls}", flush=True)
+        print(
+            f"[scale-out] ready. For the gateway: SAFEGUARD_RASA_URLS={urls} "
+            f"SAFEGUARD_CHANNEL_SECRET_FILE={secret_files['SAFEGUARD_CHANNEL_SECRET_FILE']}",
+            flush=True,
+        )
         if args.ready_only:
             return 0
         print("[scale-out] Ctrl-C stops every node, Redis and PostgreSQL", flush=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -27,6 +28,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from bot import processes
+from tests import signed
 from tests.conftest import ROOT, free_port
 from tests.fake_telegram import FakeTelegram
 
@@ -122,6 +124,10 @@ class Stack:
         self.key = Fernet.generate_key().decode()
         self.port, self.actions_port = free_port(), free_port()
         self.telegram = FakeTelegram()
+        # The deployment's shared secrets, as `safeguard serve` hands them to its children.
+        self.channel_secret = secrets.token_urlsafe(32)
+        self.action_secret = secrets.token_urlsafe(32)
+        self.extra: dict[str, str] = {}  # more environment for every process (tests' limits)
         self.procs: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, Any] = {}
 
@@ -139,9 +145,18 @@ class Stack:
             TELEGRAM_BOT_TOKEN=self.telegram.token,
             TELEGRAM_BASE_URL=self.telegram.base_url,
             SAFEGUARD_TEAMS_DISABLED="1",
+            SAFEGUARD_CHANNEL_SECRET=self.channel_secret,
+            SAFEGUARD_ACTION_SECRET=self.action_secret,
         )
-        for name in ("SAFEGUARD_ROSTER", "TELEGRAM_BOT_TOKEN_FILE", "SAFEGUARD_KEY_FILE"):
+        for name in (
+            "SAFEGUARD_ROSTER",
+            "TELEGRAM_BOT_TOKEN_FILE",
+            "SAFEGUARD_KEY_FILE",
+            "SAFEGUARD_CHANNEL_SECRET_FILE",
+            "SAFEGUARD_ACTION_SECRET_FILE",
+        ):
             env.pop(name, None)
+        env.update(self.extra)
         env.update(extra)
         return env
 
@@ -228,14 +243,8 @@ class Stack:
 
     # -- talking -----------------------------------------------------------------------------
     def post(self, sender: str, message: str, timeout: float = 180) -> list[dict]:
-        body = json.dumps({"sender": sender, "message": message}).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/webhooks/rest/webhook",
-            data=body,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return json.loads(response.read())
+        """Signed, as the terminal chat sends ("terminal:<sender>" unless qualified)."""
+        return signed.post(self.port, sender, message, self.channel_secret, timeout=timeout)
 
     def timed_post(self, sender: str, message: str) -> tuple[list[dict], float]:
         start = time.monotonic()

@@ -50,7 +50,7 @@ def test_roster_people_are_staff_with_their_roster_role(directory: StaffDirector
         "alex",
     )
     assert alex.contact == "07700 900101"
-    assert alex.sender_id == str(LEAD_ID)
+    assert alex.sender_id == f"telegram:{LEAD_ID}"
     assert alex.is_lead and alex.can_approve
     deputy = directory.identify(str(DEPUTY_ID))
     assert deputy is not None and deputy.is_lead and not deputy.can_approve
@@ -253,21 +253,25 @@ def test_worker_from_finds_roster_and_chat_approved_staff(
     StaffDirectory(url, roster_path=ROSTER).add_staff(
         STRANGER, "Kim Lee", "worker", by="test", phone="07700 900555"
     )
-    lead_worker = worker_from(tracker(str(LEAD_ID)))
-    assert (lead_worker.name, lead_worker.role, lead_worker.contact) == (
+    lead_worker = worker_from(tracker(f"telegram:{LEAD_ID}"))
+    assert (lead_worker.id, lead_worker.name, lead_worker.role, lead_worker.contact) == (
+        str(LEAD_ID),
         "Alex Morgan (example)",
         "lead",
         "07700 900101",
     )
-    assert worker_from(tracker("alex")).role == "lead"  # a roster id (terminal chat, REST)
-    kim = worker_from(tracker(str(STRANGER)))
+    # Identity comes from the channel that authenticated the person, never from a name:
+    # a roster id, a bare Telegram id or a dev/terminal sender is a worker known by it.
+    for typed in ("alex", str(LEAD_ID), f"dev:{LEAD_ID}", "terminal:alex", "dev:telegram:1"):
+        assert worker_from(tracker(typed)).role == "worker", typed
+    kim = worker_from(tracker(f"telegram:{STRANGER}"))
     assert (kim.id, kim.name, kim.contact, kim.role) == (
         str(STRANGER),
         "Kim Lee",
         "07700 900555",
         "worker",
     )
-    nobody = worker_from(tracker("123"))
+    nobody = worker_from(tracker("telegram:123"))
     assert (nobody.name, nobody.role) == ("worker 123", "worker")
 
 
@@ -278,8 +282,8 @@ def test_worker_from_without_a_database_still_answers(
 
     monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
     monkeypatch.setenv("SAFEGUARD_ROSTER", str(ROSTER))
-    assert worker_from(tracker(str(LEAD_ID))).role == "lead"  # roster: no database needed
-    unknown = worker_from(tracker(str(STRANGER)))
+    assert worker_from(tracker(f"telegram:{LEAD_ID}")).role == "lead"  # roster: no database
+    unknown = worker_from(tracker(f"telegram:{STRANGER}"))
     assert unknown.role == "worker" and unknown.name == f"worker {STRANGER}"
 
 

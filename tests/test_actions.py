@@ -31,6 +31,10 @@ def fresh_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+# Alex, a lead in the example roster, as the Telegram gateway names them (signed to Rasa).
+ALEX = "telegram:910000101"
+
+
 def make_tracker(
     text: str = "",
     slots: dict[str, Any] | None = None,
@@ -501,7 +505,10 @@ def test_only_leads_list_concerns() -> None:
     messages, _ = run(leads.ListOpenConcerns(), make_tracker(sender="worker-1"))
     assert "Only Safeguarding Leads" in texts(messages)
     run(danger.RaiseAlarm(), make_tracker("knife"))
+    # A roster id typed as the sender is not the lead: only the authenticated identity is.
     messages, _ = run(leads.ListOpenConcerns(), make_tracker(sender="alex"))
+    assert "Only Safeguarding Leads" in texts(messages)
+    messages, _ = run(leads.ListOpenConcerns(), make_tracker(sender=ALEX))
     reply = texts(messages)
     assert "1 open concern" in reply and "immediate" in reply
 
@@ -514,15 +521,15 @@ def test_lead_records_an_update_and_a_worker_cannot() -> None:
     text = f"update {concern.reference.lower()}: spoke to MASH, referral made"
     messages, _ = run(leads.RecordLeadUpdate(), make_tracker(text, sender="worker-1"))
     assert "Only Safeguarding Leads" in texts(messages)
-    messages, events = run(leads.RecordLeadUpdate(), make_tracker(text, sender="alex"))
+    messages, _ = run(leads.RecordLeadUpdate(), make_tracker(text, sender="alex"))
+    assert "Only Safeguarding Leads" in texts(messages)  # a typed roster id is nobody's lead
+    messages, events = run(leads.RecordLeadUpdate(), make_tracker(text, sender=ALEX))
     assert events == []
     assert f"Added to {concern.reference}" in texts(messages)
     assert [e.text for e in ConcernLog().chronology(concern.reference)][-1] == (
         "spoke to MASH, referral made"
     )
-    messages, _ = run(
-        leads.RecordLeadUpdate(), make_tracker("update SG-2222-2222: x", sender="alex")
-    )
+    messages, _ = run(leads.RecordLeadUpdate(), make_tracker("update SG-2222-2222: x", sender=ALEX))
     assert "Not recorded" in texts(messages)
 
 

@@ -25,6 +25,7 @@ import urllib.request
 
 import pytest
 
+from tests import signed
 from tests.failsafe_stack import (
     ACTION_TIMEOUT,
     MODEL,
@@ -300,7 +301,12 @@ def test_rasa_killed_and_restarted_nothing_saved_is_lost(stack: Stack) -> None:
     saved = refs(stack)
     assert saved, "earlier tests saved concerns"
     stack.kill("rasa")
-    chat = TerminalChat(f"http://127.0.0.1:{stack.port}", sender="fs-rasa-down", timeout=10)
+    chat = TerminalChat(
+        f"http://127.0.0.1:{stack.port}",
+        sender="fs-rasa-down",
+        timeout=10,
+        secret=stack.channel_secret,
+    )
     with stack.reading():
         replies = chat.send("who do i call")
         assert texts(replies)[-1].startswith("I could not do that just now")
@@ -366,11 +372,8 @@ def test_a_too_long_danger_message_still_gets_999_first_and_a_page(stack: Stack)
 
 def test_stream_mode_sends_one_json_message_per_line(stack: Stack) -> None:
     """What Rasa's own console client (`rasa shell`) asks for."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{stack.port}/webhooks/rest/webhook?stream=true",
-        data=json.dumps({"sender": "fs-stream", "message": "hiya"}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
+    request = signed.request(stack.port, "fs-stream", "hiya", stack.channel_secret)
+    request.full_url += "?stream=true"
     with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (loopback)
         lines = response.read().decode().splitlines()
     messages = [json.loads(line) for line in lines if line.strip()]

@@ -464,12 +464,15 @@ def test_alarm_message_when_not_saved() -> None:
 
 
 def test_worker_for_uses_the_roster() -> None:
-    assert safety.worker_for("910000102").name == "Priya Shah (example)"
+    assert safety.worker_for("telegram:910000102").name == "Priya Shah (example)"
     assert safety.worker_for("stranger") == Worker(
         id="stranger", name="worker stranger", contact="chat id stranger"
     )
     # A Telegram id nobody approved: known by the id (the staff directory is asked first).
-    assert safety.worker_for("5550001").name == "worker 5550001"
+    assert safety.worker_for("telegram:5550001").name == "worker 5550001"
+    # A bare Telegram id or roster id is a name anyone could type: never a roster person.
+    assert safety.worker_for("910000102").name == "worker 910000102"
+    assert safety.worker_for("priya").role == "worker"
 
 
 @pytest.mark.parametrize(

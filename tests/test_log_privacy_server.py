@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import pytest
 from cryptography.fernet import Fernet
 
+from tests import signed
 from tests.conftest import ROOT, free_port
 
 MODEL = ROOT / "models" / "safeguard.tar.gz"
@@ -47,15 +48,12 @@ ANSWERS = [
 ]
 
 
+# The served stack's channel secret, as an operator would set it (bot/channel_auth.py).
+CHANNEL_SECRET = secrets.token_urlsafe(32)
+
+
 def post(port: int, sender: str, message: str) -> list[dict]:
-    body = json.dumps({"sender": sender, "message": message}).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-        data=body,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (loopback)
-        return json.loads(response.read())
+    return signed.post(port, sender, message, CHANNEL_SECRET, timeout=120)
 
 
 DEBUG_LAUNCHER = """
@@ -69,8 +67,8 @@ try:
     group.start("pager", processes.pager_cmd())
     cmd = processes.rasa_run_cmd(processes.DEFAULT_MODEL, port, aport)
     rasa = group.start("rasa server", [c for c in cmd if c != "--quiet"] + ["--debug"])
-    if processes.wait_for_http(f"http://localhost:{aport}/health", 60, actions) and (
-        processes.wait_for_http(f"http://localhost:{port}/", 300, rasa)
+    if processes.wait_for_http(f"http://127.0.0.1:{aport}/health", 60, actions) and (
+        processes.wait_for_http(f"http://127.0.0.1:{port}/", 300, rasa)
     ):
         print("[serve] ready", flush=True)
     while group.first_exit() is None:
@@ -98,6 +96,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         SAFEGUARD_NOW="2026-11-24T14:30",
         SAFEGUARD_ORG="crasac",
         SAFEGUARD_TEAMS_DISABLED="1",
+        SAFEGUARD_CHANNEL_SECRET=CHANNEL_SECRET,
         PYTHONUNBUFFERED="1",
     )
     for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN", "SAFEGUARD_ROSTER"):

@@ -10,10 +10,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
 
+from tests import signed
 from tests.conftest import ROOT, free_port
 
 MODEL = ROOT / "models" / "safeguard.tar.gz"
@@ -21,14 +23,11 @@ pytestmark = pytest.mark.rasa
 
 
 def post(port: int, sender: str, message: str) -> list[dict]:
-    body = json.dumps({"sender": sender, "message": message}).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-        data=body,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
-        return json.loads(response.read())
+    """Signed with the channel secret `safeguard serve` made under this test session's var
+    directory (it inherits SAFEGUARD_VAR): the wiring a gateway on the same machine uses."""
+    from bot.secrets import CHANNEL_SECRET, shared_secret
+
+    return signed.post(port, sender, message, shared_secret(CHANNEL_SECRET))
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +92,31 @@ def test_faq_conversation(server) -> None:  # noqa: ANN001
 def test_danger_gets_999_in_the_first_reply(server) -> None:  # noqa: ANN001
     replies = post(server["port"], "worker-danger", "hes outside the centre with a knife now")
     assert replies and "999" in replies[0]["text"]
+
+
+def test_the_gateways_client_is_wired_by_serve(server) -> None:  # noqa: ANN001
+    """The Telegram gateway's RasaClient, given nothing but the same SAFEGUARD_VAR, signs with
+    the secret `safeguard serve` made: a roster lead's Telegram identity gets the lead's
+    view, and the same request unsigned is refused."""
+    import asyncio
+
+    from bot.gateway.rasa_client import RasaClient
+
+    async def ask() -> list[dict]:
+        async with RasaClient([f"http://127.0.0.1:{server['port']}"]) as client:
+            return await client.send("telegram:910000101", "/list_open_concerns")
+
+    reply = " ".join(texts(asyncio.run(ask())))
+    assert "open concern" in reply and "Only Safeguarding Leads" not in reply, reply
+    body = json.dumps({"sender": "telegram:910000101", "message": "/list_open_concerns"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server['port']}/webhooks/rest/webhook",
+        data=body.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)  # noqa: S310 (loopback)
+    assert refused.value.code == 401
 
 
 def test_sigterm_stops_both_servers(server) -> None:  # noqa: ANN001

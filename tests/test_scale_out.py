@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -93,8 +94,14 @@ class Node:
             return self.proc.wait(timeout=10)
 
 
+# Every node and the gateway share one channel secret (README, "Run it on more than one
+# server"); each node makes its own action secret, for its own Rasa and action server.
+CHANNEL_SECRET = secrets.token_urlsafe(32)
+
+
 def node_env(work: Path, name: str, db_url: str, tracker_url: str, lock_url: str, key: str):  # noqa: ANN201
     env = dict(os.environ)
+    env.pop("SAFEGUARD_CHANNEL_SECRET_FILE", None)
     for var in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN", "SAFEGUARD_KEY_FILE"):
         env.pop(var, None)
     var = work / f"var-{name}"
@@ -106,6 +113,7 @@ def node_env(work: Path, name: str, db_url: str, tracker_url: str, lock_url: str
         SAFEGUARD_LOCK_URL=lock_url,
         SAFEGUARD_KEY=key,
         SAFEGUARD_TEAMS_DISABLED="1",
+        SAFEGUARD_CHANNEL_SECRET=CHANNEL_SECRET,
         RASA_TELEMETRY_ENABLED="false",
     )
     return env
@@ -131,11 +139,11 @@ def test_two_servers_share_conversations_across_a_restart(
         Node(name, node_env(tmp_path, name, concerns_url, tracker_url, lock_url, key), tmp_path)
         for name in ("node-a", "node-b")
     ]
-    client = RasaClient([n.url for n in nodes], timeout=60)
+    client = RasaClient([n.url for n in nodes], timeout=60, secret=CHANNEL_SECRET)
     # One sender owned by each node (the gateway's own choice, crc32 of the sender id).
     senders = {}
     for n in range(200):
-        senders.setdefault(client.server_for(f"worker-{n}"), f"worker-{n}")
+        senders.setdefault(client.server_for(f"terminal:worker-{n}"), f"terminal:worker-{n}")
     alice, bob = senders[nodes[0].url], senders[nodes[1].url]
 
     async def say(sender: str, text: str) -> str:

@@ -23,7 +23,7 @@ def test_nothing_set_means_endpoints_yml_as_is(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv(processes.LOCK_URL_ENV, raising=False)
     assert processes.store_endpoints() == {}
     text = processes.endpoints_file(5123).read_text()
-    assert "http://localhost:5123/webhook" in text
+    assert "http://127.0.0.1:5123/webhook" in text
     config = yaml.safe_load(text)
     assert "tracker_store" not in config and "lock_store" not in config
 
@@ -111,7 +111,7 @@ def test_endpoints_file_holds_both_stores_and_is_private(
     path = processes.endpoints_file(5124)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     config = yaml.safe_load(path.read_text())
-    assert config["action_endpoint"]["url"] == "http://localhost:5124/webhook"
+    assert config["action_endpoint"]["url"] == "http://127.0.0.1:5124/webhook"
     assert config["tracker_store"]["url"] == PG
     assert config["lock_store"]["password"] == "secret"
     assert config["lock_store"]["db"] == 2

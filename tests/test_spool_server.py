@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 
 from tests import pg_server
 from tests.conftest import ROOT, free_port
-from tests.test_log_privacy_server import post
+from tests.test_log_privacy_server import CHANNEL_SECRET, post
 from tests.test_spool import stop_postgres
 
 MODEL = ROOT / "models" / "safeguard.tar.gz"
@@ -61,6 +61,7 @@ def test_database_down_mid_disclosure_then_back(tmp_path: Path) -> None:
             SAFEGUARD_NOW="2026-11-24T14:30",
             SAFEGUARD_ORG="crasac",
             SAFEGUARD_TEAMS_DISABLED="1",
+            SAFEGUARD_CHANNEL_SECRET=CHANNEL_SECRET,  # what `post` signs with
             PYTHONUNBUFFERED="1",
         )
         for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN", "SAFEGUARD_ROSTER"):

@@ -107,7 +107,8 @@ def test_a_recorded_message_reaches_rasa_and_the_reply_reaches_the_conversation(
 
     [message] = rasa.messages
     assert message.text == "hiya"
-    assert message.sender_id == activity["from"]["id"]
+    # Who it is, by the Entra object id in Microsoft's verified Activity (bot.access).
+    assert message.sender_id == "teams:6f1d2b0e-5c3a-4b7e-9d8f-0a1b2c3d4e5f"
     assert message.input_channel == "botframework"
     assert message.metadata == {
         "teams": {
@@ -621,9 +622,10 @@ def test_lone_surrogates_in_a_teams_activity_cannot_lose_a_danger_alarm(
 
     activity = fake.activity("he\udc80s outside with a knife now")
     activity["from"]["id"] = "29:worker-\ud800"
+    activity["from"]["aadObjectId"] = "worker-\ud800"
     rasa = Recorder({"text": "Tell me more."})
     deliver(channel, fake, [activity], rasa)
-    assert rasa.messages[0].sender_id == "29:worker-\ufffd"
+    assert rasa.messages[0].sender_id == "teams:worker-\ufffd"
     assert "\ud800" not in rasa.messages[0].text and "\udc80" not in rasa.messages[0].text
     assert "999" in reply_texts(fake.replies)[0]
     assert len(ConcernLog().list()) == 1

@@ -6,6 +6,7 @@ service and getting its token from a fake token endpoint, all on loopback."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -64,11 +65,14 @@ def server(fake: FakeTeams, tmp_path_factory: pytest.TempPathFactory):  # noqa: 
         )
         endpoints = (ROOT / "endpoints.yml").read_text(encoding="utf-8")
         endpoints_path = var / "endpoints.yml"
-        endpoints_path.write_text(endpoints.replace("localhost:5055", f"localhost:{actions_port}"))
+        endpoints_path.write_text(endpoints.replace("127.0.0.1:5055", f"127.0.0.1:{actions_port}"))
         rasa = group.start(
             "rasa",
             [
-                str(processes.BIN / "rasa"),
+                # Rasa as `safeguard serve` runs it: its action calls carry the action secret.
+                sys.executable,
+                "-m",
+                "bot.rasa_server",
                 "run",
                 "--model",
                 str(MODEL),
@@ -120,6 +124,8 @@ def conversation(fake: FakeTeams, text: str | None, name: str = "message_persona
     activity = fake.activity(text, name=name)
     activity["conversation"]["id"] = f"a:{uuid.uuid4().hex}"
     activity["from"]["id"] = f"29:{uuid.uuid4().hex}"
+    # Rasa's conversation is the person's (their Entra object id): a new person each time.
+    activity["from"]["aadObjectId"] = str(uuid.uuid4())
     return activity
 
 

@@ -194,7 +194,7 @@ def test_the_gateway_relays_a_leads_message_and_stops_cleanly(tmp_path: Path) ->
     (message,) = fake.messages_to(LEAD)
     assert message["text"] == "Hello Alex"
     assert "inline_keyboard" in str(message["reply_markup"])
-    assert rasa.requests[0].json["sender"] == str(LEAD)
+    assert rasa.requests[0].json["sender"] == f"telegram:{LEAD}"
     assert code == 0
     assert "@sg_test_bot by long polling" in gateway.output
     assert "secret disclosure" not in gateway.output  # message text is never logged

@@ -161,7 +161,7 @@ def test_an_approved_workers_message_reaches_rasa_and_buttons_come_back(
     run(fake, world, say(fake.user_says(WORKER, "a boy told me something")), rasa.url)
     assert rasa.bodies == [
         {
-            "sender": str(WORKER),
+            "sender": f"telegram:{WORKER}",
             "message": "a boy told me something",
             "metadata": {"channel": "telegram"},
         }
@@ -192,7 +192,7 @@ def test_a_button_press_is_answered_and_its_payload_sent_to_rasa(
 
     run(fake, world, body, rasa.url)
     assert rasa.bodies[-1]["message"] == long_payload
-    assert rasa.bodies[-1]["sender"] == str(WORKER)
+    assert rasa.bodies[-1]["sender"] == f"telegram:{WORKER}"
     assert len(fake.answered()) == 1
     assert texts(fake, WORKER)[-1] == "Here are the signs."
 
@@ -351,7 +351,7 @@ def test_start_then_approve_in_chat(
     assert texts(fake, LEAD)[-1].startswith("Approved #1: Jo Bloggs")
     # only the message after approval reached Rasa
     assert [b["message"] for b in rasa.bodies] == ["hello again"]
-    assert rasa.bodies[0]["sender"] == str(STRANGER)
+    assert rasa.bodies[0]["sender"] == f"telegram:{STRANGER}"
 
 
 def test_approve_and_refuse_buttons(
@@ -402,7 +402,7 @@ def test_open_relays_the_list_to_rasa_for_a_lead(
     rasa.replies = [{"text": "No open concerns."}]
     run(fake, world, say(fake.user_says(LEAD, "/open@sg_test_bot")), rasa.url)
     assert rasa.bodies[0]["message"] == "/list_open_concerns"
-    assert rasa.bodies[0]["sender"] == str(LEAD)
+    assert rasa.bodies[0]["sender"] == f"telegram:{LEAD}"
     assert texts(fake, LEAD) == ["No open concerns."]
 
 
@@ -830,7 +830,7 @@ def test_one_slow_conversation_does_not_hold_up_another(
     release = threading.Event()
 
     def respond(record: Recorded) -> tuple[int, Any]:
-        if record.json["sender"] == str(WORKER):
+        if record.json["sender"] == f"telegram:{WORKER}":
             release.wait(20)
         return 200, [{"recipient_id": record.json["sender"], "text": "ok"}]
 

@@ -22,7 +22,7 @@ from cryptography.fernet import Fernet
 from bot import processes
 from tests import pg_server
 from tests.conftest import ROOT, free_port
-from tests.test_log_privacy_server import post
+from tests.test_log_privacy_server import CHANNEL_SECRET, post
 
 MODEL = ROOT / "models" / "safeguard.tar.gz"
 pytestmark = [pytest.mark.rasa, pytest.mark.postgres]
@@ -72,7 +72,7 @@ def start_rasa(env: dict[str, str], port: int, actions_port: int, endpoints: Pat
     handle = open(log, "ab")  # noqa: SIM115 - the child writes to it
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     handle.close()
-    if not processes.wait_for_http(f"http://localhost:{port}/", 300, proc):
+    if not processes.wait_for_http(f"http://127.0.0.1:{port}/", 300, proc):
         proc.kill()
         pytest.fail("Rasa did not start:\n" + log.read_text(errors="replace")[-3000:])
     return proc
@@ -92,13 +92,14 @@ def test_rasa_killed_mid_form_carries_on_and_the_store_holds_nothing_readable(
         SAFEGUARD_NOW="2026-11-24T14:30",
         SAFEGUARD_ORG="crasac",
         SAFEGUARD_TEAMS_DISABLED="1",
+        SAFEGUARD_CHANNEL_SECRET=CHANNEL_SECRET,  # what `post` signs with
     )
     for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN", "SAFEGUARD_ROSTER"):
         env.pop(name, None)
     port, actions_port = free_port(), free_port()
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://localhost:{actions_port}/webhook"\n'
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         "tracker_store:\n"
         "  type: bot.tracker_store.ProtectedSQLTrackerStore\n"
         f'  url: "{url}"\n'
@@ -114,7 +115,7 @@ def test_rasa_killed_mid_form_carries_on_and_the_store_holds_nothing_readable(
     )
     rasa = None
     try:
-        assert processes.wait_for_http(f"http://localhost:{actions_port}/health", 120, actions)
+        assert processes.wait_for_http(f"http://127.0.0.1:{actions_port}/health", 120, actions)
         rasa = start_rasa(env, port, actions_port, endpoints, log)
         sender = "worker-" + uuid.uuid4().hex[:6]
         replies = [post(port, sender, text) for text in BEFORE_KILL]

@@ -5,6 +5,14 @@ Registered in credentials.yml in place of `rest:`; same URL, same request and re
 Every message goes through `bot.channels.safety.SafetyNet`: too long is refused, danger gets
 999 first and the numbers and a page whatever fails, and no message goes unanswered.
 
+Closed by default (README, "Security"): a request is taken only when it is signed with the
+deployment's channel secret (bot/channel_auth.py: the Telegram gateway and the terminal chat
+sign), and its sender must name its channel ("telegram:<user id>", "terminal:<account>"),
+so nobody is anybody because of a name they typed. The unsigned form is there only for local
+development, when SAFEGUARD_DEV_REST=1, from loopback, and its senders become "dev:<name>",
+which no roster person ever is. Bodies over `limits.MAX_BODY_BYTES` are refused, and each
+sender is rate limited (`limits.RateLimiter`), never a danger message.
+
 It also cuts Rasa's wait for one custom action from 300 seconds (hard-coded in Rasa 3.6,
 not settable in endpoints.yml) to `action_timeout_seconds` (4 s by default).
 
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,9 +35,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import channel_auth, limits
 from bot.channels import safety
 
 logger = logging.getLogger(__name__)
+
+DEV_REST_ENV = "SAFEGUARD_DEV_REST"
+DEV_PREFIX = "dev:"
+LOOPBACK_IPS = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+# Every refusal says what to do if it matters now: whoever hit it may be a worker.
+REFUSED_999 = " If a child is in danger right now, call 999."
 
 FORM = "disclosure_form"
 DANGER_QUESTION_SLOT = "danger_now"
@@ -128,6 +144,14 @@ def rasa_classify(agent: Any) -> safety.Classify:
     return classify
 
 
+def _numbers() -> str:
+    """The organisation's emergency numbers on one line (never fails)."""
+    try:
+        return " ".join(safety.numbers().split())
+    except Exception:  # noqa: BLE001 - a broken pack must not stop the refusal
+        return ""
+
+
 def _error(message: str, status: int = 400) -> HTTPResponse:
     return response.json({"error": message}, status=status)
 
@@ -169,14 +193,37 @@ class SafeRestInput(RestInput):
 
     def __init__(self, reply_within: float | None = None, action_timeout: float | None = None):
         # The environment wins over credentials.yml, so tests and operators can tighten it.
-        import os
-
         if os.environ.get(safety.REPLY_WITHIN_ENV) or reply_within is None:
             reply_within = safety.reply_within_seconds()
         if os.environ.get(safety.ACTION_TIMEOUT_ENV) or action_timeout is None:
             action_timeout = safety.action_timeout_seconds()
         self.action_timeout = limit_action_wait(float(action_timeout))
         self.safety = safety.SafetyNet(reply_within=float(reply_within))
+        from bot.secrets import CHANNEL_SECRET, shared_secret
+
+        # Made here (0600, under the var directory) when the deployment has none yet, so a
+        # server never starts open for want of a secret.
+        self.verifier = channel_auth.Verifier(shared_secret(CHANNEL_SECRET))
+        self.dev_open = os.environ.get(DEV_REST_ENV, "").strip() == "1"
+        self.limiter = limits.RateLimiter()
+
+    def _sender(self, request: Request, claimed: str) -> str | HTTPResponse:
+        """The sender this request proves, or the refusal. Signed: the channel-qualified
+        sender it signed. Unsigned: "dev:<claimed>" in development mode from loopback."""
+        raw = request.body or b""
+        problem = self.verifier.problem(request.headers, raw)
+        if problem is None:
+            if channel_auth.channel_of(claimed) not in channel_auth.SIGNED_CHANNELS:
+                logger.warning(
+                    "REST channel: refused a signed request whose sender names no channel"
+                )
+                return _error("'sender' must name its channel, e.g. telegram:<id>." + REFUSED_999)
+            return claimed
+        if problem == "unsigned" and self.dev_open and request.ip in LOOPBACK_IPS:
+            return DEV_PREFIX + claimed
+        # Why, and from where; never the body (it may hold a child's words).
+        logger.warning("REST channel: refused a request (%s) from %s", problem, request.ip)
+        return _error("not authorised: this channel takes signed requests only." + REFUSED_999, 401)
 
     async def handle(
         self,
@@ -184,6 +231,13 @@ class SafeRestInput(RestInput):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
     ) -> list[dict[str, Any]] | HTTPResponse:
         """The replies for one POSTed message, or a plain 400 for a malformed request."""
+        if len(request.body or b"") > limits.MAX_BODY_BYTES:
+            logger.warning("REST channel: refused a %d-byte request", len(request.body))
+            return _error(
+                f"the request is too large (over {limits.MAX_BODY_BYTES:,} bytes); nothing "
+                f"from it was read." + REFUSED_999 + " " + _numbers(),
+                413,
+            )
         try:
             body = request.json
         except Exception:  # noqa: BLE001 - sanic raises its own error for bad JSON
@@ -206,9 +260,18 @@ class SafeRestInput(RestInput):
         input_channel = body.get("input_channel") or self.name()
         if not isinstance(input_channel, str):
             return _error("'input_channel' must be a string")
+        proven = self._sender(request, str(sender))
+        if isinstance(proven, HTTPResponse):
+            return proven
+        if proven.startswith(DEV_PREFIX):
+            input_channel = self.name()  # an unsigned request names no other channel
+        if not self.limiter.allow(proven) and not safety.floor_danger(text):
+            # Danger is never held back: it goes on to the fail-safe (999 first, the page).
+            logger.warning("REST channel: a sender is over the rate limit; message not read")
+            return [safety.reply(proven, limits.too_fast_reply())]
         agent = getattr(request.app.ctx, "agent", None)
         return await self.safety.respond(
-            str(sender),
+            proven,
             text,
             rasa_process(on_new_message, agent, input_channel, metadata),
             rasa_classify(agent),

@@ -72,6 +72,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import clock, limits
+from bot.access import teams_sender
 from bot.channels import safety
 from bot.channels.rest import limit_action_wait, rasa_classify, rasa_process
 from bot.secrets import secret
@@ -557,7 +558,13 @@ class TeamsInput(InputChannel):
         if activity.get("type") != "message":
             return Handled(200, "ignored")
         try:
-            sender = storable(str(activity["from"]["id"]))
+            recipient = storable(str(activity["from"]["id"]))
+            # Who this is, as Microsoft's verified token vouches: the Entra object id
+            # (bot.access.worker_for matches it to a roster person's teams_aad_id).
+            aad = activity["from"].get("aadObjectId")
+            sender = storable(
+                teams_sender(aad) if isinstance(aad, str) and aad.strip() else f"teams:{recipient}"
+            )
             conversation = dict(activity["conversation"])
             conversation_id = str(conversation["id"])
             service_url = str(activity["serviceUrl"])
@@ -573,7 +580,9 @@ class TeamsInput(InputChannel):
             service_url,
             reply_to_id=activity_id or None,
         )
-        self._start(self._process(activity, sender, conversation_id, out, on_new_message, agent))
+        self._start(
+            self._process(activity, sender, recipient, conversation_id, out, on_new_message, agent)
+        )
         return Handled(200, "accepted")
 
     def _start(self, work: Awaitable[Any]) -> None:
@@ -622,6 +631,7 @@ class TeamsInput(InputChannel):
         self,
         activity: dict[str, Any],
         sender: str,
+        recipient: str,
         conversation_id: str,
         out: TeamsOutput,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -637,7 +647,7 @@ class TeamsInput(InputChannel):
                     safety.reply(sender, safety.CALL_999_FIRST),
                     safety.reply(sender, safety.failure_reply(said_999=True)),
                 ]
-            await _send_all(out, sender, replies)
+            await _send_all(out, recipient, replies)
 
     async def _replies(
         self,

@@ -5,6 +5,10 @@ so the terminal gets the same fail-safe (bot.channels.safety, applied in the ser
 are shown numbered; typing the number sends the button. If the Rasa server itself cannot be
 reached, the client still answers: a plain line, 999 and the lead's numbers, and for a danger
 message it raises the alarm itself (once, by the same per-message claim) so the lead is paged.
+
+Requests are signed with the deployment's channel secret (bot/channel_auth.py) and the sender
+is "terminal:<name>" (the account's login name unless given): a terminal user is a worker,
+whatever name they give, never a roster lead (leads use Telegram, Teams or the CLI).
 """
 
 from __future__ import annotations
@@ -17,7 +21,21 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from bot import channel_auth
 from bot.channels import safety
+
+
+def terminal_sender(name: str | None = None) -> str:
+    """'terminal:<name>', by default the login name of the account running the chat."""
+    import getpass
+
+    if not name:
+        try:
+            name = getpass.getuser()
+        except Exception:  # noqa: BLE001 - no login name (a container): still a worker
+            name = "user"
+    return name if name.startswith("terminal:") else f"terminal:{name}"
+
 
 STOP_WORDS = {"/stop", "/quit", "/exit"}
 PROMPT = "You: "
@@ -28,20 +46,31 @@ class TerminalChat:
     """One worker's conversation with the assistant at `url` (the Rasa server's root)."""
 
     url: str
-    sender: str = "terminal"
+    sender: str = field(default_factory=terminal_sender)
+    secret: str | None = None  # None: the deployment's channel secret (bot.secrets)
     out: TextIO = field(default_factory=lambda: sys.stdout)
     timeout: float = field(default_factory=lambda: safety.reply_within_seconds() + 60)
     buttons: list[dict[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.sender = terminal_sender(self.sender)
+
     def send(self, text: str) -> list[dict[str, Any]]:
         """The replies to `text`: from the server, or the client's own fail-safe."""
         body = json.dumps({"sender": self.sender, "message": text}).encode("utf-8")
-        request = urllib.request.Request(
-            self.url.rstrip("/") + "/webhooks/rest/webhook",
-            data=body,
-            headers={"Content-Type": "application/json"},
-        )
         try:
+            if self.secret is None:
+                from bot.secrets import CHANNEL_SECRET, shared_secret
+
+                self.secret = shared_secret(CHANNEL_SECRET)
+            request = urllib.request.Request(
+                self.url.rstrip("/") + "/webhooks/rest/webhook",
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    **channel_auth.sign(self.secret, body),
+                },
+            )
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 replies = json.loads(response.read())
             if not isinstance(replies, list):
@@ -49,7 +78,7 @@ class TerminalChat:
             if replies:
                 return replies
         except (urllib.error.URLError, OSError, ValueError):
-            pass
+            pass  # includes a SecretError (a ValueError): the client's own fail-safe answers
         return self.unreachable(text)
 
     def unreachable(self, text: str) -> list[dict[str, Any]]:

@@ -32,8 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", type=Path, default=None, help="trained model archive")
     parser.add_argument(
         "--sender",
-        default="terminal",
-        help="who you are in the conversation: a roster id (e.g. a lead's) or any name",
+        default=None,
+        help=(
+            "your name in the conversation (default: your login name); it is sent as "
+            "terminal:<name>, a worker's view whatever the name"
+        ),
     )
     parser.set_defaults(func=run)
 
@@ -68,7 +71,7 @@ def did_not_start(what: str, log: Path) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from bot import processes
-    from bot.channels.terminal import TerminalChat
+    from bot.channels.terminal import TerminalChat, terminal_sender
     from bot.commands.serve import ready_to_start
 
     model = args.model or processes.DEFAULT_MODEL
@@ -101,14 +104,14 @@ def run(args: argparse.Namespace) -> int:
             stdin=subprocess.DEVNULL,
         )
         print("[chat] loading the assistant (about 20 seconds)...", flush=True)
-        health = f"http://localhost:{args.actions_port}/health"
+        health = f"http://127.0.0.1:{args.actions_port}/health"
         if not processes.wait_for_http(health, 120, actions):
             return did_not_start("action server", logs / "chat-actions.log")
-        if not processes.wait_for_http(f"http://localhost:{args.port}/", 300, rasa):
+        if not processes.wait_for_http(f"http://127.0.0.1:{args.port}/", 300, rasa):
             return did_not_start("assistant", logs / "chat-rasa.log")
         # Ctrl-C ends the chat loop below; the children are stopped in `finally`.
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        chat = TerminalChat(f"http://localhost:{args.port}", sender=args.sender)
+        chat = TerminalChat(f"http://127.0.0.1:{args.port}", sender=terminal_sender(args.sender))
         try:
             return chat.loop()
         except KeyboardInterrupt:

@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the Rasa server (REST channel) and the action server",
         description=(
             "Start the action server and a Rasa server with the REST channel "
-            "(POST /webhooks/rest/webhook). Ctrl-C or SIGTERM stops both. "
+            "(POST /webhooks/rest/webhook, signed with the channel secret), both on "
+            "127.0.0.1 unless --host/--actions-host say otherwise. Ctrl-C or SIGTERM stops both. "
             "Conversations are kept as endpoints.yml says (by default in memory); "
             "SAFEGUARD_TRACKER_URL (postgresql+psycopg2://...) keeps them in the protected "
             "SQL tracker store and SAFEGUARD_LOCK_URL (redis://host:port/1) locks them in "
@@ -25,7 +26,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=5005, help="Rasa server port (5005)")
     parser.add_argument("--actions-port", type=int, default=5055, help="action server port")
     parser.add_argument("--model", type=Path, default=None, help="trained model archive")
+    parser.add_argument(
+        "--host",
+        default=None,
+        help="address the Rasa server listens on (SAFEGUARD_HOST, default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--actions-host",
+        default=None,
+        help="address the action server listens on (SAFEGUARD_ACTIONS_HOST, default 127.0.0.1)",
+    )
     parser.set_defaults(func=run)
+
+
+def hosts(args: argparse.Namespace) -> tuple[str, str]:
+    """(Rasa's, the action server's) listening address: loopback unless told otherwise."""
+    import os
+
+    from bot import processes
+
+    rasa = args.host or os.environ.get("SAFEGUARD_HOST", "").strip() or processes.LOOPBACK
+    actions = (
+        args.actions_host
+        or os.environ.get("SAFEGUARD_ACTIONS_HOST", "").strip()
+        or processes.LOOPBACK
+    )
+    return rasa, actions
 
 
 def preflight(model: Path) -> str | None:
@@ -72,25 +98,47 @@ def ready_to_start(command: str, model: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from bot import processes
+    from bot.channels.rest import DEV_REST_ENV
 
     model = args.model or processes.DEFAULT_MODEL
+    rasa_host, actions_host = hosts(args)
+    if os.environ.get(DEV_REST_ENV, "").strip() == "1" and not processes.is_loopback(rasa_host):
+        print(
+            f"safeguard serve: {DEV_REST_ENV}=1 (unsigned REST, for development) is for "
+            "loopback only: unset it or drop --host",
+            file=sys.stderr,
+        )
+        return 1
     if not ready_to_start("serve", model):
         return 1
     group = processes.ProcessGroup()
     processes.raise_stop_on_sigterm()
     try:
-        actions = group.start("action server", processes.action_server_cmd(args.actions_port))
+        actions = group.start(
+            "action server", processes.action_server_cmd(args.actions_port, actions_host)
+        )
         group.start("pager", processes.pager_cmd())
         rasa = group.start(
-            "rasa server", processes.rasa_run_cmd(model, args.port, args.actions_port)
+            "rasa server", processes.rasa_run_cmd(model, args.port, args.actions_port, rasa_host)
         )
-        print(f"[serve] starting: action server :{args.actions_port}, pager, Rasa :{args.port}")
+        print(
+            f"[serve] starting: action server {actions_host}:{args.actions_port}, pager, "
+            f"Rasa {rasa_host}:{args.port}"
+        )
+        for line in processes.exposure_lines(rasa_host, actions_host, args.port, args.actions_port):
+            print(f"[serve] not loopback: {line}", flush=True)
         if processes.wait_for_http(
-            f"http://localhost:{args.actions_port}/health", 60, actions
-        ) and processes.wait_for_http(f"http://localhost:{args.port}/", 180, rasa):
+            f"http://{processes.probe_host(actions_host)}:{args.actions_port}/health", 60, actions
+        ) and processes.wait_for_http(
+            f"http://{processes.probe_host(rasa_host)}:{args.port}/", 180, rasa
+        ):
             print(
-                f"[serve] ready: POST http://localhost:{args.port}/webhooks/rest/webhook",
+                f"[serve] ready: POST http://{processes.probe_host(rasa_host)}:{args.port}"
+                "/webhooks/rest/webhook "
+                "(signed requests only)",
                 flush=True,
             )
         while (ended := group.first_exit()) is None:

@@ -208,8 +208,8 @@ def start_servers(group: Any, token: str, model: Path, port: int, actions_port: 
 
     def announce() -> None:
         if processes.wait_for_http(
-            f"http://localhost:{actions_port}/health", 60, actions
-        ) and processes.wait_for_http(f"http://localhost:{port}/", 240, rasa):
+            f"http://127.0.0.1:{actions_port}/health", 60, actions
+        ) and processes.wait_for_http(f"http://127.0.0.1:{port}/", 240, rasa):
             print("[telegram] Rasa is ready", flush=True)
 
     # Until Rasa is ready, workers already get the floor reply (999 first, the lead's number).
@@ -292,6 +292,15 @@ async def serve_gateway(
                 url=args.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
             mode = f"webhook {args.webhook_url} (listening on {args.listen}:{args.listen_port})"
+            from bot.processes import is_loopback
+
+            if not is_loopback(args.listen):
+                print(
+                    f"[telegram] not loopback: the webhook listens on {args.listen}:"
+                    f"{args.listen_port}: it takes only updates carrying the webhook secret "
+                    "token Telegram sends (X-Telegram-Bot-Api-Secret-Token)",
+                    flush=True,
+                )
         else:
             tasks.append(asyncio.create_task(gateway.poll_forever(stop)))
             mode = "long polling"

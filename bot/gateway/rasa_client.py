@@ -9,16 +9,22 @@ shared state, and is the same across processes and restarts (unlike Python's `ha
 Every failure (connection refused, timeout, HTTP 5xx, a reply that is not Rasa's JSON list)
 is raised as `RasaUnavailable`, one plain exception the caller catches to fall back to the
 999 floor reply (bot/gateway/fallback.py). Message text is never logged here.
+
+Every request is signed with the deployment's channel secret (bot/channel_auth.py): the
+Rasa server takes the sender ("telegram:<user id>") from a signed request only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import zlib
 from typing import Any
 
 import aiohttp
+
+from bot import channel_auth
 
 DEFAULT_URL = "http://127.0.0.1:5005"
 DEFAULT_TIMEOUT = 30.0
@@ -50,14 +56,30 @@ def server_index(sender: str, count: int) -> int:
 class RasaClient:
     """POSTs messages to the Rasa server that owns each sender; async, one aiohttp session."""
 
-    def __init__(self, urls: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        urls: list[str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        secret: str | None = None,
+    ) -> None:
         self.urls = [u.rstrip("/") for u in (urls if urls else urls_from_env())]
         if not self.urls:
             raise ValueError("no Rasa servers configured")
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self.timeout = timeout
+        self._secret = secret  # None: the deployment's (bot.secrets), read when first needed
         self._session: aiohttp.ClientSession | None = None
+
+    def _signing_secret(self, server: str) -> str:
+        if self._secret is None:
+            from bot.secrets import CHANNEL_SECRET, SecretError, shared_secret
+
+            try:
+                self._secret = shared_secret(CHANNEL_SECRET)
+            except SecretError as exc:
+                raise RasaUnavailable(f"Rasa at {server}: cannot sign: {exc}") from None
+        return self._secret
 
     def server_for(self, sender: str) -> str:
         """The base URL of the server this sender's conversation always goes to."""
@@ -76,9 +98,14 @@ class RasaClient:
         body: dict[str, Any] = {"sender": sender, "message": message}
         if metadata:
             body["metadata"] = metadata
+        data = json.dumps(body).encode("utf-8")
+        headers = {
+            "Content-Type": "application/json",
+            **channel_auth.sign(self._signing_secret(self.server_for(sender)), data),
+        }
         session = await self._get_session()
         try:
-            async with session.post(url, json=body) as response:
+            async with session.post(url, data=data, headers=headers) as response:
                 if response.status >= 500:
                     raise RasaUnavailable(
                         f"Rasa at {self.server_for(sender)}: HTTP {response.status}"

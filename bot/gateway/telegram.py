@@ -165,6 +165,23 @@ class TelegramGateway:
         self._seen_updates: OrderedDict[int, None] = OrderedDict()
         self._skipped_notices: set[int] = set()
         self.outage_started = False
+        from bot.limits import RateLimiter
+
+        # Per Telegram user: a flood from one account cannot starve the others of Rasa.
+        self.limiter = RateLimiter()
+
+    async def _over_limit(self, identity: Identity, chat_id: int, text: str) -> bool:
+        """True (and the worker told, with 999 and the numbers) when this sender is over the
+        rate limit. A message that reads as danger is never held back."""
+        if self.limiter.allow(identity.sender_id):
+            return False
+        if await asyncio.to_thread(is_danger_now, text):
+            return False
+        from bot.limits import too_fast_reply
+
+        logger.warning("telegram: a sender is over the rate limit; message not read")
+        await self.send(chat_id, tap_to_call(too_fast_reply()))
+        return True
 
     # ------------------------------------------------------------------ sending
 
@@ -304,6 +321,8 @@ class TelegramGateway:
         if too_long(text):
             await self.send(chat.id, too_long_reply(len(text)))
             return
+        if await self._over_limit(identity, chat.id, text):
+            return
         if command:
             await self._command(identity, chat.id, command[1].lower(), (command[2] or "").strip())
             return
@@ -330,6 +349,8 @@ class TelegramGateway:
             await self.answer(query.id, "That button has expired. Please type your answer.")
             return
         await self.answer(query.id)
+        if await self._over_limit(identity, chat_id, payload):
+            return
         await self.relay(identity, chat_id, payload)
 
     # ------------------------------------------------------------------ Rasa
@@ -443,9 +464,11 @@ class TelegramGateway:
             await self.send(chat_id, self._help(identity))
             return
         if name in LEAD_COMMANDS and not identity.is_lead:
+            await self._audit_refusal(identity, f"chat command /{name}")
             await self.send(chat_id, REFUSED_TO_WORKER)
             return
         if name in APPROVER_COMMANDS and not identity.can_approve:
+            await self._audit_refusal(identity, f"chat command /{name}")
             await self.send(chat_id, NOT_APPROVER)
             return
         handler = getattr(self, f"_cmd_{name}", None)
@@ -600,8 +623,30 @@ class TelegramGateway:
         await self.answer(query.id, text)
         await self.send(chat_id, text)
 
+    async def _audit_refusal(self, identity: Identity, what: str) -> None:
+        """A refused lead's action in the audit trail, beside the reads (never fails the
+        refusal itself: a trail that cannot be written is logged)."""
+
+        def record() -> None:
+            from bot.audit import AuditTrail
+            from bot.concern_access import actor_for_chat
+
+            trail = AuditTrail(engine=self.directory.engine, migrate=False)
+            trail.record(actor_for_chat(identity.worker()), "refused", detail=what, reason="chat")
+
+        try:
+            await asyncio.to_thread(record)
+        except Exception as exc:  # noqa: BLE001
+            logger.error("telegram: a refusal could not be audited: %s", type(exc).__name__)
+
     async def _ack_press(self, update: Any, identity: Identity) -> None:
         query = update.callback_query
+        if not identity.is_lead:
+            # A page's button reaches only the leads it was sent to; a forwarded one must
+            # not let anyone else acknowledge it (and so stop its escalation).
+            await self._audit_refusal(identity, "acknowledge a page")
+            await self.answer(query.id, "Only a Safeguarding Lead can acknowledge a page.")
+            return
         if self.pager is None:
             await self.answer(query.id, "Acknowledge with: safeguard pager ack <page id>")
             return
@@ -747,7 +792,8 @@ class TelegramGateway:
             await self.handle_update(data)
             return web.Response(status=200, text="ok")
 
-        app = web.Application(client_max_size=1024 * 1024)
+        # A Telegram update is a few KB: a larger body is not Telegram's.
+        app = web.Application(client_max_size=256 * 1024)
         app.router.add_post(path, receive)
         return app
 
