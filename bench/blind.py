@@ -279,15 +279,19 @@ def score_language(
     }
 
 
-def load_families(path: Path = FAMILIES_FILE) -> tuple[dict[str, list[str]], set[str]]:
-    """intent -> families its answer is right for, and the intents counted as fallback."""
+def load_families(
+    path: Path = FAMILIES_FILE,
+) -> tuple[dict[str, list[str]], set[str], dict[str, list[str]]]:
+    """intent -> families its answer is right for; the intents counted as fallback; and
+    the notable landings (label -> intents) counted apart."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         mapping = {str(k): list(v or []) for k, v in data["intents"].items()}
         fallback = set(data.get("fallback") or [])
+        notable = {str(k): list(v) for k, v in (data.get("notable") or {}).items()}
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
         raise BlindFileError(f"{path.name}: not a usable intent -> family table") from exc
-    return mapping, fallback
+    return mapping, fallback, notable
 
 
 def score_questions(
@@ -296,6 +300,7 @@ def score_questions(
     mapping: dict[str, list[str]],
     fallback: set[str],
     families: Sequence[str] | None = None,
+    notable: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Share of questions whose predicted intent answers their family, and fallback share.
 
@@ -334,6 +339,9 @@ def score_questions(
         "items_in_families_without_intent": sum(
             per_family.get(f, {}).get("n", 0) for f in no_intent
         ),
+        "notable": {
+            label: sum(intents[i] for i in names) for label, names in (notable or {}).items()
+        },
         "per_family": dict(sorted(per_family.items())),
         "intents": dict(intents.most_common()),
         "unmapped_intents": dict(unmapped),
@@ -442,7 +450,7 @@ def blind_figures(
         find = real_language()
         scorers["language"] = lambda items, header: score_language(items, find)
     if "questions" in loaded:
-        mapping, fallback = load_families(families_file)
+        mapping, fallback, notable = load_families(families_file)
         if model is None:
             out["questions"] = {"skipped": "not measured (--no-model)"}
         elif not model.exists():
@@ -457,7 +465,12 @@ def blind_figures(
                 texts = [item["text"] for item in items]
                 intent = dict(zip(texts, parse_all(texts), strict=True))
                 return score_questions(
-                    items, intent.__getitem__, mapping, fallback, header.get("families")
+                    items,
+                    intent.__getitem__,
+                    mapping,
+                    fallback,
+                    header.get("families"),
+                    notable,
                 )
 
             scorers["questions"] = questions
@@ -547,6 +560,12 @@ def _rows(kind: str, f: dict) -> list[tuple[str, str, str]]:
                 "false_immediate_rate",
             ),
             (
+                "immediate items assessed urgent / routine",
+                f"{f['confusion']['immediate'].get('urgent', 0)} / "
+                f"{f['confusion']['immediate'].get('routine', 0)}",
+                "",
+            ),
+            (
                 "`ask` items assessed immediate (acceptable: that reply carries 999)",
                 _ratio(f["ask_assessed_immediate"], per["ask"]),
                 "",
@@ -628,6 +647,9 @@ def _rows(kind: str, f: dict) -> list[tuple[str, str, str]]:
             _ratio(f["items_in_families_without_intent"], f["n"]),
             "",
         ),
+    ] + [
+        (f"questions that {label}", _ratio(count, f["n"]), "")
+        for label, count in f.get("notable", {}).items()
     ]
 
 

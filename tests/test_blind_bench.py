@@ -188,8 +188,11 @@ def test_questions_right_family_and_fallback() -> None:
 
 def test_questions_wrong_and_unmapped_intents_score_wrong() -> None:
     intents = {"one": "start_form", "two": "ask_z", "three": "brand_new", "four": "ask_x"}
-    f = blind.score_questions(QUESTIONS, intents.__getitem__, MAPPING, {"nlu_fallback"})
+    f = blind.score_questions(
+        QUESTIONS, intents.__getitem__, MAPPING, {"nlu_fallback"}, notable={"form": ["start_form"]}
+    )
     assert f["right_family"] == 0
+    assert f["notable"] == {"form": 1}
     assert f["unmapped_intents"] == {"brand_new": 1}
     assert f["wrong_ids"] == ["q1:start_form", "q2:ask_z", "q3:brand_new", "q4:ask_x"]
     met = {t["figure"]: t["met"] for t in blind.targets({"questions": {"latest": f}})}
@@ -200,9 +203,10 @@ def test_family_table_lists_every_domain_intent() -> None:
     """A new intent must be placed in bench/blind_families.yml, or it would score wrong
     without anyone deciding so."""
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    mapping, fallback = blind.load_families()
+    mapping, fallback, notable = blind.load_families()
     assert set(domain["intents"]) | {"nlu_fallback"} == set(mapping)
     assert fallback <= set(mapping)
+    assert {i for names in notable.values() for i in names} <= set(mapping)
 
 
 def test_family_table_names_only_declared_families() -> None:
@@ -210,7 +214,7 @@ def test_family_table_names_only_declared_families() -> None:
     for _, path in blind.discover("questions"):
         header, _ = blind.load_items(path, "questions")
         declared |= set(header.get("families") or [])
-    mapping, _ = blind.load_families()
+    mapping, _, _ = blind.load_families()
     assert {f for fams in mapping.values() for f in fams} <= declared
 
 
