@@ -12,7 +12,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup train run serve test lint bench fuzz lock clean
+.PHONY: help setup train run serve test lint bench blind fuzz lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
@@ -41,6 +41,9 @@ lint: setup  ## ruff
 
 bench: setup  ## measure latency, paging, training, memory, NLU/triage/language (~20 min; not in make test)
 	@bash scripts/bench.sh $(BENCH_ARGS)
+
+blind: setup  ## blind-set figures, first and latest batch (seconds; questions need `make train`)
+	@PYTHONWARNINGS=ignore $(PY) bench/blind.py $(BLIND_ARGS)
 
 fuzz: setup  ## long property-based fuzz run with a random seed (minutes; not in make test)
 	@$(VENV)/bin/python scripts/fuzz.py $(FUZZ_ARGS)

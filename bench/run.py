@@ -18,6 +18,8 @@ Phases (progress is printed as each starts):
 4. Peak resident memory (the kernel's VmHWM) of each Rasa server and action server.
 5. NLU macro-F1 (3-fold cross-validation, and the shipped model on the hold-out set),
    triage recall and false-alarm rate, language checker precision/recall and notes/second.
+6. The blind sets (bench/blind.py, also `make blind` on its own): triage, language checker
+   and questions on the first and the latest batch of tests/data/blind/, under `blind`.
 
 Writes bench/results/latest.json, latest.md (the table, also printed) and latest.png.
 A measurement, not a test: it fails only when something could not be measured.
@@ -47,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import blind  # noqa: E402
 import harness  # noqa: E402
 from harness import progress  # noqa: E402
 
@@ -507,6 +510,15 @@ def language_figures(seconds: float) -> dict:
     }
 
 
+def blind_section(model: Path) -> dict:
+    """bench/blind.py's figures on the model under test (its questions need the model)."""
+    progress("blind sets: triage, language checker and questions, first and latest batch")
+    try:
+        return blind.blind_figures(model=model)
+    except blind.BlindFileError as exc:
+        raise SystemExit(f"bench: {exc}") from exc
+
+
 # --------------------------------------------------------------------------------- targets
 
 
@@ -649,6 +661,8 @@ def markdown(r: dict) -> str:
         f"| language checker, notes (20 sentences) per second, one core | "
         f"{lang['notes_per_second']:,} |",
     ]
+    if r.get("blind"):
+        lines += ["", "## Blind sets", "", blind.markdown(r["blind"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -808,6 +822,7 @@ def main(argv: list[str] | None = None) -> int:
         result["nlu"] = nlu_figures(cross_validation=not args.quick)
         result["triage"] = triage_figures()
         result["language"] = language_figures(1.0 if args.quick else 3.0)
+        result["blind"] = blind_section(model)
         result["machine"]["loadavg_end"] = loadavg()
         result["seconds"] = round(time.perf_counter() - started, 1)
         result["targets"] = targets(result)
