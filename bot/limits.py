@@ -97,12 +97,8 @@ class RateLimiter:
 
 
 def too_fast_reply(pack=None) -> str:  # noqa: ANN001
-    """The plain line for a sender over the rate limit, with 999 and the numbers."""
+    """The plain line for a sender over the rate limit, with 999 and the numbers
+    (knowledge/replies.yml `too_fast`, rendered by bot.replies)."""
     from bot import replies
 
-    head = (
-        "You are sending messages faster than I can take them, so I have not read that "
-        "one. Please wait a minute and send it again."
-    )
-    # replies.numbers never raises: a broken pack still sends the worker to their lead.
-    return f"{head}\n\n{replies.danger_line()}\n{replies.numbers(pack)}"
+    return replies.too_fast(pack)

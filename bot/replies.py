@@ -65,6 +65,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "late_header": (),
         "unavailable": (),
         "too_long": ("length", "limit"),
+        "too_fast": (),
         "saved": ("reference",),
         "record_added": ("reference",),
         "record_not_saved": ("problem",),
@@ -436,6 +437,12 @@ def too_long(length: int, pack=None, danger: bool = False) -> str:  # noqa: ANN0
     if danger:
         return head
     return f"{head}\n\n{danger_line()}\n{numbers(pack)}"
+
+
+def too_fast(pack=None) -> str:  # noqa: ANN001
+    """The plain line for a sender over the rate limit, with 999 and the numbers (a danger
+    message is never held back by the limit: it is answered by the danger reply)."""
+    return f"{text('too_fast')}\n\n{danger_line()}\n{numbers(pack)}"
 
 
 # -- a disclosure record ----------------------------------------------------------------------
