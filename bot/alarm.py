@@ -79,9 +79,10 @@ class AlarmClaims:
     def _path(self, key: str) -> Path:
         return self.directory / (sha256(key.encode("utf-8")).hexdigest()[:40] + ".json")
 
-    def _write_new(self, path: Path, data: dict[str, Any]) -> bool:
-        """Create `path` holding `data`, only if it does not exist. True if we created it."""
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    @staticmethod
+    def _write_aside(path: Path, data: dict[str, Any]) -> Path:
+        """`data` as JSON in a new 0600 file beside `path`, fsync'd: ready to be linked or
+        renamed into place in one step, so a reader never sees half a claim."""
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -89,6 +90,12 @@ class AlarmClaims:
             os.fsync(fd)
         finally:
             os.close(fd)
+        return tmp
+
+    def _write_new(self, path: Path, data: dict[str, Any]) -> bool:
+        """Create `path` holding `data`, only if it does not exist. True if we created it."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self._write_aside(path, data)
         try:
             os.link(tmp, path)
             return True
@@ -137,14 +144,7 @@ class AlarmClaims:
 
     def record(self, key: str, outcome: Outcome) -> None:
         path = self._path(key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
-        data = {"state": "done", "outcome": asdict(outcome)}
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, json.dumps(data).encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        tmp = self._write_aside(path, {"state": "done", "outcome": asdict(outcome)})
         os.replace(tmp, path)
 
     def outcome(self, key: str) -> Outcome | None:

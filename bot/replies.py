@@ -281,22 +281,24 @@ _CALL_999 = "🚨 If a child is in danger right now, call 999 now. Do not wait f
 _DANGER_LINE = "If a child is in danger right now, call 999."
 
 
-def call_999() -> str:
-    """The first line of every danger reply (the same words as utter_call_999)."""
+def _never_fails(template: str, fallback: str) -> str:
+    """A 999 template, or its built-in words if the replies file cannot be read: the one
+    line that must reach the worker whatever else is broken."""
     try:
-        return text("call_999")
+        return text(template)
     except Exception as exc:  # noqa: BLE001
         logger.error("replies unavailable: %s", type(exc).__name__)
-        return _CALL_999
+        return fallback
+
+
+def call_999() -> str:
+    """The first line of every danger reply (the same words as utter_call_999)."""
+    return _never_fails("call_999", _CALL_999)
 
 
 def danger_line() -> str:
     """999, once, for a reply that is not a danger reply (a failure, a refusal)."""
-    try:
-        return text("danger_line")
-    except Exception as exc:  # noqa: BLE001
-        logger.error("replies unavailable: %s", type(exc).__name__)
-        return _DANGER_LINE
+    return _never_fails("danger_line", _DANGER_LINE)
 
 
 def paged_head(outcome) -> str:  # noqa: ANN001
