@@ -7,4 +7,4 @@ questions), `danger` (the alarm after 999), `disclosure_form` (the guided record
 here; every answer comes from `bot/`.
 """
 
-import bot.nlp  # noqa: F401  (imports spaCy without loading TensorFlow into the action server)
+import bot.core.nlp  # noqa: F401  (imports spaCy without loading TensorFlow into the action server)

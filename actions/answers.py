@@ -1,4 +1,4 @@
-"""Organisation-specific answers, read from the policy pack by `bot.policy_answers`."""
+"""Organisation-specific answers, read from the policy pack by `bot.core.policy_answers`."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class AnswerContact(PackAnswer):
     action = "action_answer_contact"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.policy_answers import contacts_answer
+        from bot.core.policy_answers import contacts_answer
 
         return contacts_answer(pack(), latest_text(tracker))
 
@@ -46,7 +46,7 @@ class AnswerTimescale(PackAnswer):
     action = "action_answer_timescale"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.policy_answers import timescales_answer
+        from bot.core.policy_answers import timescales_answer
 
         return timescales_answer(pack(), latest_text(tracker))
 
@@ -55,7 +55,7 @@ class AnswerChildDefinition(PackAnswer):
     action = "action_answer_child_definition"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.policy_answers import child_definition_answer
+        from bot.core.policy_answers import child_definition_answer
 
         return child_definition_answer(pack())
 
@@ -64,7 +64,7 @@ class AnswerTraining(PackAnswer):
     action = "action_answer_training"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.policy_answers import training_answer
+        from bot.core.policy_answers import training_answer
 
         return training_answer(pack())
 
@@ -73,7 +73,7 @@ class AnswerAfterReport(PackAnswer):
     action = "action_answer_after_report"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.policy_answers import after_report_answer
+        from bot.core.policy_answers import after_report_answer
 
         return after_report_answer(pack())
 
@@ -84,7 +84,7 @@ class FallbackContacts(PackAnswer):
     action = "action_fallback_contacts"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.policy_answers import emergency_text
+        from bot.core.policy_answers import emergency_text
 
         return emergency_text(pack())
 
@@ -99,7 +99,7 @@ class ExplainCategory(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         try:
-            from bot import categories
+            from bot.core import categories
 
             category = categories.find_category(latest_text(tracker))
             if category is None:

@@ -1,7 +1,7 @@
 """After "call 999" has been said (a domain response, first): page the Safeguarding Lead.
 
 The page is raised once per danger message: this action and the REST channel's fail-safe
-(bot/channels/safety.py) both claim the message before paging, so when the action server is
+(bot/failsafe/safety.py) both claim the message before paging, so when the action server is
 down or slow the channel pages instead, never as well.
 """
 
@@ -18,8 +18,8 @@ from actions.context import conversation_of, latest_text, say, say_failure, work
 def paged_message(outcome, pack_obj) -> str:  # noqa: ANN001
     """What the worker is told after the alarm was raised (or could not be, or the concern
     was kept in the local spool because the database is down): who was paged, then the
-    numbers; never 999, which utter_call_999 said first (bot.replies)."""
-    from bot import replies
+    numbers; never 999, which utter_call_999 said first (bot.core.replies)."""
+    from bot.core import replies
 
     return replies.alarm_body(outcome, pack_obj)
 
@@ -33,7 +33,7 @@ def message_id(tracker: Tracker) -> str | None:
 
 
 def alarm_key(tracker: Tracker) -> str | None:
-    from bot.alarm import alarm_key as key_for
+    from bot.paging.alarm import alarm_key as key_for
 
     return key_for(str(tracker.sender_id or "unknown"), message_id(tracker))
 
@@ -46,7 +46,7 @@ class RaiseAlarm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         from actions.context import pack
-        from bot.alarm import raise_alarm_once, report_text
+        from bot.paging.alarm import raise_alarm_once, report_text
 
         try:
             alarm = raise_alarm_once(

@@ -3,7 +3,7 @@
 The record is saved when the worker confirms it, inside the form (`save_record`).
 
 The questions and their order are in domain.yml (`disclosure_form`); the fields and the
-summary in `bot/disclosure.py`; saving and paging in `bot/reporting.py`.
+summary in `bot/core/disclosure.py`; saving and paging in `bot/paging/reporting.py`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import conversation_of, pack, say, say_failure, worker_from
-from bot import disclosure, replies
-from bot.disclosure import FIELDS, FIELDS_BY_SLOT, SKIPPED
+from bot.core import disclosure, replies
+from bot.core.disclosure import FIELDS, FIELDS_BY_SLOT, SKIPPED
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class ValidateDisclosureForm(FormValidationAction):
     ) -> dict[str, Any]:
         """Yes or no from the buttons, or a typed answer read as yes (danger shows: the
         floor is never lowered), no (denied) or unclear (asked once more, with 999)."""
-        from bot.alarm import ANSWERED_YES
+        from bot.paging.alarm import ANSWERED_YES
 
         if not just_asked(tracker, "danger_now"):
             return {"danger_now": value}  # re-checked on resume: nothing happens twice
@@ -188,7 +188,7 @@ class ValidateDisclosureForm(FormValidationAction):
             return False
         if danger_in_latest(tracker):
             return False  # danger in it: it is taken as the answer, with 999 first
-        from bot import policy_answers
+        from bot.core import policy_answers
 
         try:
             if intent == "ask_contact":
@@ -219,7 +219,7 @@ class ValidateDisclosureForm(FormValidationAction):
         text = plain[slot]
         if text is None or text == SKIPPED:
             return {**plain, **done}
-        from bot import language
+        from bot.core import language
 
         findings = language.check(text)
         if findings:
@@ -292,10 +292,10 @@ class ValidateDisclosureForm(FormValidationAction):
 def alarm_here(dispatcher: CollectingDispatcher, tracker: Tracker, report: str) -> None:
     """999 first, then raise the alarm (or extend the conversation's concern) and say who
     was paged. Claimed per message, like action_raise_alarm: if this validation fails, the
-    channel's fail-safe pages instead (bot/channels/safety.py), never as well."""
+    channel's fail-safe pages instead (bot/failsafe/safety.py), never as well."""
     dispatcher.utter_message(response="utter_call_999")
     from actions.danger import alarm_key, paged_message
-    from bot.alarm import raise_alarm_once
+    from bot.paging.alarm import raise_alarm_once
 
     try:
         alarm = raise_alarm_once(
@@ -314,7 +314,7 @@ def danger_first(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) 
     records that danger was reported (the saved record is then immediate)."""
     if not danger_in_latest(tracker):
         return {}
-    from bot.alarm import report_text
+    from bot.paging.alarm import report_text
 
     alarm_here(dispatcher, tracker, report_text(text))
     return {"danger_now": True}
@@ -335,7 +335,7 @@ class AskCategories(Action):
         return "action_ask_categories"
 
     async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        from bot import categories
+        from bot.core import categories
 
         suggested = list(tracker.get_slot("suggested_categories") or [])
         names = [disclosure.category_name(c) for c in suggested]
@@ -415,8 +415,8 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
     tracker store redacts the conversation then). Not saved: the answers stay and the form
     asks to confirm again, so "Save" tries once more.
     """
-    from bot import clock
-    from bot.reporting import draft_from_answers, raise_concern
+    from bot.core import clock
+    from bot.paging.reporting import draft_from_answers, raise_concern
 
     worker = worker_from(tracker)
     answers = {slot: tracker.get_slot(slot) for slot in (*disclosure.RECORD_SLOTS, *TYPED_ANSWERS)}
@@ -429,8 +429,8 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
             answers, chosen, urgency, worker, tracker.get_slot("language_choices"), now
         )
         # Once per record: if Rasa gave up waiting for this save after it had saved (its
-        # reply lost), saving again finds the first save (bot/channels/safety.py).
-        from bot.alarm import run_once, submission_key
+        # reply lost), saving again finds the first save (bot/failsafe/safety.py).
+        from bot.paging.alarm import run_once, submission_key
 
         key = submission_key(worker.id, draft)
 
@@ -475,7 +475,7 @@ def closed_record() -> dict[str, Any]:
 
 def spooled_message(urgency: str, now) -> str:  # noqa: ANN001
     """The database is down: the record is kept on this server; nobody was paged."""
-    from bot.reporting import who_is_paged
+    from bot.paging.reporting import who_is_paged
 
     on_call, _wait = who_is_paged(urgency, now)
     return replies.record_spooled(urgency, on_call, pack())
@@ -483,7 +483,7 @@ def spooled_message(urgency: str, now) -> str:  # noqa: ANN001
 
 def saved_message(outcome, chosen: list[str], now) -> str:  # noqa: ANN001
     """Reference (or the concern it was added to), who was paged, the deadlines from the
-    pack, and category routes (bot.replies)."""
+    pack, and category routes (bot.core.replies)."""
     return replies.saved(outcome, chosen, now, pack())
 
 
@@ -510,8 +510,8 @@ class AskDangerNow(Action):
         return "action_ask_danger_now"
 
     async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        from bot import clock, policy_answers
-        from bot.reporting import open_concern_for
+        from bot.core import clock, policy_answers
+        from bot.paging.reporting import open_concern_for
 
         latest = tracker.latest_message or {}
         opening = (latest.get("intent") or {}).get("name") == "start_disclosure"
@@ -543,7 +543,7 @@ class NewConcern(Action):
         return "action_new_concern"
 
     async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        from bot.reporting import end_incident
+        from bot.paging.reporting import end_incident
 
         try:
             ended = end_incident(conversation_of(tracker))

@@ -1,7 +1,7 @@
 """Concerns in chat: a worker sees the concerns they raised; leads see all and add updates.
 
 Who is talking comes from the authenticated channel identity, checked on every call
-(`actions.context.worker_from`, then `bot.concern_access.actor_for_chat`): leads, deputies
+(`actions.context.worker_from`, then `bot.records.concern_access.actor_for_chat`): leads, deputies
 and admins see every open concern of the organisation, a worker (anyone the roster does not
 know is one) only their own. Only leads, deputies and admins may add an update. Every list,
 update and refusal is written to the audit trail with the chat action's purpose. No child
@@ -27,15 +27,15 @@ UPDATE_PURPOSE = "chat: lead update"
 
 def role_of(sender_id: str) -> str | None:
     """The roster (or chat-approved) role of a chat sender by its authenticated identity
-    (`bot.access.worker_for`): "worker" for anyone they do not know."""
-    from bot.access import worker_for
+    (`bot.records.access.worker_for`): "worker" for anyone they do not know."""
+    from bot.records.access import worker_for
 
     return worker_for(str(sender_id)).role or None
 
 
 def _access(tracker: Tracker):  # noqa: ANN202
-    from bot.concern_access import ConcernAccess, actor_for_chat
-    from bot.reporting import concern_log
+    from bot.paging.reporting import concern_log
+    from bot.records.concern_access import ConcernAccess, actor_for_chat
 
     return ConcernAccess(concern_log(), actor_for_chat(worker_from(tracker)))
 
@@ -49,7 +49,7 @@ class ListOpenConcerns(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from bot.concern_access import sees_all
+        from bot.records.concern_access import sees_all
 
         try:
             access = _access(tracker)
@@ -113,9 +113,9 @@ class RecordLeadUpdate(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from bot.concern_access import sees_all
-        from bot.concern_log import ConcernLogError, normalise_reference
-        from bot.reporting import lead_update_type
+        from bot.paging.reporting import lead_update_type
+        from bot.records.concern_access import sees_all
+        from bot.records.concern_log import ConcernLogError, normalise_reference
 
         try:
             access = _access(tracker)

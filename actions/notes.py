@@ -38,7 +38,7 @@ class CheckNote(Action):
             dispatcher.utter_message(response="utter_ask_note_text")
             return []
         try:
-            from bot import language
+            from bot.core import language
 
             findings = language.check(note)
             if findings:

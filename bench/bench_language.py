@@ -30,7 +30,7 @@ def main() -> int:
 
     import yaml
 
-    from bot.language import check, default_rules
+    from bot.core.language import check, default_rules
 
     corpus = ROOT / "tests" / "data" / "language_corpus.yml"
     sentences = [s["text"] for s in yaml.safe_load(corpus.read_text("utf-8"))["sentences"]]

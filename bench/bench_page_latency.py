@@ -26,11 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.clock import now  # noqa: E402
-from bot.db import Base, make_engine, session_factory, transaction  # noqa: E402
-from bot.pager import Pager, enqueue  # noqa: E402
-from bot.rota import Roster  # noqa: E402
-from bot.transports import TelegramTransport  # noqa: E402
+from bot.core.clock import now  # noqa: E402
+from bot.core.rota import Roster  # noqa: E402
+from bot.paging.pager import Pager, enqueue  # noqa: E402
+from bot.paging.transports import TelegramTransport  # noqa: E402
+from bot.records.db import Base, make_engine, session_factory, transaction  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 
 TOKEN = "100200:BENCH-token"

@@ -22,15 +22,15 @@ from timing import pin_to_one_core, rate  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Benchmark bot.triage.assess (not a test).")
+    parser = argparse.ArgumentParser(description="Benchmark bot.core.triage.assess (not a test).")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per figure")
     args = parser.parse_args()
     print(f"bench_triage: {pin_to_one_core()}")
 
     import yaml
 
-    import bot.nlp  # noqa: F401  (imports spaCy without TensorFlow before the detector)
-    from bot.triage import SCAN_LIMIT_CHARS, Detector, load_rules
+    import bot.core.nlp  # noqa: F401  (imports spaCy without TensorFlow before the detector)
+    from bot.core.triage import SCAN_LIMIT_CHARS, Detector, load_rules
 
     started = time.perf_counter()
     detector = Detector(load_rules())

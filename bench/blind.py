@@ -353,15 +353,15 @@ def score_questions(
 
 
 def real_triage() -> Callable[[str], str]:
-    import bot.nlp  # noqa: F401  (spaCy without TensorFlow, before the detector: as bench_triage)
-    from bot.triage import Detector, load_rules
+    import bot.core.nlp  # noqa: F401  (spaCy without TensorFlow, before the detector: as bench_triage)
+    from bot.core.triage import Detector, load_rules
 
     detector = Detector(load_rules())
     return lambda text: detector.assess(text).urgency
 
 
 def real_language() -> Callable[[str], list[tuple[int, int]]]:
-    from bot.language import check
+    from bot.core.language import check
 
     return lambda text: [(f.start, f.end) for f in check(text)]
 
@@ -654,8 +654,8 @@ def _rows(kind: str, f: dict) -> list[tuple[str, str, str]]:
 
 
 TITLES = {
-    "triage": "Triage (bot.triage.Detector)",
-    "language": "Language checker (bot.language.check)",
+    "triage": "Triage (bot.core.triage.Detector)",
+    "language": "Language checker (bot.core.language.check)",
     "questions": "Questions (trained NLU model -> bench/blind_families.yml)",
 }
 

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import processes  # noqa: E402
+from bot.commands import processes  # noqa: E402
 
 RASA = Path(sys.executable).parent / "rasa"
 
@@ -136,14 +136,14 @@ class Stack:
 
 
 def safeguard_stack(model: Path, env: dict[str, str], log_dir: Path | None) -> Stack:
-    """The same three processes `safeguard serve` starts (bot/processes.py)."""
-    from bot.secrets import hand_to_children
+    """The same three processes `safeguard serve` starts (bot/commands/processes.py)."""
+    from bot.config.secrets import hand_to_children
 
     port, actions_port = free_port(), free_port()
     env = dict(env)
     hand_to_children(env)  # the channel secret `say` signs with, as `safeguard serve` does
     # The bench measures latency: scripted conversations type faster than people, so the
-    # per-sender rate limit (bot/limits.py) is set out of their way.
+    # per-sender rate limit (bot/core/limits.py) is set out of their way.
     env.setdefault("SAFEGUARD_RATE_BURST", "100000")
     return Stack(
         name="safeguard",
@@ -200,8 +200,8 @@ def stock_stack(project: Path, env: dict[str, str], log_dir: Path | None) -> Sta
 
 async def say(session, url: str, sender: str, text: str) -> tuple[float, list[dict]]:  # noqa: ANN001
     """POST one message; (seconds until the whole reply arrived, the reply)."""
-    from bot import channel_auth
-    from bot.secrets import CHANNEL_SECRET, shared_secret
+    from bot.config.secrets import CHANNEL_SECRET, shared_secret
+    from bot.core import channel_auth
 
     # Signed like the terminal chat (the stock assistant ignores the headers).
     qualified = sender if channel_auth.channel_of(sender) else f"terminal:{sender}"
@@ -220,7 +220,7 @@ async def say(session, url: str, sender: str, text: str) -> tuple[float, list[di
 
 Think = tuple[float, float] | None
 
-# What the fail-safe REST channel (bot/channels/rest.py) answers when Rasa or the action
+# What the fail-safe REST channel (bot/rasa/channels/rest.py) answers when Rasa or the action
 # server took too long: the turn is counted, and its latency is the wait the worker had.
 HELD_REPLY = "I could not do that just now"
 

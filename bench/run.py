@@ -179,9 +179,9 @@ def acknowledge_pages(db_url: str) -> int:
     pass revisits every active page: ~16% of a core at 100 of them, measured)."""
     from sqlalchemy import select
 
-    from bot.db import make_engine, session_factory
-    from bot.pager import ACTIVE, Page, Pager
-    from bot.rota import load_roster
+    from bot.core.rota import load_roster
+    from bot.paging.pager import ACTIVE, Page, Pager
+    from bot.records.db import make_engine, session_factory
 
     engine = make_engine(db_url)
     try:
@@ -369,8 +369,8 @@ def two_server_figures(model: Path, work: Path, var: Path, roster: Path) -> dict
     lock store, each conversation sent to its server by the gateway's RasaClient."""
     from cryptography.fernet import Fernet
 
-    from bot import processes
-    from bot.gateway.rasa_client import WEBHOOK_PATH, RasaClient
+    from bot.clients.rasa_client import WEBHOOK_PATH, RasaClient
+    from bot.commands import processes
     from tests.pg_server import PostgresServer
     from tests.redis_server import RedisServer
 
@@ -387,7 +387,7 @@ def two_server_figures(model: Path, work: Path, var: Path, roster: Path) -> dict
             "SAFEGUARD_KEY": Fernet.generate_key().decode(),
             "SAFEGUARD_ROSTER": str(roster),
         }
-        # bot.processes writes each Rasa endpoints file from this process's environment.
+        # bot.commands.processes writes each Rasa endpoints file from this process's environment.
         os.environ.update({k: shared[k] for k in saved})
         env = harness.bench_env(var, shared)
         stacks = [harness.safeguard_stack(model, env, work / "logs") for _ in range(2)]
@@ -468,7 +468,7 @@ def nlu_figures(cross_validation: bool) -> dict:
 
 def triage_figures() -> dict:
     progress("triage corpus: recall on immediate and false-alarm rate")
-    from bot.triage import Detector, load_rules
+    from bot.core.triage import Detector, load_rules
     from tests.test_triage_corpus import load_cases
 
     detector = Detector(load_rules())
@@ -737,11 +737,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="sg-bench-"))
     var = work / "var"
     var.mkdir()
-    os.environ["SAFEGUARD_VAR"] = str(var)  # bot.processes writes endpoints files here
+    os.environ["SAFEGUARD_VAR"] = str(var)  # bot.commands.processes writes endpoints files here
     roster = var / "roster.yml"
     roster.write_text(ROSTER)
     os.environ["SAFEGUARD_ROSTER"] = str(roster)
-    from bot.clock import now
+    from bot.core.clock import now
 
     result: dict = {
         "when": now().isoformat(timespec="seconds"),

@@ -1,4 +1,4 @@
-"""safeguard: the domain core.
+"""safeguard: a safeguarding assistant for staff and volunteers.
 
 Everything here is independent of Rasa so it can be tested and used from the CLI
 without a model loaded. `actions/` and the channel gateways translate to and from it.
@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Library log records (Rasa, rasa-sdk) are scrubbed of conversation text in every process
-# that imports safeguard: see bot/log_privacy.py.
-from bot import log_privacy as _log_privacy  # noqa: E402
+# that imports safeguard: see bot/core/log_privacy.py.
+from bot.core import log_privacy as _log_privacy  # noqa: E402
 
 _log_privacy.install()

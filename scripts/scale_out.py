@@ -11,7 +11,7 @@ Starts, all bound to 127.0.0.1:
 
 Each conversation must stay on one node (the open-source Redis lock store can race when
 two servers take the same conversation at once): put the gateway in front with
-SAFEGUARD_RASA_URLS set to the URLs printed, and bot.gateway.rasa_client sends every
+SAFEGUARD_RASA_URLS set to the URLs printed, and bot.clients.rasa_client sends every
 sender to the same node (crc32 of the sender id). Both pagers may run: a page is claimed
 by one of them only (a conditional UPDATE), so nobody is paged twice.
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from cryptography.fernet import Fernet
 
-    from bot import processes
+    from bot.commands import processes
     from tests.pg_server import PostgresServer, PostgresUnavailable
     from tests.redis_server import RedisServer, RedisUnavailable
 
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             with open(log, "ab") as out:
                 proc = subprocess.Popen(
                     [
-                        sys.executable, "-m", "bot.cli", "serve",
+                        sys.executable, "-m", "bot.commands.cli", "serve",
                         "--port", str(port), "--actions-port", str(port + 50),
                     ],
                     cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,

@@ -47,6 +47,6 @@ say "installing pinned requirements (first run takes a few minutes)"
 say "installing safeguard (editable)"
 "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
 say "writing the blank English spaCy pipeline to var/spacy-en"
-"$VENV/bin/python" -m bot.nlp
+"$VENV/bin/python" -m bot.core.nlp
 echo "$want" > "$STAMP"
 say "done: $("$VENV/bin/python" --version), $("$VENV/bin/rasa" --version 2>/dev/null | head -n1 || true)"

@@ -45,7 +45,7 @@ def use_roster(monkeypatch: pytest.MonkeyPatch, directory: Path) -> Path:
 
 
 def draft(**changes: object):  # noqa: ANN201
-    from bot.concern_log import ConcernDraft
+    from bot.records.concern_log import ConcernDraft
 
     fields: dict[str, object] = dict(
         urgency="urgent",

@@ -44,7 +44,7 @@ def _isolated_var(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture
 def pinned_clock(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    """Call with an ISO local time to pin `bot.clock.now()` for this test."""
+    """Call with an ISO local time to pin `bot.core.clock.now()` for this test."""
 
     def pin(iso: str) -> None:
         monkeypatch.setenv("SAFEGUARD_NOW", iso)

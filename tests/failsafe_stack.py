@@ -27,7 +27,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from bot import processes
+from bot.commands import processes
 from tests import signed
 from tests.conftest import ROOT, free_port
 from tests.fake_telegram import FakeTelegram
@@ -106,7 +106,7 @@ class FakeActionServer:
             self._server.shutdown()
             self._server.server_close()
         # A stopped action server's connections go with it (Rasa keeps them alive between
-        # calls, bot/rasa_server.py); otherwise a handler thread would answer the next test.
+        # calls, bot/rasa/server.py); otherwise a handler thread would answer the next test.
         for connection in self._connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
@@ -253,20 +253,20 @@ class Stack:
 
     # -- what was kept -----------------------------------------------------------------------
     def concerns(self) -> list:
-        from bot.concern_log import ConcernLog
+        from bot.records.concern_log import ConcernLog
 
         with self.reading():
             return ConcernLog(self.db_url).list()
 
     def concern(self, reference: str):  # noqa: ANN201
-        from bot.concern_log import ConcernLog
+        from bot.records.concern_log import ConcernLog
 
         with self.reading():
             return ConcernLog(self.db_url).get(reference)
 
     def page_rows(self) -> list[dict]:
-        from bot import pager
-        from bot.db import make_engine
+        from bot.paging import pager
+        from bot.records.db import make_engine
 
         with self.reading():
             return pager.page_rows(make_engine(self.db_url))

@@ -1,7 +1,7 @@
 """Talking to a real Rasa server's REST channel the way the gateway and terminal do: signed.
 
 The REST channel takes only requests signed with the deployment's channel secret, from a
-channel-qualified sender (bot/channel_auth.py); tests that play a worker sign like the
+channel-qualified sender (bot/core/channel_auth.py); tests that play a worker sign like the
 terminal chat, as "terminal:<name>" unless the sender already names its channel.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from bot import channel_auth
+from bot.core import channel_auth
 
 
 def qualified(sender: str) -> str:

@@ -1,4 +1,4 @@
-"""bot.access: the roster plus staff approved in chat; strangers' /start requests."""
+"""bot.records.access: the roster plus staff approved in chat; strangers' /start requests."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from bot.access import (
+from bot.core.clock import LONDON
+from bot.records.access import (
     MAX_PENDING,
     AccessError,
     Identity,
     StaffDirectory,
     clean_name,
 )
-from bot.clock import LONDON
-from bot.db import make_engine
-from bot.migrate import upgrade
+from bot.records.db import make_engine
+from bot.records.migrate import upgrade
 from tests.conftest import ROOT
 from tests.pg_server import postgres_url, store_url  # noqa: F401 - fixtures
 
@@ -295,7 +295,7 @@ def test_staff_cli(
 ) -> None:
     import json
 
-    from bot.cli import main
+    from bot.commands.cli import main
 
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     monkeypatch.setenv("SAFEGUARD_DB_URL", url)

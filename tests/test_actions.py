@@ -14,7 +14,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, danger, disclosure_form, leads, notes
-from bot import disclosure
+from bot.core import disclosure
 from tests.conftest import ROOT
 
 CANARY_NAME = "Canary Childname"
@@ -120,9 +120,9 @@ def test_explain_category_and_menu() -> None:
 
 
 def test_alarm_records_an_immediate_concern_and_pages_without_child_data() -> None:
-    from bot import pager
-    from bot.concern_log import ConcernLog
-    from bot.db import make_engine
+    from bot.paging import pager
+    from bot.records.concern_log import ConcernLog
+    from bot.records.db import make_engine
 
     messages, events = run(danger.RaiseAlarm(), make_tracker("hes outside with a knife"))
     assert events == []
@@ -140,7 +140,7 @@ def test_alarm_with_the_database_down_still_gives_numbers(monkeypatch, tmp_path)
     messages, events = run(danger.RaiseAlarm(), make_tracker("emergency"))
     assert events == []
     reply = texts(messages)
-    # Kept in the local spool (bot/spool.py) until the database is back; nobody paged yet.
+    # Kept in the local spool (bot/records/spool.py) until the database is back; nobody paged yet.
     assert "kept safely on this server" in reply
     assert "Phone your Safeguarding Lead now" in reply
 
@@ -355,9 +355,9 @@ def closed(reference: str | None) -> dict[str, Any]:
 
 
 def test_confirming_saves_verbatim_pages_without_child_data_and_clears_the_story() -> None:
-    from bot import pager
-    from bot.concern_log import ConcernLog
-    from bot.db import make_engine
+    from bot.paging import pager
+    from bot.records.concern_log import ConcernLog
+    from bot.records.db import make_engine
 
     messages, result = confirm(full_answers())
     reply = texts(messages)
@@ -377,7 +377,7 @@ def test_confirming_with_the_database_down_is_spooled_and_says_phone_the_lead(
     monkeypatch,
     tmp_path,  # noqa: ANN001
 ) -> None:
-    from bot import spool
+    from bot.records import spool
 
     monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path}/missing-dir/x.sqlite3")
     messages, result = confirm(full_answers())
@@ -405,7 +405,7 @@ def test_confirming_with_the_database_and_the_spool_down_keeps_the_answers(
 def test_confirming_through_the_whole_validation_action_ends_the_form() -> None:
     """As Rasa calls it: the events set `requested_slot` to None, which ends the form
     (rasa.core.actions.forms.FormAction.is_done), and mark the record closed."""
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     slots = {**full_answers(), "requested_slot": "confirm_record"}
@@ -514,7 +514,7 @@ def test_only_leads_list_concerns() -> None:
 
 
 def test_lead_records_an_update_and_a_worker_cannot() -> None:
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     run(danger.RaiseAlarm(), make_tracker("knife"))
     (concern,) = ConcernLog().list()
@@ -545,7 +545,7 @@ def test_update_parsing() -> None:
 def test_each_organisation_records_lead_updates_with_its_own_event_type(
     org: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.reporting import concern_log, lead_update_type
+    from bot.paging.reporting import concern_log, lead_update_type
 
     monkeypatch.setenv("SAFEGUARD_ORG", org)
     log = concern_log()

@@ -1,4 +1,4 @@
-"""The audit trail (bot.audit): hash chain, append-only, tamper detection, one chain under
+"""The audit trail (bot.records.audit): hash chain, append-only, tamper detection, one chain under
 concurrent appenders, and the hooks in the concern log. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.audit import (
+from bot.records.audit import (
     GENESIS,
     Actor,
     AuditError,
@@ -24,8 +24,8 @@ from bot.audit import (
     canonical,
     chain_hash,
 )
-from bot.concern_log import ConcernLog, ConcernLogError
-from bot.db import transaction
+from bot.records.concern_log import ConcernLog, ConcernLogError
+from bot.records.db import transaction
 from tests.audit_helpers import WORDS, draft
 from tests.pg_server import postgres_url, store_url  # noqa: F401 - fixtures
 
@@ -225,8 +225,8 @@ def test_a_rewritten_tail_is_caught_by_the_anchor(store_url: str, tmp_path: Path
 
 APPENDER = r"""
 import sys
-from bot.audit import Actor, AuditTrail
-from bot.concern_log import ConcernLog
+from bot.records.audit import Actor, AuditTrail
+from bot.records.concern_log import ConcernLog
 from tests.audit_helpers import draft
 
 url, who, mode, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -356,7 +356,7 @@ def test_a_concern_whose_audit_entry_fails_is_not_saved_and_not_called_incomplet
 ) -> None:
     """InvalidConcern would tell reporting.raise_concern the draft is incomplete and must not
     be spooled; an audit failure is a plain ConcernLogError so the concern is kept."""
-    from bot.concern_log import InvalidConcern
+    from bot.records.concern_log import InvalidConcern
 
     log = ConcernLog(store_url, key=KEY)
     with pytest.raises(ConcernLogError, match="could not write the audit trail") as caught:

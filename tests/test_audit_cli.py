@@ -11,10 +11,10 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import inspect, text
 
-from bot.audit import Actor, AuditTrail
-from bot.cli import main
-from bot.concern_log import ConcernLog
-from bot.db import make_engine
+from bot.commands.cli import main
+from bot.records.audit import Actor, AuditTrail
+from bot.records.concern_log import ConcernLog
+from bot.records.db import make_engine
 from tests.audit_helpers import draft, use_roster
 
 KEY = Fernet.generate_key().decode()

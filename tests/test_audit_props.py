@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.audit import HASHED_FIELDS, Actor, AuditTrail
+from bot.records.audit import HASHED_FIELDS, Actor, AuditTrail
 
 ENTRIES = 12
 PEOPLE = [Actor("lena", "Lena Lead", "lead"), Actor("wes", "Wes Worker", "worker", "chat")]

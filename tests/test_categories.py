@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.categories import (
+from bot.core.categories import (
     CATEGORIES_FILE,
     CategoryBook,
     explain,
@@ -17,7 +17,7 @@ from bot.categories import (
     menu_text,
     suggest_categories,
 )
-from bot.datafile import DataFileError
+from bot.core.datafile import DataFileError
 from tests.conftest import SEEDS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

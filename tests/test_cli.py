@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bot.cli import build_parser, main
+from bot.commands.cli import build_parser, main
 from tests.conftest import ROOT
 
 
@@ -35,7 +35,7 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_installed_entry_point_runs() -> None:
     exe = ROOT / ".venv" / "bin" / "safeguard"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.cli"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.commands.cli"]
     result = subprocess.run([*cmd, "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "serve" in result.stdout

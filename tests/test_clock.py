@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from bot import clock
+from bot.core import clock
 
 
 def test_pinned_naive_time_is_london_local(pinned_clock) -> None:  # noqa: ANN001
@@ -38,7 +38,7 @@ def test_unpinned_clock_is_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_clock_file_moves_a_running_process_in_time(
     tmp_path, monkeypatch  # noqa: ANN001
 ) -> None:
-    from bot import clock
+    from bot.core import clock
 
     path = tmp_path / "now"
     path.write_text("2026-12-04T21:40\n")

@@ -1,4 +1,4 @@
-"""Who sees what (bot.concern_access), both ways, on SQLite and PostgreSQL; every read,
+"""Who sees what (bot.records.concern_access), both ways, on SQLite and PostgreSQL; every read,
 write and refusal is audited. Chat actions (actions/leads.py) too."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from cryptography.fernet import Fernet
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.audit import Actor, AuditTrail
-from bot.concern_access import (
+from bot.paging.reporting import Worker
+from bot.records.audit import Actor, AuditTrail
+from bot.records.concern_access import (
     AccessDenied,
     ConcernAccess,
     ReasonRequired,
@@ -22,8 +23,7 @@ from bot.concern_access import (
     may_change,
     may_see,
 )
-from bot.concern_log import KIND_CLOSED, KIND_UPDATE, ConcernLog, ConcernNotFound
-from bot.reporting import Worker
+from bot.records.concern_log import KIND_CLOSED, KIND_UPDATE, ConcernLog, ConcernNotFound
 from tests.audit_helpers import draft, use_roster
 from tests.pg_server import postgres_url, store_url  # noqa: F401 - fixtures
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from bot.clock import LONDON
-from bot.concern_log import (
+from bot.core.clock import LONDON
+from bot.records.concern_log import (
     CRASAC_EVENT_TYPES,
     DEFAULT_EVENT_TYPES,
     REFERENCE_PATTERN,
@@ -423,7 +423,7 @@ def test_failing_callback_saves_nothing(log: ConcernLog) -> None:
 
 
 def test_concern_and_its_page_commit_together_with_the_real_pager(log: ConcernLog) -> None:
-    from bot import pager
+    from bot.paging import pager
 
     saved = log.record(draft(), in_same_transaction=pager.page_concern)
     with log.sessions() as session:

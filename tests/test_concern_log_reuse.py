@@ -1,4 +1,4 @@
-"""bot.reporting.concern_log reuses one opened log only while nothing it depends on changed."""
+"""bot.paging.reporting.concern_log reuses one opened log only while nothing it depends on changed."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot import reporting
-from bot.concern_log import ConcernLogError
+from bot.paging import reporting
+from bot.records.concern_log import ConcernLogError
 
 
 @pytest.fixture(autouse=True)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.audit import AuditTrail
-from bot.cli import main
-from bot.clock import LONDON
-from bot.concern_log import CRASAC_EVENT_TYPES, ConcernLog
+from bot.commands.cli import main
+from bot.core.clock import LONDON
+from bot.records.audit import AuditTrail
+from bot.records.concern_log import CRASAC_EVENT_TYPES, ConcernLog
 from tests.audit_helpers import WORDS, draft, use_roster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,7 +209,7 @@ def _closed_port() -> int:
 def _cli(env_changes: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     environ = dict(os.environ, **env_changes)
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *argv],
+        [sys.executable, "-m", "bot.commands.cli", *argv],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import cli
-from bot.clock import parse_local
-from bot.contacts import PURPOSES, Route, purpose_from_text, route
-from bot.pack import UK_NUMBER, available_orgs, digits, load_pack, load_pack_file
+from bot.commands import cli
+from bot.core.clock import parse_local
+from bot.core.contacts import PURPOSES, Route, purpose_from_text, route
+from bot.core.pack import UK_NUMBER, available_orgs, digits, load_pack, load_pack_file
 
 TIMES = {
     "monday-office-gmt": "2026-11-23T10:00",
@@ -377,8 +377,8 @@ def test_every_numberless_contact_says_why(org: str, moment: str, purpose: str) 
     ],
 )
 def test_broken_purposes_file_is_one_line(tmp_path: Path, text: str, problem: str) -> None:
-    from bot.contacts import load_purpose_phrases
-    from bot.datafile import DataFileError
+    from bot.core.contacts import load_purpose_phrases
+    from bot.core.datafile import DataFileError
 
     path = tmp_path / "purposes.yml"
     path.write_text(text, encoding="utf-8")
@@ -389,7 +389,7 @@ def test_broken_purposes_file_is_one_line(tmp_path: Path, text: str, problem: st
 
 
 def test_the_real_purposes_file_covers_every_purpose_it_can() -> None:
-    from bot.contacts import load_purpose_phrases
+    from bot.core.contacts import load_purpose_phrases
 
     named = {purpose for purpose, _ in load_purpose_phrases()}
     assert named == set(PURPOSES)
@@ -412,6 +412,6 @@ def test_the_real_purposes_file_covers_every_purpose_it_can() -> None:
     ],
 )
 def test_numbers_are_written_for_tap_to_call(number: str, shown: str) -> None:
-    from bot.pack import format_number
+    from bot.core.pack import format_number
 
     assert format_number(number) == shown

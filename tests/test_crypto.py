@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.concern_log import ConcernDraft, ConcernLog, ConcernLogError
-from bot.crypto import CryptoError, Sealer, default_key_path, load_key
+from bot.records.concern_log import ConcernDraft, ConcernLog, ConcernLogError
+from bot.records.crypto import CryptoError, Sealer, default_key_path, load_key
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from bot.datafile import DataFileError, field_path, load_model
+from bot.core.datafile import DataFileError, field_path, load_model
 
 
 class Contact(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels import safety
+from bot.failsafe import safety
 from tests.failsafe_stack import MODEL, FakeActionServer, Stack, joined, texts
 
 pytestmark = pytest.mark.rasa

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels import safety
-from bot.channels.terminal import TerminalChat
+from bot.clients.terminal import TerminalChat
+from bot.failsafe import safety
 from tests.conftest import ROOT, free_port
 
 MODEL = ROOT / "models" / "safeguard.tar.gz"
@@ -44,7 +44,7 @@ def test_unreachable_assistant_still_answers_with_999_and_numbers(own_db: Path) 
 
 
 def test_unreachable_assistant_and_danger_pages_the_lead_once(own_db: Path) -> None:
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     chat = TerminalChat(closed_url(), timeout=5)
     replies = chat.send("hes outside the centre with a knife now")
@@ -93,7 +93,7 @@ def test_safeguard_chat_in_a_terminal(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.commands.cli",
             "chat",
             "--port",
             str(free_port()),
@@ -131,7 +131,7 @@ def test_chat_that_cannot_start_says_why_in_one_line(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "chat", "--port", str(port)]
+            [sys.executable, "-m", "bot.commands.cli", "chat", "--port", str(port)]
             + ["--actions-port", str(free_port())],
             input="",
             capture_output=True,

@@ -60,8 +60,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 def numbers_line(stack: Stack) -> str:
-    from bot.channels import safety
-    from bot.pack import load_pack
+    from bot.core.pack import load_pack
+    from bot.failsafe import safety
 
     with stack.reading():
         return safety.numbers(load_pack("crasac")).split("\n")[0]
@@ -296,7 +296,7 @@ def test_pager_killed_then_restarted_still_delivers_and_escalates(stack: Stack) 
 def test_rasa_killed_and_restarted_nothing_saved_is_lost(stack: Stack) -> None:
     """The Rasa server dies: the terminal client still answers (and pages for danger) on
     its own; after a restart the assistant answers again and every concern is still there."""
-    from bot.channels.terminal import TerminalChat
+    from bot.clients.terminal import TerminalChat
 
     saved = refs(stack)
     assert saved, "earlier tests saved concerns"
@@ -348,7 +348,7 @@ def test_bad_requests_get_one_plain_line(stack: Stack, body: bytes, error: str) 
 
 
 def test_a_too_long_message_is_refused_with_the_numbers(stack: Stack) -> None:
-    from bot.limits import MAX_MESSAGE_CHARS
+    from bot.core.limits import MAX_MESSAGE_CHARS
 
     before = refs(stack)
     replies = stack.post("fs-long", "we went to the park today " * (MAX_MESSAGE_CHARS // 20))
@@ -359,7 +359,7 @@ def test_a_too_long_message_is_refused_with_the_numbers(stack: Stack) -> None:
 
 
 def test_a_too_long_danger_message_still_gets_999_first_and_a_page(stack: Stack) -> None:
-    from bot.limits import MAX_MESSAGE_CHARS
+    from bot.core.limits import MAX_MESSAGE_CHARS
 
     before = refs(stack)
     replies = stack.post("fs-long-danger", "he has a knife at the door now " * MAX_MESSAGE_CHARS)
@@ -391,19 +391,19 @@ def test_stream_mode_sends_one_json_message_per_line(stack: Stack) -> None:
     ],
 )
 def test_bad_channel_settings_are_one_plain_line(settings: dict) -> None:
-    from bot.channels.rest import SafeRestInput
+    from bot.rasa.channels.rest import SafeRestInput
 
     with pytest.raises(ValueError) as raised:
         SafeRestInput.from_credentials(settings)
     message = str(raised.value)
-    assert message.startswith("credentials.yml, bot.channels.rest.SafeRestInput: ")
+    assert message.startswith("credentials.yml, bot.rasa.channels.rest.SafeRestInput: ")
     assert "\n" not in message
 
 
 def test_limit_action_wait_only_ever_shortens() -> None:
     import rasa.core.actions.action as rasa_action
 
-    from bot.channels.rest import limit_action_wait
+    from bot.rasa.channels.rest import limit_action_wait
 
     original = rasa_action.DEFAULT_REQUEST_TIMEOUT
     try:

@@ -1,4 +1,4 @@
-"""bot.channels.safety without Rasa: every failure a channel can see, with fake turns.
+"""bot.failsafe.safety without Rasa: every failure a channel can see, with fake turns.
 
 `process` here stands in for Rasa: it appends replies to the turn, raises, returns nothing,
 or blocks until released, exactly as a Rasa turn with a failed or slow action server does.
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels import safety
-from bot.channels.safety import AlarmClaims, SafetyNet, Turn
-from bot.limits import MAX_MESSAGE_CHARS
-from bot.reporting import Outcome, Worker
+from bot.core.limits import MAX_MESSAGE_CHARS
+from bot.failsafe import safety
+from bot.failsafe.safety import AlarmClaims, SafetyNet, Turn
+from bot.paging.reporting import Outcome, Worker
 
 DANGER = "hes outside the centre with a knife now"
 
@@ -35,14 +35,14 @@ def fresh_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def concerns() -> list:
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     return ConcernLog().list()
 
 
 def pages() -> list[dict]:
-    from bot import pager
-    from bot.db import make_engine
+    from bot.paging import pager
+    from bot.records.db import make_engine
 
     return pager.page_rows(make_engine())
 
@@ -138,7 +138,7 @@ def test_a_too_long_message_is_refused_before_processing_with_the_numbers() -> N
 
 
 def test_a_too_long_danger_message_gets_999_first_and_a_page_keeping_no_words() -> None:
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     called = []
 
@@ -293,7 +293,7 @@ def test_the_emergency_button_pages_without_storing_the_payload_as_the_report() 
     replies = respond(SafetyNet(reply_within=5), "/emergency", silent)
     assert texts(replies)[0] == safety.CALL_999_FIRST
     (concern,) = concerns()
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     assert "/emergency" not in ConcernLog().get(concern.reference).observations
 
@@ -306,7 +306,7 @@ def test_yes_to_the_forms_danger_question_pages_when_the_form_could_not() -> Non
     replies = respond(SafetyNet(reply_within=5), "yes", process)
     assert texts(replies)[0] == safety.CALL_999_FIRST
     (concern,) = concerns()
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     assert ConcernLog().get(concern.reference).observations == safety.ANSWERED_YES
 
@@ -362,7 +362,7 @@ def test_an_alarm_still_being_raised_elsewhere_is_not_raised_again() -> None:
 def test_a_second_danger_message_in_one_conversation_extends_its_concern() -> None:
     """One incident, one concern, one page chain (issue 14): the second danger message is a
     dated event on the first concern and the same page, and the worker is told so."""
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     net = SafetyNet(reply_within=5)
     respond(net, DANGER, silent_danger())
@@ -412,7 +412,7 @@ def test_a_claim_is_taken_once(tmp_path: Path) -> None:
 def test_a_claim_whose_process_died_is_taken_over(tmp_path: Path) -> None:
     claims = AlarmClaims(tmp_path / "c")
     code = (
-        "import sys; from bot.channels.safety import AlarmClaims; "
+        "import sys; from bot.failsafe.safety import AlarmClaims; "
         "print(AlarmClaims(sys.argv[1]).claim('k'))"
     )
     done = subprocess.run(
@@ -571,8 +571,8 @@ def test_a_spooled_outcome_is_not_run_again(tmp_path: Path) -> None:
 def test_submission_key_ignores_only_the_drafting_time() -> None:
     from datetime import timedelta
 
-    from bot import clock
-    from bot.reporting import draft_from_answers
+    from bot.core import clock
+    from bot.paging.reporting import draft_from_answers
 
     worker = Worker("w1", "W")
     answers = {"child_identity": "Jade", "child_words": "he hurt me"}

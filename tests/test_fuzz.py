@@ -21,8 +21,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot import language, triage
-from bot.datafile import DataFileError
+from bot.core import language, triage
+from bot.core.datafile import DataFileError
 from tests.conftest import ROOT
 from tests.fuzz_strategies import (
     DANGER,
@@ -97,7 +97,7 @@ def test_the_rasa_danger_component_never_raises(text: str, intent: str) -> None:
     from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot.rasa_danger import TRIAGE_KEY, DangerDetector
+    from bot.rasa.rasa_danger import TRIAGE_KEY, DangerDetector
 
     message = Message(
         data={
@@ -187,7 +187,7 @@ def _one_line_naming(message: str, path: Path) -> None:
 @fuzz(40)
 @given(text=st.one_of(mangled(PACK), hostile_text(), st.sampled_from(YAML_BREAKERS)))
 def test_a_damaged_pack_is_a_one_line_error_naming_the_file(text: str, tmp_path: Path) -> None:
-    from bot.pack import load_pack_file
+    from bot.core.pack import load_pack_file
 
     path = tmp_path / "crasac.yml"
     _write(path, text)
@@ -200,7 +200,7 @@ def test_a_damaged_pack_is_a_one_line_error_naming_the_file(text: str, tmp_path:
 @fuzz(40)
 @given(text=st.one_of(mangled(ROSTER), hostile_text(), st.sampled_from(YAML_BREAKERS)))
 def test_a_damaged_roster_is_a_one_line_error_naming_the_file(text: str, tmp_path: Path) -> None:
-    from bot.rota import load_roster
+    from bot.core.rota import load_roster
 
     path = tmp_path / "roster.yml"
     _write(path, text)
@@ -227,8 +227,8 @@ def test_files_that_used_to_escape_as_other_exceptions(
 ) -> None:
     """Found by this fuzzing: nesting deeper than the parser's recursion (RecursionError) and
     an integer too long to convert (ValueError) escaped the loaders' one-line errors."""
-    from bot.pack import load_pack_file
-    from bot.rota import load_roster
+    from bot.core.pack import load_pack_file
+    from bot.core.rota import load_roster
 
     path = tmp_path / "crasac.yml"
     _write(path, text)
@@ -359,7 +359,7 @@ def test_every_action_survives_hostile_trackers(
 
 def test_a_sender_id_with_a_lone_surrogate_is_not_lost(own_db: Path) -> None:  # noqa: ARG001
     from actions import danger
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
     from tests.fuzz_strategies import domain
 
     tracker = tracker_for("he has a knife now", {}, "worker-\ud800", "report_danger", None)
@@ -390,7 +390,7 @@ def test_a_form_answer_is_kept_verbatim_or_refused_with_a_message(
     """Nothing lost: the slot gets the answer as typed (outer whitespace and unprintable
     control characters aside), or the slot stays empty and the worker is told why."""
     from actions import disclosure_form
-    from bot import disclosure
+    from bot.core import disclosure
     from tests.fuzz_strategies import domain
 
     tracker = tracker_for(
@@ -416,7 +416,7 @@ def _only_invisible_changes(given: str, kept: str) -> bool:
     """What the form keeps differs from what was typed only by characters nobody can see or
     store: outer whitespace, C0/C1 controls (except newline and tab), lone surrogates and
     the bidi embedding/override/isolate controls."""
-    from bot import disclosure
+    from bot.core import disclosure
 
     dropped = set(given) - set(kept)
     return all(disclosure.invisible(ch) or ch.isspace() for ch in dropped)
@@ -431,8 +431,8 @@ def test_a_saved_concern_holds_every_answer_verbatim(
     """Submitting the form: every field is stored exactly as the form holds it (its cleaned
     answer), or the record is kept in the local spool, or nothing is saved and the worker is
     told so plainly."""
-    from bot import disclosure
-    from bot.concern_log import ConcernLog
+    from bot.core import disclosure
+    from bot.records.concern_log import ConcernLog
 
     slots = {
         **values,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import categories, disclosure
+from bot.core import categories, disclosure
 
 
 @pytest.mark.parametrize(

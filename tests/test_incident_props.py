@@ -21,7 +21,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import danger, disclosure_form
-from bot import disclosure
+from bot.core import disclosure
 
 ORDER = ("danger_now", "disclosure_timing", *disclosure.RECORD_SLOTS)
 DANGER_TEXTS = (
@@ -180,9 +180,9 @@ def test_one_conversation_is_one_concern_one_chain_and_keeps_every_answer(
 ) -> None:
     from sqlalchemy import select
 
-    from bot.concern_log import SEALED_FIELDS, ConcernLog
-    from bot.db import make_engine, session_factory
-    from bot.pager import Page
+    from bot.paging.pager import Page
+    from bot.records.concern_log import SEALED_FIELDS, ConcernLog
+    from bot.records.db import make_engine, session_factory
 
     own_db()
     given_answers = play(operations)

@@ -1,4 +1,4 @@
-"""One incident, one concern (bot.incidents, bot.reporting): the first signal of a
+"""One incident, one concern (bot.records.incidents, bot.paging.reporting): the first signal of a
 conversation raises a concern and its page chain; later danger and the finished record are
 dated events on that concern; a different conversation, a quiet window or the worker saying
 "new concern" starts another."""
@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import clock, incidents, reporting
-from bot.concern_log import ConcernLog
-from bot.db import make_engine, session_factory, transaction
-from bot.pager import Page
+from bot.core import clock
+from bot.paging import reporting
+from bot.paging.pager import Page
+from bot.records import incidents
+from bot.records.concern_log import ConcernLog
+from bot.records.db import make_engine, session_factory, transaction
 
 WORKER = reporting.Worker(id="worker-1", name="Jo Worker", contact="07700 900555")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot import intent_cues
-from bot.rasa_cues import apply_cues
+from bot.core import intent_cues
+from bot.rasa.rasa_cues import apply_cues
 from tests.conftest import ROOT
 
 
@@ -98,7 +98,7 @@ def test_other_intents_are_never_touched() -> None:
 
 
 def test_a_broken_cues_file_is_one_line(tmp_path) -> None:  # noqa: ANN001
-    from bot.datafile import DataFileError
+    from bot.core.datafile import DataFileError
 
     bad = tmp_path / "cues.yml"
     bad.write_text("source: x\ngated:\n  correct_answer:\n    words: ['']\n", encoding="utf-8")

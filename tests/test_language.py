@@ -14,10 +14,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import ROOT, language
-from bot.cli import main
-from bot.datafile import DataFileError
-from bot.language import (
+from bot import ROOT
+from bot.commands.cli import main
+from bot.core import language
+from bot.core.datafile import DataFileError
+from bot.core.language import (
     CHAT_MAX_ITEMS,
     MAX_CHARS,
     RULES_PATH,
@@ -944,7 +945,7 @@ def test_cli_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_cli_as_a_subprocess_on_stdin() -> None:
     result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.cli", "check-note", "-"],
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.commands.cli", "check-note", "-"],
         input="Her 24-year-old boyfriend picks her up.\nShe said 'I chose this lifestyle'.\n",
         capture_output=True,
         text=True,

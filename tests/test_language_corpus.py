@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.language import check, default_rules
+from bot.core.language import check, default_rules
 
 CORPUS = Path(__file__).parent / "data" / "language_corpus.yml"
 THRESHOLD = 0.95

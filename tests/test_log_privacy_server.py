@@ -48,7 +48,7 @@ ANSWERS = [
 ]
 
 
-# The served stack's channel secret, as an operator would set it (bot/channel_auth.py).
+# The served stack's channel secret, as an operator would set it (bot/core/channel_auth.py).
 CHANNEL_SECRET = secrets.token_urlsafe(32)
 
 
@@ -58,7 +58,7 @@ def post(port: int, sender: str, message: str) -> list[dict]:
 
 DEBUG_LAUNCHER = """
 import sys, time
-from bot import processes
+from bot.commands import processes
 port, aport = int(sys.argv[1]), int(sys.argv[2])
 group = processes.ProcessGroup()
 processes.raise_stop_on_sigterm()
@@ -103,7 +103,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         env.pop(name, None)
     env.pop("SAFEGUARD_UNSAFE_DEBUG_LOGS", None)
     if request.param == "serve":
-        cmd = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
+        cmd = [sys.executable, "-m", "bot.commands.cli", "serve", "--port", str(port)]
         cmd += ["--actions-port", str(actions_port)]
     else:
         env.update(LOG_LEVEL="DEBUG", LOG_LEVEL_LIBRARIES="DEBUG", PYTHONPATH=str(ROOT))
@@ -161,7 +161,7 @@ def test_the_disclosure_really_went_through(served) -> None:  # noqa: ANN001
 
 
 def _concerns(served):  # noqa: ANN001, ANN202
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     saved = {k: os.environ.get(k) for k in ("SAFEGUARD_KEY", "SAFEGUARD_VAR")}
     os.environ["SAFEGUARD_KEY"] = served["env"]["SAFEGUARD_KEY"]

@@ -10,9 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from bot.concern_log import ConcernEvent, ConcernRecord
-from bot.db import make_engine
-from bot.migrate import (
+from bot.records.concern_log import ConcernEvent, ConcernRecord
+from bot.records.db import make_engine
+from bot.records.migrate import (
     MigrationError,
     alembic_config,
     current_revision,
@@ -77,7 +77,7 @@ def test_concern_tables_match_the_models(store_url: str) -> None:  # noqa: F811
 
 
 def test_whole_schema_matches_every_model(store_url: str) -> None:  # noqa: F811
-    """Every table on bot.db.Base (concern log, pager, ...) is created by a migration
+    """Every table on bot.records.db.Base (concern log, pager, ...) is created by a migration
     exactly as its model says, and no migration makes a table no model describes."""
     upgrade(store_url)
     assert _diffs(store_url, None) == []

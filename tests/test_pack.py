@@ -11,10 +11,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import cli
-from bot.clock import LONDON, parse_local
-from bot.datafile import DataFileError
-from bot.hours import (
+from bot.commands import cli
+from bot.core.clock import LONDON, parse_local
+from bot.core.datafile import DataFileError
+from bot.core.hours import (
     add_working_days,
     is_bank_holiday,
     is_working_day,
@@ -22,7 +22,7 @@ from bot.hours import (
     parse_duration,
     parse_rule,
 )
-from bot.pack import (
+from bot.core.pack import (
     PACKS_DIR,
     PackError,
     available_orgs,
@@ -380,7 +380,7 @@ def _fresh_cache() -> None:
 
 
 def test_check_packs_for_start_up(tmp_path: Path) -> None:
-    from bot.pack import check_packs
+    from bot.core.pack import check_packs
 
     assert check_packs() == []
     data = crasac_data()

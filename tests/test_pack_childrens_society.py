@@ -14,10 +14,10 @@ from functools import cache
 
 import pytest
 
-from bot.clock import parse_local
-from bot.contacts import route
-from bot.hours import is_working_time
-from bot.pack import PACKS_DIR, PURPOSES, Pack, digits, load_pack_file
+from bot.core.clock import parse_local
+from bot.core.contacts import route
+from bot.core.hours import is_working_time
+from bot.core.pack import PACKS_DIR, PURPOSES, Pack, digits, load_pack_file
 from tests.conftest import SEEDS_DIR
 
 SEED = "002_d3f9acad92c1597f.txt"
@@ -356,13 +356,13 @@ def test_after_report_mentions_the_local_authority_decision(pack: Pack) -> None:
     assert "three working days" in text
 
 
-# -- what a worker reads in chat (bot.policy_answers) ----------------------------------------
+# -- what a worker reads in chat (bot.core.policy_answers) ----------------------------------------
 
 
 @pytest.mark.parametrize("iso", ["2026-11-23T18:00", "2026-11-28T11:00", "2026-12-28T11:00"])
 @pytest.mark.parametrize("question", ["it's late, who do I call?", "hello"])
 def test_out_of_hours_answer_in_chat(pack: Pack, iso: str, question: str) -> None:
-    from bot.policy_answers import contacts_answer
+    from bot.core.policy_answers import contacts_answer
 
     answer = contacts_answer(pack, question, when=at(iso))
     assert "emergency out of hours contact number" in answer
@@ -377,7 +377,7 @@ def test_out_of_hours_answer_in_chat(pack: Pack, iso: str, question: str) -> Non
 
 @pytest.mark.parametrize("iso", ["2026-11-23T18:00", "2026-11-28T11:00", "2026-12-28T11:00"])
 def test_emergency_text_out_of_hours_points_to_the_intranet(pack: Pack, iso: str) -> None:
-    from bot.policy_answers import emergency_text
+    from bot.core.policy_answers import emergency_text
 
     text = emergency_text(pack, when=at(iso))
     assert text.startswith(
@@ -388,7 +388,7 @@ def test_emergency_text_out_of_hours_points_to_the_intranet(pack: Pack, iso: str
 
 
 def test_emergency_text_in_office_hours_is_the_line_manager(pack: Pack) -> None:
-    from bot.policy_answers import emergency_text
+    from bot.core.policy_answers import emergency_text
 
     text = emergency_text(pack, when=at("2026-11-24T10:00"))
     assert text.startswith("Safeguarding Lead: Your line manager — number not set")
@@ -396,7 +396,7 @@ def test_emergency_text_in_office_hours_is_the_line_manager(pack: Pack) -> None:
 
 
 def test_how_long_to_tell_my_manager(pack: Pack) -> None:
-    from bot.policy_answers import timescales_answer
+    from bot.core.policy_answers import timescales_answer
 
     answer = timescales_answer(pack, "how long do I have to tell my manager?")
     assert "Consult your line manager about the concern: within 2 hours" in answer
@@ -404,7 +404,7 @@ def test_how_long_to_tell_my_manager(pack: Pack) -> None:
 
 
 def test_online_concern_about_a_colleague_answer(pack: Pack) -> None:
-    from bot.policy_answers import timescales_answer
+    from bot.core.policy_answers import timescales_answer
 
     answer = timescales_answer(pack, "colleague doing something online")
     assert "within 1 hour" in answer
@@ -413,7 +413,7 @@ def test_online_concern_about_a_colleague_answer(pack: Pack) -> None:
 
 
 def test_deadlines_after_an_evening_concern(pack: Pack) -> None:
-    from bot.policy_answers import deadlines_after_concern
+    from bot.core.policy_answers import deadlines_after_concern
 
     deadlines = deadlines_after_concern(pack, at("2026-11-23T19:30"))
     assert [when for _, when in deadlines] == [
@@ -426,7 +426,7 @@ def test_deadlines_after_an_evening_concern(pack: Pack) -> None:
 
 
 def test_fgm_route_answer_is_not_set_with_999(pack: Pack) -> None:
-    from bot.policy_answers import route_answer
+    from bot.core.policy_answers import route_answer
 
     answer = route_answer(pack, "fgm")
     assert "no fgm procedure is set for this deployment" in answer.lower()
@@ -435,7 +435,7 @@ def test_fgm_route_answer_is_not_set_with_999(pack: Pack) -> None:
 
 
 def test_every_numberless_line_in_chat_says_why(pack: Pack) -> None:
-    from bot.policy_answers import contacts_answer
+    from bot.core.policy_answers import contacts_answer
 
     answer = contacts_answer(pack, "number for children's services", when=at("2026-11-28T11:00"))
     bullets = [line for line in answer.splitlines() if line.startswith("•")]

@@ -13,9 +13,9 @@ from functools import cache
 
 import pytest
 
-from bot.clock import parse_local
-from bot.contacts import route
-from bot.pack import PACKS_DIR, PURPOSES, Pack, digits, load_pack_file
+from bot.core.clock import parse_local
+from bot.core.contacts import route
+from bot.core.pack import PACKS_DIR, PURPOSES, Pack, digits, load_pack_file
 from tests.conftest import SEEDS_DIR
 
 SEED = "003_9575e7561e5f41db.txt"
@@ -276,7 +276,7 @@ def test_allegation_route_offers_lado_then_first_response(pack: Pack) -> None:
     assert any("LEBC" in step for step in special.steps)
 
 
-# -- what a worker reads in chat (bot.policy_answers) ----------------------------------------
+# -- what a worker reads in chat (bot.core.policy_answers) ----------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -289,7 +289,7 @@ def test_allegation_route_offers_lado_then_first_response(pack: Pack) -> None:
     ],
 )
 def test_who_is_the_lado_in_chat(pack: Pack, iso: str, first_number: str) -> None:
-    from bot.policy_answers import contacts_answer
+    from bot.core.policy_answers import contacts_answer
 
     answer = contacts_answer(pack, "who's the LADO?", when=at(iso))
     first_line = answer.splitlines()[0]
@@ -300,7 +300,7 @@ def test_who_is_the_lado_in_chat(pack: Pack, iso: str, first_number: str) -> Non
 
 
 def test_who_is_the_dsl_in_chat(pack: Pack) -> None:
-    from bot.policy_answers import contacts_answer, emergency_text
+    from bot.core.policy_answers import contacts_answer, emergency_text
 
     answer = contacts_answer(pack, "who is the DSL?", when=at("2026-11-24T10:00"))
     assert answer.splitlines()[0].startswith("• Designated Safeguarding Lead (DSL)")
@@ -313,7 +313,7 @@ def test_who_is_the_dsl_in_chat(pack: Pack) -> None:
 
 
 def test_timescales_answer_says_immediately_and_invents_no_hours(pack: Pack) -> None:
-    from bot.policy_answers import deadlines_after_concern, timescales_answer
+    from bot.core.policy_answers import deadlines_after_concern, timescales_answer
 
     answer = timescales_answer(pack)
     assert "immediately" in answer
@@ -324,7 +324,7 @@ def test_timescales_answer_says_immediately_and_invents_no_hours(pack: Pack) -> 
 
 
 def test_retention_answer_is_eight_years(pack: Pack) -> None:
-    from bot.policy_answers import retention_answer
+    from bot.core.policy_answers import retention_answer
 
     answer = retention_answer(pack)
     assert "eight years" in answer

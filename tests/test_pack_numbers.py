@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from bot.pack import PACKS_DIR, available_orgs, digits, load_pack
+from bot.core.pack import PACKS_DIR, available_orgs, digits, load_pack
 from tests.conftest import SEEDS_DIR
 
 # The emergency number is the project's floor (principle 1). It must still appear in a seed

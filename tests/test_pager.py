@@ -16,10 +16,10 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select, update
 
-from bot import cli
-from bot.clock import parse_local
-from bot.db import Base, make_engine, session_factory, transaction
-from bot.pager import (
+from bot.commands import cli
+from bot.core.clock import parse_local
+from bot.core.rota import Roster
+from bot.paging.pager import (
     ACKNOWLEDGED,
     UNANSWERED,
     FallbackContact,
@@ -34,8 +34,8 @@ from bot.pager import (
     page_concern,
     page_rows,
 )
-from bot.rota import Roster
-from bot.transports import ConsoleTransport, TeamsTransport, TelegramTransport
+from bot.paging.transports import ConsoleTransport, TeamsTransport, TelegramTransport
+from bot.records.db import Base, make_engine, session_factory, transaction
 from tests.fake_http import FakeHTTPServer
 from tests.fake_telegram import FakeTelegram
 
@@ -419,7 +419,7 @@ def test_fallback_not_set_says_so_and_never_invents(harness: Harness) -> None:
 
 
 def test_real_fallback_comes_from_the_policy_pack(harness: Harness) -> None:
-    """Through bot.contacts.route: CRASAC's out-of-hours MASH number, with its source by the
+    """Through bot.core.contacts.route: CRASAC's out-of-hours MASH number, with its source by the
     policy's name (the seed file name stays in the pack, not in what people read)."""
     harness.pager.fallback_resolver = Pager.__init__.__defaults__ and None or None
     pager = Pager(harness.engine, harness.roster, harness.transports, harness.clock)
@@ -596,7 +596,7 @@ def test_no_child_data_reaches_any_transport(
 ) -> None:  # noqa: ANN001
     """A real concern, recorded by the concern log with the pager in its transaction, whose
     child fields are canaries: no canary reaches Telegram, Teams, the console or the pages."""
-    from bot.concern_log import ConcernDraft, ConcernLog
+    from bot.records.concern_log import ConcernDraft, ConcernLog
 
     monkeypatch.setenv("SAFEGUARD_NOW", START)
     engine = make_engine(f"sqlite:///{tmp_path / 'migrated.sqlite3'}")  # via the migrations
@@ -651,7 +651,7 @@ def test_no_child_data_reaches_any_transport(
 
 
 def test_tables_via_the_migrations(tmp_path: Path) -> None:
-    from bot.migrate import head_revision, upgrade
+    from bot.records.migrate import head_revision, upgrade
 
     url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
     assert upgrade(url) == head_revision()
@@ -726,7 +726,7 @@ def test_freeze_chain_always_ends_with_the_fallback() -> None:
 def test_cli_pages_and_ack(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     monkeypatch.setenv("SAFEGUARD_DB_URL", url)
-    from bot.migrate import upgrade
+    from bot.records.migrate import upgrade
 
     upgrade(url)
     engine = make_engine(url)
@@ -801,7 +801,7 @@ def test_a_pager_only_finishes_rows_it_still_owns(
 
 
 def test_default_transports_from_the_environment(monkeypatch) -> None:  # noqa: ANN001
-    from bot.transports import default_transports
+    from bot.paging.transports import default_transports
 
     for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN", "SAFEGUARD_TEAMS_DISABLED"):
         monkeypatch.delenv(name, raising=False)
@@ -819,7 +819,7 @@ def test_pager_run_delivers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from bot.migrate import upgrade
+    from bot.records.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'run.sqlite3'}"
     upgrade(url)
@@ -840,7 +840,7 @@ def test_pager_run_delivers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         env.pop(name, None)
     env["SAFEGUARD_TEAMS_DISABLED"] = "1"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "pager", "run", "--interval", "0.05"],
+        [sys.executable, "-m", "bot.commands.cli", "pager", "run", "--interval", "0.05"],
         cwd=Path(__file__).resolve().parent.parent,
         env=env,
         stdout=subprocess.PIPE,
@@ -877,7 +877,7 @@ def test_pager_run_delivers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
 def test_outbox_on_sqlite_and_postgresql(store_url: str, telegram: FakeTelegram) -> None:
     """Through the migrations, on both databases: racing pagers send once, a timeout
     escalates, acknowledging stops the chain."""
-    from bot.migrate import head_revision, upgrade
+    from bot.records.migrate import head_revision, upgrade
 
     assert upgrade(store_url) == head_revision()
     engine = make_engine(store_url)

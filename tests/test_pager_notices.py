@@ -9,10 +9,10 @@ import sys
 import threading
 from pathlib import Path
 
-from bot.clock import parse_local
-from bot.db import make_engine, session_factory, transaction
-from bot.migrate import upgrade
-from bot.pager import enqueue
+from bot.core.clock import parse_local
+from bot.paging.pager import enqueue
+from bot.records.db import make_engine, session_factory, transaction
+from bot.records.migrate import upgrade
 from tests.conftest import ROOT
 
 
@@ -36,7 +36,7 @@ def test_pager_run_prints_worker_notices_once(tmp_path: Path) -> None:
         env.pop(name, None)
     env["SAFEGUARD_TEAMS_DISABLED"] = "1"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "pager", "run", "--interval", "0.05", "--print-notices"],
+        [sys.executable, "-m", "bot.commands.cli", "pager", "run", "--interval", "0.05", "--print-notices"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

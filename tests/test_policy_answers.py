@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.clock import parse_local
-from bot.pack import ROUTE_IDS, available_orgs, load_pack, load_pack_file
-from bot.policy_answers import (
+from bot.core.clock import parse_local
+from bot.core.pack import ROUTE_IDS, available_orgs, load_pack, load_pack_file
+from bot.core.policy_answers import (
     after_report_answer,
     child_definition_answer,
     contacts_answer,

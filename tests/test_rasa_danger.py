@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rasa_danger import apply_floor, wordless
+from bot.rasa.rasa_danger import apply_floor, wordless
 
 
 def parse(intent: str, confidence: float = 0.9) -> dict:

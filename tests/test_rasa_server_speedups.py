@@ -1,4 +1,4 @@
-"""bot.rasa_server: the cached schema check and event lookup behave exactly like Rasa's own."""
+"""bot.rasa.server: the cached schema check and event lookup behave exactly like Rasa's own."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.core import events
 from rasa.shared.utils.common import all_subclasses
 
-from bot import processes, rasa_server
+from bot.commands import processes
+from bot.rasa import server as rasa_server
 from tests.conftest import ROOT
 
 SPEC = RemoteAction.action_response_format_spec()
@@ -89,7 +90,7 @@ def test_unknown_event_types_behave_as_in_rasa(remote: RemoteAction) -> None:
 
 def test_serve_starts_rasa_through_the_launcher(tmp_path) -> None:  # noqa: ANN001
     cmd = processes.rasa_run_cmd(tmp_path / "m.tar.gz", 5999, 5998)
-    assert cmd[:4] == [sys.executable, "-m", "bot.rasa_server", "run"]
+    assert cmd[:4] == [sys.executable, "-m", "bot.rasa.server", "run"]
     result = subprocess.run(
         [*cmd[:3], "--version"],
         cwd=ROOT,
@@ -102,7 +103,7 @@ def test_serve_starts_rasa_through_the_launcher(tmp_path) -> None:  # noqa: ANN0
     assert "Rasa Version" in result.stdout and "3.6." in result.stdout
 
 
-# -- one keep-alive session per endpoint (bot.rasa_server, 3.) ------------------------------
+# -- one keep-alive session per endpoint (bot.rasa.server, 3.) ------------------------------
 
 
 class LoopbackServer:

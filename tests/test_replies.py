@@ -1,4 +1,4 @@
-"""bot.replies: the replies a worker reads at the worst moment, for every pack, in office
+"""bot.core.replies: the replies a worker reads at the worst moment, for every pack, in office
 hours and late in the evening. 999 once and first; who was paged; the numbers as
 label/value lines; the deployment's own policy by its name, never a seed file name."""
 
@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot import ROOT, replies
-from bot.datafile import DataFileError
-from bot.pack import available_orgs, load_pack
-from bot.reporting import Outcome
+from bot import ROOT
+from bot.core import replies
+from bot.core.datafile import DataFileError
+from bot.core.pack import available_orgs, load_pack
+from bot.paging.reporting import Outcome
 
 LONDON = ZoneInfo("Europe/London")
 OFFICE = datetime(2026, 11, 24, 11, 0, tzinfo=LONDON)  # a Tuesday morning
@@ -224,9 +225,8 @@ def test_a_broken_pack_still_gives_the_lead() -> None:
 
 
 def test_the_safety_names_are_thin_calls_into_the_renderer() -> None:
-    from bot.channels import safety
-    from bot.gateway import fallback
-    from bot.limits import too_long_reply
+    from bot.core.limits import too_long_reply
+    from bot.failsafe import fallback, safety
 
     pack = load_pack("crasac")
     assert safety.CALL_999_FIRST == replies.call_999() == fallback.DANGER_FIRST
@@ -243,7 +243,7 @@ def test_the_fail_safe_danger_turn_says_999_once(
 ) -> None:
     """Rasa said utter_call_999 and its action server is down: the channel adds who was paged
     and the numbers, and 999 is said once in the whole turn."""
-    from bot.channels.safety import SafetyNet, Turn
+    from bot.failsafe.safety import SafetyNet, Turn
 
     monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path))
     monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path / 'concerns.sqlite3'}")
@@ -350,7 +350,7 @@ def test_the_generic_deployment_may_cite_every_policy() -> None:
 
 
 def test_a_single_organisation_explains_a_category_from_its_own_policy() -> None:
-    from bot import categories
+    from bot.core import categories
 
     fgm = categories.load_categories().get("fgm")
     text = categories.explain(fgm, pack=load_pack("chelmsford-chsg"))
@@ -366,7 +366,7 @@ def test_a_danger_turn_drops_the_999_lines_rasas_other_messages_repeat(
 ) -> None:
     """The danger floor caught a message Rasa answered with its menu (which says 999 too):
     999 first, once; the menu's own 999 line is dropped, its buttons kept."""
-    from bot.channels.safety import SafetyNet, Turn
+    from bot.failsafe.safety import SafetyNet, Turn
 
     monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path))
     monkeypatch.setenv("SAFEGUARD_DB_URL", f"sqlite:///{tmp_path / 'concerns.sqlite3'}")
@@ -397,7 +397,7 @@ def test_a_danger_turn_drops_the_999_lines_rasas_other_messages_repeat(
 
 
 def test_the_999_line_then_a_failure_says_999_once() -> None:
-    from bot.channels import safety
+    from bot.failsafe import safety
 
     first, then = safety.CALL_999_FIRST, safety.failure_reply(said_999=True)
     assert count_999(first + then) == 1

@@ -1,6 +1,6 @@
 """On the trained model: a deployment's responses cite only its own organisation's policy.
 
-bot/rasa_server.py makes the `organisation` slot every conversation's initial value
+bot/rasa/server.py makes the `organisation` slot every conversation's initial value
 (SAFEGUARD_ORG), and domain.yml's responses choose the variation for it."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def said(org: str, monkeypatch: pytest.MonkeyPatch, text: str) -> str:
         pytest.fail(f"no trained model at {MODEL}: run `make train` (make test trains first)")
     from rasa.core.agent import Agent
 
-    from bot import rasa_server
+    from bot.rasa import server as rasa_server
 
     rasa_server.install()
     monkeypatch.setenv("SAFEGUARD_ORG", org)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.audit import AuditTrail
-from bot.reporting import Worker, raise_alarm
+from bot.paging.reporting import Worker, raise_alarm
+from bot.records.audit import AuditTrail
 
 
 def test_alarm_raised_in_chat_is_audited_with_the_workers_role() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels.rest import intent_of
+from bot.rasa.channels.rest import intent_of
 
 
 def _tracker() -> DialogueStateTracker:

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.rasa
 def post(port: int, sender: str, message: str) -> list[dict]:
     """Signed with the channel secret `safeguard serve` made under this test session's var
     directory (it inherits SAFEGUARD_VAR): the wiring a gateway on the same machine uses."""
-    from bot.secrets import CHANNEL_SECRET, shared_secret
+    from bot.config.secrets import CHANNEL_SECRET, shared_secret
 
     return signed.post(port, sender, message, shared_secret(CHANNEL_SECRET))
 
@@ -38,7 +38,7 @@ def server():  # noqa: ANN201
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.commands.cli",
             "serve",
             "--port",
             str(port),
@@ -100,7 +100,7 @@ def test_the_gateways_client_is_wired_by_serve(server) -> None:  # noqa: ANN001
     view, and the same request unsigned is refused."""
     import asyncio
 
-    from bot.gateway.rasa_client import RasaClient
+    from bot.clients.rasa_client import RasaClient
 
     async def ask() -> list[dict]:
         async with RasaClient([f"http://127.0.0.1:{server['port']}"]) as client:

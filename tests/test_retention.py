@@ -1,4 +1,4 @@
-"""Retention review (bot.retention, `safeguard retention due`): per-pack rules with their
+"""Retention review (bot.records.retention, `safeguard retention due`): per-pack rules with their
 source, review dates under the pinned clock, unknown dates of birth said per concern, and
 nothing ever deleted. The CLI runs on SQLite and PostgreSQL."""
 
@@ -12,12 +12,12 @@ from types import SimpleNamespace
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.audit import AuditTrail
-from bot.cli import main
-from bot.clock import LONDON
-from bot.concern_log import ConcernLog
-from bot.pack import load_pack
-from bot.retention import (
+from bot.commands.cli import main
+from bot.core.clock import LONDON
+from bot.core.pack import load_pack
+from bot.records.audit import AuditTrail
+from bot.records.concern_log import ConcernLog
+from bot.records.retention import (
     NO_DATE_OF_BIRTH,
     add_years,
     date_of_birth,
@@ -157,7 +157,7 @@ def test_packs_without_a_period_say_so_and_who_to_ask(org: str, ask: str) -> Non
 
 
 def test_rules_need_both_numbers_or_neither() -> None:
-    from bot.pack import RetentionRule
+    from bot.core.pack import RetentionRule
 
     source = {"seed": "004_ef475b4fe766258f.txt", "section": "8"}
     with pytest.raises(ValueError, match="together, or neither"):

@@ -12,10 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import cli
-from bot.clock import LONDON, parse_local
-from bot.datafile import DataFileError
-from bot.rota import (
+from bot.commands import cli
+from bot.core.clock import LONDON, parse_local
+from bot.core.datafile import DataFileError
+from bot.core.rota import (
     DEFAULT_ROSTER,
     WeeklyShift,
     cover_warnings,
@@ -344,6 +344,6 @@ def test_gaps_agree_with_on_call(shifts: list, start_day: int, probes: list[int]
 
 
 def load_roster_from(data: dict):  # noqa: ANN201
-    from bot.rota import Roster
+    from bot.core.rota import Roster
 
     return Roster.parse_obj(data)

@@ -1,4 +1,4 @@
-"""bot.rota.load_roster reuses its parse only while the file is unchanged."""
+"""bot.core.rota.load_roster reuses its parse only while the file is unchanged."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import rota
-from bot.datafile import DataFileError
+from bot.core import rota
+from bot.core.datafile import DataFileError
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "deploy" / "roster.example.yml"

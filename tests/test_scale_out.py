@@ -62,7 +62,7 @@ class Node:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [
-                    sys.executable, "-m", "bot.cli", "serve",
+                    sys.executable, "-m", "bot.commands.cli", "serve",
                     "--port", str(self.port), "--actions-port", str(self.actions_port),
                 ],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -130,7 +130,7 @@ def test_two_servers_share_conversations_across_a_restart(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert MODEL.exists(), "no trained model: run `make train` (make test does this first)"
-    from bot.gateway.rasa_client import RasaClient
+    from bot.clients.rasa_client import RasaClient
 
     concerns_url, tracker_url = fresh_database(postgres_url), fresh_database(postgres_url)
     key = Fernet.generate_key().decode()
@@ -200,7 +200,7 @@ def test_two_servers_share_conversations_across_a_restart(
 
     # The concern is in the shared concern log, the child's details as typed.
     monkeypatch.setenv("SAFEGUARD_KEY", key)
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     log = ConcernLog(concerns_url)
     [concern] = [c for c in log.list() if c.worker_id == alice]

@@ -1,4 +1,4 @@
-"""Tracker and lock store settings from the environment (bot/processes.py), and serve's
+"""Tracker and lock store settings from the environment (bot/commands/processes.py), and serve's
 one-line refusal of a bad one. Fast: no server is started."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import processes
+from bot.commands import processes
 from tests.conftest import ROOT
 
 PG = "postgresql+psycopg2://rasa:pw@db.internal:5432/safeguard"
@@ -31,7 +31,7 @@ def test_nothing_set_means_endpoints_yml_as_is(monkeypatch: pytest.MonkeyPatch) 
 def test_tracker_url_gives_the_protected_sql_store() -> None:
     out = processes.store_endpoints({processes.TRACKER_URL_ENV: PG})
     assert out == {
-        "tracker_store": {"type": "bot.tracker_store.ProtectedSQLTrackerStore", "url": PG}
+        "tracker_store": {"type": "bot.rasa.tracker_store.ProtectedSQLTrackerStore", "url": PG}
     }
     sqlite = processes.store_endpoints(
         {processes.TRACKER_URL_ENV: "sqlite:////tmp/t.db", processes.TRACKER_RETENTION_ENV: "3"}
@@ -40,7 +40,7 @@ def test_tracker_url_gives_the_protected_sql_store() -> None:
 
 
 def test_the_named_type_is_the_privacy_engineers_class() -> None:
-    from bot import tracker_store
+    from bot.rasa import tracker_store
 
     config = processes.tracker_store_config(PG)
     assert config["type"] == tracker_store.TYPE
@@ -123,7 +123,7 @@ def test_serve_refuses_a_bad_lock_url_in_one_line(tmp_path: Path) -> None:
     model = tmp_path / "model.tar.gz"
     model.write_bytes(b"not checked before the settings")
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--model", str(model)],
+        [sys.executable, "-m", "bot.commands.cli", "serve", "--model", str(model)],
         cwd=ROOT,
         env=env,
         capture_output=True,

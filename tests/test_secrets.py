@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot import secrets, startup
-from bot.secrets import SecretError, secret
-from bot.transports import TransportError, default_transports
+from bot.commands import startup
+from bot.config import secrets
+from bot.config.secrets import SecretError, secret
+from bot.paging.transports import TransportError, default_transports
 
 VALUE = "123456:SECRET-canary-token-value"
 
@@ -151,7 +152,7 @@ def test_startup_refuses_a_world_readable_default_key(clean_env: Path) -> None:
 
 
 def test_the_default_key_is_created_0600_even_with_a_permissive_umask(clean_env: Path) -> None:
-    from bot.crypto import default_key_path, load_key
+    from bot.records.crypto import default_key_path, load_key
 
     old = os.umask(0)
     try:
@@ -176,7 +177,7 @@ def test_startup_refuses_a_world_readable_token_file(
     assert _problems_about(name) == []
 
 
-# -- every token read goes through bot.secrets -----------------------------------------------
+# -- every token read goes through bot.config.secrets -----------------------------------------------
 
 
 def test_the_pager_reads_the_telegram_token_from_a_private_file(

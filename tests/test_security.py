@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import channel_auth, processes
-from bot.access import worker_for
+from bot.commands import processes
+from bot.core import channel_auth
+from bot.records.access import worker_for
 from tests.failsafe_stack import Stack, joined, texts
 from tests.test_telegram_gateway import (  # noqa: F401 - fixtures
     DANGER,
@@ -109,7 +110,7 @@ def refs(stack: Stack) -> set[str]:
 
 
 def audit_entries(stack: Stack) -> list[Any]:
-    from bot.audit import AuditTrail
+    from bot.records.audit import AuditTrail
 
     with stack.reading():
         return AuditTrail(stack.db_url).entries()
@@ -251,7 +252,7 @@ def test_a_workers_lead_update_is_refused_and_audited(stack: Stack) -> None:
 
 
 def test_an_oversize_request_gets_one_plain_line_with_999(stack: Stack) -> None:
-    from bot.limits import MAX_BODY_BYTES
+    from bot.core.limits import MAX_BODY_BYTES
 
     body = body_of("terminal:sec-big", "x" * (MAX_BODY_BYTES + 10))
     status, answer = raw_post(rest_url(stack), body, channel_auth.sign(stack.channel_secret, body))
@@ -287,7 +288,7 @@ def test_unsigned_rest_is_for_development_on_loopback_and_never_a_lead(
 ) -> None:
     from sanic.response import HTTPResponse
 
-    from bot.channels.rest import SafeRestInput
+    from bot.rasa.channels.rest import SafeRestInput
 
     body = body_of("alex", "hi")
     assert isinstance(SafeRestInput()._sender(FakeRequest("127.0.0.1", body), "alex"), HTTPResponse)
@@ -303,7 +304,7 @@ def test_unsigned_rest_is_for_development_on_loopback_and_never_a_lead(
 def test_serve_will_not_open_unsigned_rest_off_loopback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from bot.commands.cli import main
 
     monkeypatch.setenv("SAFEGUARD_DEV_REST", "1")
     assert main(["serve", "--host", "0.0.0.0"]) == 1  # noqa: S104 - refused, nothing bound
@@ -313,7 +314,7 @@ def test_serve_will_not_open_unsigned_rest_off_loopback(
 def test_teams_identity_is_the_entra_id_in_the_roster(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot import rota
+    from bot.core import rota
 
     aad = "0f8c2b1e-1111-4222-8333-944455566677"
     data = yaml.safe_load(ROSTER.read_text())
@@ -361,7 +362,7 @@ def test_the_gateway_signs_what_it_sends(
     rasa: FakeRasa,  # noqa: F811
     world: dict[str, Any],  # noqa: F811
 ) -> None:
-    from bot.secrets import CHANNEL_SECRET, shared_secret
+    from bot.config.secrets import CHANNEL_SECRET, shared_secret
 
     run(fake, world, say(fake.user_says(WORKER, "hello")), rasa.url)
     (request,) = rasa.http.requests
@@ -375,7 +376,7 @@ def test_only_a_lead_can_acknowledge_a_page_and_a_refusal_is_audited(
     rasa: FakeRasa,  # noqa: F811
     world: dict[str, Any],  # noqa: F811
 ) -> None:
-    from bot.audit import AuditTrail
+    from bot.records.audit import AuditTrail
 
     page_id, token = make_page(world)
     run(
@@ -409,7 +410,7 @@ def test_the_shared_secrets_are_private_files_every_process_finds(
 ) -> None:
     import stat
 
-    from bot import secrets
+    from bot.config import secrets
 
     monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path / "var"))
     for name in (secrets.CHANNEL_SECRET, secrets.ACTION_SECRET):
@@ -459,7 +460,7 @@ def test_serve_prints_what_protects_each_listener_off_loopback(
     monkeypatch.setattr(processes, "wait_for_http", lambda *_a, **_k: False)
     monkeypatch.setattr(processes, "raise_stop_on_sigterm", lambda: None)
     monkeypatch.delenv("SAFEGUARD_DEV_REST", raising=False)
-    from bot.cli import main
+    from bot.commands.cli import main
 
     main(["serve", "--host", "0.0.0.0", "--actions-host", "0.0.0.0"])  # noqa: S104
     out = capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Nothing is lost when the database is down (bot/spool.py, bot/reporting.py, the pager).
+"""Nothing is lost when the database is down (bot/records/spool.py, bot/paging/reporting.py, the pager).
 
 The database really goes away: an SQLite file whose directory does not exist, and a real
 PostgreSQL server stopped and started again. Crashes are real processes killed at a chosen
@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot import reporting, spool
-from bot.clock import parse_local
-from bot.concern_log import ConcernDraft, ConcernLog
-from bot.db import make_engine
-from bot.pager import Pager, page_rows
-from bot.reporting import Worker
+from bot.core.clock import parse_local
+from bot.paging import reporting
+from bot.paging.pager import Pager, page_rows
+from bot.paging.reporting import Worker
+from bot.records import spool
+from bot.records.concern_log import ConcernDraft, ConcernLog
+from bot.records.db import make_engine
 from tests import pg_server
 from tests.conftest import ROOT
 
@@ -138,7 +139,7 @@ def test_sqlite_down_then_back_written_once_and_paged(tmp_path: Path, isolated: 
 def test_pager_pass_replays_then_delivers(tmp_path: Path, isolated: Path) -> None:
     assert reporting.raise_concern(draft(urgency="immediate")).spooled
     db_dir(tmp_path).mkdir()
-    from bot.migrate import upgrade
+    from bot.records.migrate import upgrade
 
     url = os.environ["SAFEGUARD_DB_URL"]
     upgrade(url)
@@ -223,7 +224,7 @@ def test_crash_between_commit_and_file_removal_never_duplicates(
     child = run_child(
         """
         import os
-        from bot import spool
+        from bot.records import spool
         spool._remove = lambda path: os._exit(9)   # die right after the commit
         spool.replay()
         """
@@ -252,9 +253,9 @@ def test_a_different_draft_at_the_same_moment_is_still_written(
 
 MID_WRITE = """
     import os, sys, time
-    from bot import spool
-    from bot.concern_log import ConcernDraft
-    from bot.clock import parse_local
+    from bot.records import spool
+    from bot.records.concern_log import ConcernDraft
+    from bot.core.clock import parse_local
     real = {target}
     def stall(*args):
         real(*args) if {after} else None
@@ -382,7 +383,7 @@ def test_two_replayers_never_both_write(tmp_path: Path, isolated: Path) -> None:
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "spool", *args],
+        [sys.executable, "-m", "bot.commands.cli", "spool", *args],
         cwd=ROOT,
         env=dict(os.environ),
         capture_output=True,
@@ -427,7 +428,7 @@ def test_pager_process_reports_then_writes_the_spool_at_start(
     for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN"):
         env.pop(name, None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "pager", "run", "--interval", "0.05"],
+        [sys.executable, "-m", "bot.commands.cli", "pager", "run", "--interval", "0.05"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

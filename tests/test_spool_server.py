@@ -68,7 +68,7 @@ def test_database_down_mid_disclosure_then_back(tmp_path: Path) -> None:
             env.pop(name, None)
         port, actions_port = free_port(), free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
+            [sys.executable, "-m", "bot.commands.cli", "serve", "--port", str(port)]
             + ["--actions-port", str(actions_port)],
             cwd=ROOT,
             env=env,
@@ -107,7 +107,7 @@ def test_database_down_mid_disclosure_then_back(tmp_path: Path) -> None:
         assert not list((tmp_path / "spool").glob("*.concern")), "".join(lines[-30:])
         assert paged.wait(timeout=60), "no page after the replay:\n" + "".join(lines[-30:])
 
-        from bot.concern_log import ConcernLog
+        from bot.records.concern_log import ConcernLog
 
         concerns = ConcernLog(url, key=key).list()
         assert [c.child_words for c in concerns] == [CHILD_WORDS]

@@ -16,9 +16,10 @@ import jwt
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from bot import limits
-from bot.channels import safety, teams
-from bot.channels.teams import TeamsConfigError, TeamsInput, card_buttons, message_text, pieces
+from bot.core import limits
+from bot.failsafe import safety
+from bot.rasa.channels import teams
+from bot.rasa.channels.teams import TeamsConfigError, TeamsInput, card_buttons, message_text, pieces
 from tests.fake_teams import (
     ACCESS_TOKEN,
     APP_ID,
@@ -107,7 +108,7 @@ def test_a_recorded_message_reaches_rasa_and_the_reply_reaches_the_conversation(
 
     [message] = rasa.messages
     assert message.text == "hiya"
-    # Who it is, by the Entra object id in Microsoft's verified Activity (bot.access).
+    # Who it is, by the Entra object id in Microsoft's verified Activity (bot.records.access).
     assert message.sender_id == "teams:6f1d2b0e-5c3a-4b7e-9d8f-0a1b2c3d4e5f"
     assert message.input_channel == "botframework"
     assert message.metadata == {
@@ -306,7 +307,7 @@ def test_token_times_follow_the_safeguard_clock_with_five_minutes_leeway(
     fake: FakeTeams,
     pinned_clock,  # noqa: ANN001
 ) -> None:
-    from bot import clock
+    from bot.core import clock
 
     pinned_clock("2026-11-24T14:30")
     issued = clock.now().timestamp()
@@ -525,9 +526,9 @@ def test_a_slow_answer_gets_the_plain_fallback_then_the_answer_before_the_next(
 def test_danger_gets_999_first_and_the_lead_is_paged_even_if_rasa_forgot_it(
     channel: TeamsInput, fake: FakeTeams, fresh_db: Path
 ) -> None:
-    from bot import pager
-    from bot.concern_log import ConcernLog
-    from bot.db import make_engine
+    from bot.paging import pager
+    from bot.records.concern_log import ConcernLog
+    from bot.records.db import make_engine
 
     rasa = Recorder({"text": "Tell me more."})
     deliver(channel, fake, [fake.activity("he's outside the centre with a knife now")], rasa)
@@ -571,7 +572,7 @@ def test_from_credentials_reads_the_password_through_bot_secrets(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,  # noqa: ARG001
 ) -> None:
-    from bot.secrets import SecretError
+    from bot.config.secrets import SecretError
 
     monkeypatch.delenv("TEAMS_APP_PASSWORD", raising=False)
     path = tmp_path / "pw"
@@ -618,7 +619,7 @@ def test_lone_surrogates_in_a_teams_activity_cannot_lose_a_danger_alarm(
 ) -> None:
     """JSON may carry a lone surrogate (UTF-8 cannot): such a sender id made the alarm's
     concern unsavable in the database and the spool alike (found by tests/test_fuzz.py)."""
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     activity = fake.activity("he\udc80s outside with a knife now")
     activity["from"]["id"] = "29:worker-\ud800"
@@ -634,17 +635,17 @@ def test_lone_surrogates_in_a_teams_activity_cannot_lose_a_danger_alarm(
 def test_the_credentials_template_configures_both_channels(monkeypatch) -> None:  # noqa: ANN001
     import yaml
 
-    from bot.channels.rest import SafeRestInput
+    from bot.rasa.channels.rest import SafeRestInput
     from tests.conftest import ROOT
 
     monkeypatch.setenv("TEAMS_APP_PASSWORD", "from-the-environment")
     monkeypatch.delenv(teams.TEST_TOKEN_ENV, raising=False)
     monkeypatch.delenv(teams.TEST_OPENID_ENV, raising=False)
     template = yaml.safe_load((ROOT / "deploy" / "credentials.teams.example.yml").read_text())
-    assert set(template) == {"bot.channels.rest.SafeRestInput", "bot.channels.teams.TeamsInput"}
-    assert "app_password" not in template["bot.channels.teams.TeamsInput"]
-    SafeRestInput.from_credentials(template["bot.channels.rest.SafeRestInput"])
-    channel = TeamsInput.from_credentials(template["bot.channels.teams.TeamsInput"])
+    assert set(template) == {"bot.rasa.channels.rest.SafeRestInput", "bot.rasa.channels.teams.TeamsInput"}
+    assert "app_password" not in template["bot.rasa.channels.teams.TeamsInput"]
+    SafeRestInput.from_credentials(template["bot.rasa.channels.rest.SafeRestInput"])
+    channel = TeamsInput.from_credentials(template["bot.rasa.channels.teams.TeamsInput"])
     assert channel.app_password == "from-the-environment"
     assert channel.tokens.url == (
         "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/oauth2/v2.0/token"
@@ -655,7 +656,7 @@ def test_the_credentials_template_configures_both_channels(monkeypatch) -> None:
 def test_startup_reports_a_teams_channel_without_its_secret_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot import startup
+    from bot.commands import startup
 
     monkeypatch.delenv("TEAMS_APP_PASSWORD", raising=False)
     monkeypatch.delenv("TEAMS_APP_PASSWORD_FILE", raising=False)

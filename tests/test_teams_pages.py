@@ -8,7 +8,13 @@ import json
 
 import pytest
 
-from bot.transports import PageMessage, TeamsTransport, TransportError, adaptive_card, card_value
+from bot.paging.transports import (
+    PageMessage,
+    TeamsTransport,
+    TransportError,
+    adaptive_card,
+    card_value,
+)
 from tests.fake_http import FakeHTTPServer
 
 SIG = "sig=SeCrEtSiGnAtUrE123"
@@ -56,7 +62,7 @@ def test_the_card_is_a_workflows_message_with_the_reference_and_no_child_data() 
         "worker_name",
         "worker_contact",
         "step_label",
-        # why an updated page is sent again: a fixed phrase and a time (bot.pager.update_page)
+        # why an updated page is sent again: a fixed phrase and a time (bot.paging.pager.update_page)
         "update",
     }
 

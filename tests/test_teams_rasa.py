@@ -31,15 +31,15 @@ def fake():  # noqa: ANN201
 
 @pytest.fixture(scope="module")
 def server(fake: FakeTeams, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    from bot import processes
-    from bot.channels import teams
+    from bot.commands import processes
+    from bot.rasa.channels import teams
 
     assert MODEL.exists(), "no trained model: run `make train` (make test does this first)"
     var = tmp_path_factory.mktemp("teams-var")
     port, actions_port = free_port(), free_port()
     credentials = var / "credentials.yml"
     credentials.write_text(
-        f'bot.channels.teams.TeamsInput:\n  app_id: "{APP_ID}"\n  tenant_id: "{TENANT}"\n',
+        f'bot.rasa.channels.teams.TeamsInput:\n  app_id: "{APP_ID}"\n  tenant_id: "{TENANT}"\n',
         encoding="utf-8",
     )
     password = var / "teams-password"
@@ -72,7 +72,7 @@ def server(fake: FakeTeams, tmp_path_factory: pytest.TempPathFactory):  # noqa: 
                 # Rasa as `safeguard serve` runs it: its action calls carry the action secret.
                 sys.executable,
                 "-m",
-                "bot.rasa_server",
+                "bot.rasa.server",
                 "run",
                 "--model",
                 str(MODEL),
@@ -191,8 +191,8 @@ def test_a_team_channel_is_sent_to_a_private_chat(server: dict, fake: FakeTeams)
 
 
 def test_danger_gets_999_first_and_the_lead_is_paged(server: dict, fake: FakeTeams) -> None:
-    from bot import pager
-    from bot.db import make_engine
+    from bot.paging import pager
+    from bot.records.db import make_engine
 
     danger = conversation(fake, "hes outside the centre with a knife now")
     texts = reply_texts(send(server, fake, danger))

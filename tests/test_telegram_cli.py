@@ -49,7 +49,7 @@ def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def safeguard(args: list[str], env: dict[str, str], timeout: float = 120) -> Any:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "telegram", *args],
+        [sys.executable, "-m", "bot.commands.cli", "telegram", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -60,7 +60,7 @@ def safeguard(args: list[str], env: dict[str, str], timeout: float = 120) -> Any
 
 def test_help_explains_the_token() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "telegram", "--help"],
+        [sys.executable, "-m", "bot.commands.cli", "telegram", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -129,7 +129,7 @@ class Gateway:
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "telegram", *args],
+            [sys.executable, "-m", "bot.commands.cli", "telegram", *args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""bot.gateway.format: splitting under Telegram's limit, tap-to-call numbers, button data."""
+"""bot.clients.telegram_format: splitting under Telegram's limit, tap-to-call numbers, button data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.gateway.format import (
+from bot.clients.telegram_format import (
     CALLBACK_LIMIT,
     ButtonPayloads,
     international,

@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 from telegram import Bot
 
-from bot.access import StaffDirectory
-from bot.db import transaction
-from bot.gateway.fallback import DANGER_FIRST, is_danger_now
-from bot.gateway.rasa_client import RasaClient
-from bot.gateway.telegram import GatewaySettings, TelegramGateway
-from bot.pack import load_pack
-from bot.pager import Pager, enqueue
-from bot.policy_answers import emergency_text
-from bot.rota import load_roster
+from bot.clients.rasa_client import RasaClient
+from bot.clients.telegram import GatewaySettings, TelegramGateway
+from bot.core.pack import load_pack
+from bot.core.policy_answers import emergency_text
+from bot.core.rota import load_roster
+from bot.failsafe.fallback import DANGER_FIRST, is_danger_now
+from bot.paging.pager import Pager, enqueue
+from bot.records.access import StaffDirectory
+from bot.records.db import transaction
 from tests.conftest import ROOT, free_port
 from tests.fake_http import FakeHTTPServer, Recorded
 from tests.fake_telegram import FakeTelegram
@@ -455,8 +455,8 @@ def test_addstaff_and_removestaff(
 def make_page(world: dict[str, Any]) -> tuple[int, str]:
     from datetime import datetime
 
-    from bot.clock import LONDON
-    from bot.pager import Page
+    from bot.core.clock import LONDON
+    from bot.paging.pager import Page
 
     pager: Pager = world["pager"]
     now = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)
@@ -476,7 +476,7 @@ def make_page(world: dict[str, Any]) -> tuple[int, str]:
 
 
 def page_status(world: dict[str, Any], page_id: int) -> str:
-    from bot.pager import Page
+    from bot.paging.pager import Page
 
     with world["pager"].factory() as session:
         return session.get(Page, page_id).status
@@ -538,7 +538,7 @@ def test_rasa_down_still_gives_999_and_the_leads_numbers(
     with world["pager"].factory() as session:
         from sqlalchemy import func, select
 
-        from bot.concern_log import ConcernRecord
+        from bot.records.concern_log import ConcernRecord
 
         assert session.scalar(select(func.count()).select_from(ConcernRecord)) == 0
     assert "notes" not in caplog.text
@@ -557,8 +557,8 @@ def test_rasa_down_and_danger_now_raises_the_alarm(
     assert "Alex Morgan (example)" in reply  # the lead on call was paged
     from sqlalchemy import select
 
-    from bot.concern_log import ConcernRecord
-    from bot.pager import Page
+    from bot.paging.pager import Page
+    from bot.records.concern_log import ConcernRecord
 
     with world["pager"].factory() as session:
         (concern,) = session.scalars(select(ConcernRecord)).all()
@@ -589,7 +589,7 @@ def test_rasa_with_nothing_to_say_still_answers(
 def test_worker_notices_go_to_the_workers_own_chat(
     fake: FakeTelegram, world: dict[str, Any]
 ) -> None:
-    from bot.reporting import Worker, raise_alarm
+    from bot.paging.reporting import Worker, raise_alarm
 
     raise_alarm(Worker(id=str(WORKER), name="Kim Lee", contact="07700 900555"), DANGER)
     raise_alarm(Worker(id="terminal-user", name="Console", contact="ext 200"), DANGER)
@@ -852,7 +852,7 @@ def test_one_slow_conversation_does_not_hold_up_another(
 def test_when_the_staff_database_fails_the_sender_still_gets_999(
     fake: FakeTelegram, rasa: FakeRasa, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.access import AccessError
+    from bot.records.access import AccessError
 
     def broken(_user_id: Any) -> None:
         raise AccessError("could not look up staff: the database failed (OperationalError)")

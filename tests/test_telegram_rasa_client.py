@@ -1,4 +1,4 @@
-"""bot.gateway.rasa_client against a fake Rasa REST server on loopback."""
+"""bot.clients.rasa_client against a fake Rasa REST server on loopback."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from bot.gateway.rasa_client import (
+from bot.clients.rasa_client import (
     DEFAULT_URL,
     RasaClient,
     RasaUnavailable,

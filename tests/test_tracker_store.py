@@ -1,4 +1,4 @@
-"""The production tracker store holds no readable disclosure (bot/tracker_store.py).
+"""The production tracker store holds no readable disclosure (bot/rasa/tracker_store.py).
 
 Every test runs on SQLite and on a real PostgreSQL server (`store_url`). "Raw bytes" means
 the database files themselves: the SQLite file, and PostgreSQL's whole data directory
@@ -29,8 +29,8 @@ from rasa.shared.core.events import (
 )
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import tracker_store
-from bot.tracker_store import REDACTED, TYPE, ProtectedSQLTrackerStore, TrackerStoreError
+from bot.rasa import tracker_store
+from bot.rasa.tracker_store import REDACTED, TYPE, ProtectedSQLTrackerStore, TrackerStoreError
 from tests import pg_server
 from tests.conftest import ROOT
 

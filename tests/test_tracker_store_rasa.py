@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from bot import processes
+from bot.commands import processes
 from tests import pg_server
 from tests.conftest import ROOT, free_port
 from tests.test_log_privacy_server import CHANNEL_SECRET, post
@@ -101,7 +101,7 @@ def test_rasa_killed_mid_form_carries_on_and_the_store_holds_nothing_readable(
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         "tracker_store:\n"
-        "  type: bot.tracker_store.ProtectedSQLTrackerStore\n"
+        "  type: bot.rasa.tracker_store.ProtectedSQLTrackerStore\n"
         f'  url: "{url}"\n'
         "  retention_days: 7\n"
     )
@@ -143,7 +143,7 @@ def test_rasa_killed_mid_form_carries_on_and_the_store_holds_nothing_readable(
                     proc.wait()
 
     # The form's answers from before the kill reached the concern log verbatim.
-    from bot.concern_log import ConcernLog
+    from bot.records.concern_log import ConcernLog
 
     saved = {k: os.environ.get(k) for k in ("SAFEGUARD_KEY",)}
     os.environ["SAFEGUARD_KEY"] = key
@@ -153,7 +153,7 @@ def test_rasa_killed_mid_form_carries_on_and_the_store_holds_nothing_readable(
 
         # After the save: not in the raw bytes, and not even with the key.
         raw = raw_bytes(url)
-        from bot.tracker_store import REDACTED, ProtectedSQLTrackerStore
+        from bot.rasa.tracker_store import REDACTED, ProtectedSQLTrackerStore
 
         store = ProtectedSQLTrackerStore(host=url, key=key)
         opened = []

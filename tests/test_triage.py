@@ -1,4 +1,4 @@
-"""Unit tests for the deterministic immediate-harm detector (bot/triage.py)."""
+"""Unit tests for the deterministic immediate-harm detector (bot/core/triage.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.datafile import DataFileError
-from bot.triage import (
+from bot.core.datafile import DataFileError
+from bot.core.triage import (
     RULES_PATH,
     SCAN_LIMIT_CHARS,
     URGENCIES,
@@ -548,7 +548,7 @@ def test_a_bad_matcher_pattern_stops_start_up_with_one_line(tmp_path: Path) -> N
 
 @pytest.fixture(scope="module")
 def nlp():  # noqa: ANN201
-    from bot.nlp import english
+    from bot.core.nlp import english
 
     return english()
 
@@ -593,7 +593,7 @@ def test_typos_with_capitals_only_match_that_case(detector: Detector) -> None:
 
 
 def test_rules_header_documents_the_scan_limit() -> None:
-    doc = textwrap.dedent(__import__("bot.triage").triage.__doc__ or "")
+    doc = textwrap.dedent(__import__("bot.core.triage").core.triage.__doc__ or "")
     assert "SCAN_LIMIT_CHARS" in doc and str(SCAN_LIMIT_CHARS // 1024) in doc
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.triage import URGENCIES, Detector, load_rules
+from bot.core.triage import URGENCIES, Detector, load_rules
 
 CORPUS = Path(__file__).parent / "data" / "triage_corpus.yml"
 

@@ -1,4 +1,4 @@
-"""bot.channels.safety.TurnGate and how SafetyNet uses it: at most a few turns run at once
+"""bot.failsafe.safety.TurnGate and how SafetyNet uses it: at most a few turns run at once
 in one Rasa server, a turn never waits long for a place, and danger never waits at all.
 
 Order is checked with events, not timings (a slow machine cannot make these pass wrongly).
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.safety import SafetyNet, Turn, TurnGate
+from bot.failsafe.safety import SafetyNet, Turn, TurnGate
 
 DANGER = "hes outside the centre with a knife now"
 

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import disclosure
+from bot.core import disclosure
 from tests.conftest import ROOT
 from tests.failsafe_stack import MODEL, Stack
 
@@ -75,7 +75,7 @@ class OrgStack(Stack):
 
     def record_of(self, reference: str) -> str:
         """Everything kept about a concern, decrypted: its fields and its chronology."""
-        from bot.concern_log import SEALED_FIELDS, ConcernLog
+        from bot.records.concern_log import SEALED_FIELDS, ConcernLog
 
         with self.reading():
             log = ConcernLog(self.db_url)

@@ -3,7 +3,7 @@
     safeguard audit verify [--json] [--no-anchor]
     safeguard audit show [--as ID] [--concern REF] [--person ID] [--last N] [--reason TEXT] [--json]
 
-``verify`` checks every entry's hash, the chain and the positions (see `bot.audit`).
+``verify`` checks every entry's hash, the chain and the positions (see `bot.records.audit`).
 Exit 0: intact; 1: not intact, the first bad entry named; 2: it cannot check (database
 unreachable, no audit trail in it, anchor file unreadable).
 
@@ -81,7 +81,7 @@ def _trail():  # noqa: ANN202
     from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.audit import AuditEntry, AuditError, AuditTrail
+    from bot.records.audit import AuditEntry, AuditError, AuditTrail
 
     trail = AuditTrail(migrate=False)
     try:
@@ -97,7 +97,7 @@ def _trail():  # noqa: ANN202
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from bot.audit import AuditError
+    from bot.records.audit import AuditError
 
     try:
         trail = _trail()
@@ -130,15 +130,15 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from bot.audit import AuditError, AuditTrail
-    from bot.concern_access import (
+    from bot.records.audit import AuditError, AuditTrail
+    from bot.records.concern_access import (
         AUDIT_ROLES,
         AccessDenied,
         UnknownPerson,
         actor_from_roster,
         require_role,
     )
-    from bot.concern_log import ConcernLogError, ConcernNotFound, normalise_reference
+    from bot.records.concern_log import ConcernLogError, ConcernNotFound, normalise_reference
 
     if args.last is not None and args.last < 1:
         return _fail("--last must be 1 or more", EXIT_BAD_INPUT)

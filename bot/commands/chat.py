@@ -1,7 +1,7 @@
 """`safeguard chat`: talk to the assistant in this terminal (what `make run` starts).
 
 The Rasa server runs with the same REST channel as `safeguard serve` (credentials.yml: the
-fail-safe channel), and this terminal is a small client of it (bot/channels/terminal.py), so
+fail-safe channel), and this terminal is a small client of it (bot/clients/terminal.py), so
 the terminal chat gets the same safety: 999 and the lead's number whatever fails, the lead
 paged even with the action server down. Rasa's and the action server's own output (library
 warnings, start-up chatter) goes to var/logs/, not over the conversation; the pager's worker
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def log_dir() -> Path:
-    from bot import settings
+    from bot.config import settings
 
     path = settings.var_dir() / "logs"
     path.mkdir(parents=True, exist_ok=True)
@@ -70,8 +70,8 @@ def did_not_start(what: str, log: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot import processes
-    from bot.channels.terminal import TerminalChat, terminal_sender
+    from bot.clients.terminal import TerminalChat, terminal_sender
+    from bot.commands import processes
     from bot.commands.serve import ready_to_start
 
     model = args.model or processes.DEFAULT_MODEL

@@ -85,8 +85,8 @@ def _one_line(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.datafile import DataFileError
-    from bot.language import MAX_CHARS, check, default_rules, load_rules, was_truncated
+    from bot.core.datafile import DataFileError
+    from bot.core.language import MAX_CHARS, check, default_rules, load_rules, was_truncated
 
     names = args.files or [STDIN]
     if names.count(STDIN) > 1:

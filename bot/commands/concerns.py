@@ -7,12 +7,12 @@
     safeguard concern reopen REF [--as ID] [--reason TEXT] [--at ISO]
 
 Who is acting is the roster person given with ``--as`` or SAFEGUARD_USER; their role in
-the roster decides what they see (`bot.concern_access`: workers their own concerns, leads,
+the roster decides what they see (`bot.records.concern_access`: workers their own concerns, leads,
 deputies and admins every concern of the organisation). Every read and write is recorded
-in the audit trail (`bot.audit`), and reading a concern needs a ``--reason``.
+in the audit trail (`bot.records.audit`), and reading a concern needs a ``--reason``.
 
 The database is SAFEGUARD_DB_URL; the key SAFEGUARD_KEY / SAFEGUARD_KEY_FILE (see
-bot.crypto). Errors are one line on stderr: exit 2 for input that cannot be used
+bot.records.crypto). Errors are one line on stderr: exit 2 for input that cannot be used
 (unknown event type, unreadable time, no reason, someone not in the roster), exit 3 when
 the person may not do it, exit 1 for everything else (unknown reference, database or key
 problems).
@@ -123,7 +123,7 @@ def _when(text: str | None) -> datetime | None:
     """Parse --at; raises ValueError with the plain message."""
     if text is None:
         return None
-    from bot import clock
+    from bot.core import clock
 
     try:
         return clock.parse_local(text)
@@ -136,19 +136,19 @@ def _when(text: str | None) -> datetime | None:
 def _run(args: argparse.Namespace, action) -> int:  # noqa: ANN001
     """Find who is acting, open the log for them, run `action(access)`, and turn every
     failure into one line + exit code."""
-    from bot.concern_access import (
+    from bot.core.datafile import DataFileError
+    from bot.paging.reporting import concern_log
+    from bot.records.concern_access import (
         AccessDenied,
         ConcernAccess,
         UnknownPerson,
         actor_from_roster,
     )
-    from bot.concern_log import (
+    from bot.records.concern_log import (
         ConcernLogError,
         InvalidConcern,
         UnknownEventType,
     )
-    from bot.datafile import DataFileError
-    from bot.reporting import concern_log
 
     try:
         actor = actor_from_roster(getattr(args, "person", None))
@@ -274,7 +274,7 @@ def run_add_event(args: argparse.Namespace) -> int:
 
     def action(access) -> int:  # noqa: ANN001
         event = access.add_event(args.ref, args.type, args.text, when, reason=args.reason or "")
-        from bot.concern_log import normalise_reference
+        from bot.records.concern_log import normalise_reference
 
         print(
             f"Added '{event.type}' at {_local(event.happened_at)} to "
@@ -295,7 +295,7 @@ def _change_status(args: argparse.Namespace, closing: bool) -> int:
     def action(access) -> int:  # noqa: ANN001
         change = access.close if closing else access.reopen
         event = change(args.ref, reason, when)
-        from bot.concern_log import normalise_reference
+        from bot.records.concern_log import normalise_reference
 
         status = "closed" if closing else "open"
         print(

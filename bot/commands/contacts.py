@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--purpose",
-        help="e.g. lado, emergency, out_of_hours_social_care (see 'bot.pack.PURPOSES')",
+        help="e.g. lado, emergency, out_of_hours_social_care (see 'bot.core.pack.PURPOSES')",
     )
     parser.add_argument(
         "--at", metavar="ISO", help="local time to answer for, e.g. 2026-12-28T19:30 (default now)"
@@ -31,9 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot import clock
-    from bot.contacts import route
-    from bot.pack import PURPOSES, PackError, load_pack
+    from bot.core import clock
+    from bot.core.contacts import route
+    from bot.core.pack import PURPOSES, PackError, load_pack
 
     if args.purpose and args.purpose not in PURPOSES:
         print(

@@ -75,11 +75,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _pager():  # noqa: ANN202
     """A Pager on SAFEGUARD_DB_URL with the schema brought up to date, or an error line."""
-    from bot.datafile import DataFileError
-    from bot.db import make_engine
-    from bot.migrate import MigrationError, upgrade
-    from bot.pager import Pager
-    from bot.transports import TransportError
+    from bot.core.datafile import DataFileError
+    from bot.paging.pager import Pager
+    from bot.paging.transports import TransportError
+    from bot.records.db import make_engine
+    from bot.records.migrate import MigrationError, upgrade
 
     try:
         engine = make_engine()
@@ -92,9 +92,9 @@ def _pager():  # noqa: ANN202
 def run_loop(args: argparse.Namespace) -> int:
     import threading
 
-    from bot.clock import now
     from bot.commands.rota import print_alarm
-    from bot.rota import cover_warnings
+    from bot.core.clock import now
+    from bot.core.rota import cover_warnings
 
     if not 0.05 <= args.interval <= 60:
         print("safeguard pager: --interval must be between 0.05 and 60 seconds", file=sys.stderr)
@@ -151,7 +151,7 @@ def print_notices_until(pager, stop, interval: float) -> None:  # noqa: ANN001
 
 
 def run_ack(args: argparse.Namespace) -> int:
-    from bot.pager import PagerError
+    from bot.paging.pager import PagerError
 
     pager, problem = _pager()
     if problem:

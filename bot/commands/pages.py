@@ -31,9 +31,9 @@ def _when(value) -> str:  # noqa: ANN001
 
 
 def run_pages(args: argparse.Namespace) -> int:
-    from bot.db import make_engine
-    from bot.migrate import MigrationError, upgrade
-    from bot.pager import page_rows
+    from bot.paging.pager import page_rows
+    from bot.records.db import make_engine
+    from bot.records.migrate import MigrationError, upgrade
 
     engine = make_engine()
     try:

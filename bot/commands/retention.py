@@ -3,7 +3,7 @@
     safeguard retention due [--at DATE] [--all] [--json] [--as ID] [--reason TEXT]
 
 Lists each concern of the organisation (SAFEGUARD_ORG) under each retention rule in its
-policy pack (`bot.retention`): reference, rule, review date and why. A concern whose rule
+policy pack (`bot.records.retention`): reference, rule, review date and why. A concern whose rule
 needs a date of birth the log does not hold is listed as "review date unknown" for a
 person to check. For Safeguarding Leads, deputies and admins (the roster person ``--as`` or
 SAFEGUARD_USER); each review is written to the audit trail.
@@ -62,8 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_day(text: str | None) -> date:
     """--at as a date (2026-11-24 or 24/11/2026); today in Europe/London by default."""
-    from bot import clock
-    from bot.retention import dates_in
+    from bot.core import clock
+    from bot.records.retention import dates_in
 
     if text is None:
         return clock.now().date()
@@ -85,9 +85,13 @@ def _rule_dict(rule: Any) -> dict[str, Any]:
 
 
 def run_due(args: argparse.Namespace) -> int:
-    from bot import retention, settings
-    from bot.audit import AuditError
-    from bot.concern_access import (
+    from bot.config import settings
+    from bot.core.datafile import DataFileError
+    from bot.core.pack import load_pack
+    from bot.paging.reporting import concern_log
+    from bot.records import retention
+    from bot.records.audit import AuditError
+    from bot.records.concern_access import (
         READ_ALL_ROLES,
         AccessDenied,
         ConcernAccess,
@@ -96,10 +100,7 @@ def run_due(args: argparse.Namespace) -> int:
         require_role,
         visible,
     )
-    from bot.concern_log import ConcernLogError
-    from bot.datafile import DataFileError
-    from bot.pack import load_pack
-    from bot.reporting import concern_log
+    from bot.records.concern_log import ConcernLogError
 
     try:
         at = parse_day(args.at)

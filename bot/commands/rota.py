@@ -80,9 +80,9 @@ def print_alarm(warnings: list[str], stream=None) -> None:  # noqa: ANN001
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202
-    from bot.clock import ClockError, now, parse_local
-    from bot.datafile import DataFileError
-    from bot.rota import load_roster
+    from bot.core.clock import ClockError, now, parse_local
+    from bot.core.datafile import DataFileError
+    from bot.core.rota import load_roster
 
     at = getattr(args, "at", None)
     try:
@@ -99,7 +99,7 @@ def _load(args: argparse.Namespace):  # noqa: ANN202
 
 
 def run_now(args: argparse.Namespace) -> int:
-    from bot.rota import cover_warnings, on_call
+    from bot.core.rota import cover_warnings, on_call
 
     roster, when, problem = _load(args)
     if problem:
@@ -138,7 +138,7 @@ def run_now(args: argparse.Namespace) -> int:
 
 
 def run_gaps(args: argparse.Namespace) -> int:
-    from bot.rota import cover_warnings, gaps
+    from bot.core.rota import cover_warnings, gaps
 
     if args.hours <= 0 or args.hours > 24 * 366:
         return _error("--hours must be between 0 and 8784")

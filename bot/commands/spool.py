@@ -37,7 +37,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_status(_args: argparse.Namespace) -> int:
-    from bot import spool
+    from bot.records import spool
 
     try:
         found = spool.status()
@@ -54,7 +54,7 @@ def run_status(_args: argparse.Namespace) -> int:
 
 
 def run_flush(_args: argparse.Namespace) -> int:
-    from bot import spool
+    from bot.records import spool
 
     try:
         result = spool.replay(wait_for_lock=True)

@@ -71,19 +71,19 @@ def _error(message: str) -> int:
 
 
 def _directory():  # noqa: ANN202
-    from bot.access import StaffDirectory
+    from bot.records.access import StaffDirectory
 
     return StaffDirectory()
 
 
 def _operator():  # noqa: ANN202
-    from bot.access import Identity
+    from bot.records.access import Identity
 
     return Identity(telegram_user_id=0, name=CLI_NAME, role="admin", source="cli")
 
 
 def _number(text: str, what: str) -> int:
-    from bot.access import AccessError
+    from bot.records.access import AccessError
 
     cleaned = text.strip().lstrip("#")
     if not cleaned.isdigit():
@@ -92,7 +92,7 @@ def _number(text: str, what: str) -> int:
 
 
 def _run(action) -> int:  # noqa: ANN001
-    from bot.access import AccessError
+    from bot.records.access import AccessError
 
     try:
         print(action())
@@ -102,7 +102,7 @@ def _run(action) -> int:  # noqa: ANN001
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from bot.access import AccessError
+    from bot.records.access import AccessError
 
     try:
         directory = _directory()

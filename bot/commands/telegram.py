@@ -88,7 +88,7 @@ def quiet_libraries() -> None:
 
 def rasa_urls(args: argparse.Namespace) -> list[str] | None:
     """The running Rasa servers to use, or None to start one here."""
-    from bot.gateway.rasa_client import urls_from_env
+    from bot.clients.rasa_client import urls_from_env
 
     if args.rasa_url:
         return urls_from_env(",".join(args.rasa_url))
@@ -128,9 +128,9 @@ async def check_token(token: str, base_url: str | None) -> tuple[str | None, str
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot import rota
-    from bot.access import AccessError, StaffDirectory
-    from bot.secrets import SecretError, secret
+    from bot.config.secrets import SecretError, secret
+    from bot.core import rota
+    from bot.records.access import AccessError, StaffDirectory
 
     quiet_libraries()
     try:
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         return fail(problem)
 
-    from bot import processes
+    from bot.commands import processes
 
     group = None
     if urls is None:
@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
 
 def start_servers(group: Any, token: str, model: Path, port: int, actions_port: int) -> None:
     """What `safeguard serve` starts; only the pager is given the bot token (to send pages)."""
-    from bot import processes
+    from bot.commands import processes
 
     plain = processes.child_env()
     for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN_FILE", "SAFEGUARD_TELEGRAM_TOKEN"):
@@ -231,10 +231,10 @@ async def serve_gateway(
     from telegram.error import TelegramError
     from telegram.request import HTTPXRequest
 
-    from bot.gateway.fallback import is_danger_now
-    from bot.gateway.rasa_client import RasaClient
-    from bot.gateway.telegram import ALLOWED_UPDATES, TelegramGateway, new_webhook_secret
-    from bot.pager import Pager
+    from bot.clients.rasa_client import RasaClient
+    from bot.clients.telegram import ALLOWED_UPDATES, TelegramGateway, new_webhook_secret
+    from bot.failsafe.fallback import is_danger_now
+    from bot.paging.pager import Pager
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -292,7 +292,7 @@ async def serve_gateway(
                 url=args.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
             mode = f"webhook {args.webhook_url} (listening on {args.listen}:{args.listen_port})"
-            from bot.processes import is_loopback
+            from bot.commands.processes import is_loopback
 
             if not is_loopback(args.listen):
                 print(

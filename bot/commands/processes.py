@@ -1,0 +1,311 @@
+"""Start the Rasa server, the action server and helpers as child processes, and stop them.
+
+Used by `safeguard serve` and `safeguard chat`. Every child is stopped when the parent
+gets Ctrl-C or SIGTERM, or when any one child exits, so nothing is left running.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot import ROOT
+
+BIN = Path(sys.executable).parent
+DEFAULT_MODEL = ROOT / "models" / "safeguard.tar.gz"
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Library deprecation warnings (Rasa's pins are old) would bury the conversation.
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    # One TensorFlow thread per op: the models are small and Rasa runs them one message at
+    # a time, so thread pools only contend for the cores (`make bench`: per-turn mean 69 ->
+    # 57 ms, p99 164 -> 107 ms on the 2-core machine). Set either variable to override.
+    env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
+    env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    # Rasa and the action server share the action secret, the REST channel and its clients
+    # the channel secret: made once (0600, under the var directory) and named to every child.
+    from bot.config.secrets import hand_to_children
+
+    hand_to_children(env)
+    return env
+
+
+LOOPBACK = "127.0.0.1"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def action_server_cmd(port: int, host: str = LOOPBACK) -> list[str]:
+    """The action server (bot/rasa/action_server.py: rasa_sdk that obeys Rasa's secret only)."""
+    return [
+        sys.executable, "-m", "bot.rasa.action_server",
+        "--actions", "actions", "--port", str(port), "--host", host,
+    ]  # fmt: skip
+
+
+def probe_host(host: str) -> str:
+    """Where this machine reaches a listener bound to `host` (any-address: loopback)."""
+    return LOOPBACK if host in ("0.0.0.0", "::", "") or is_loopback(host) else host
+
+
+def exposure_lines(
+    rasa_host: str, actions_host: str, rasa_port: int, actions_port: int
+) -> list[str]:
+    """One line per listener not on loopback, saying what protects it (printed at start)."""
+    out: list[str] = []
+    if not is_loopback(rasa_host):
+        out.append(
+            f"Rasa listens on {rasa_host}:{rasa_port}: the REST channel takes only requests "
+            "signed with the channel secret (SAFEGUARD_CHANNEL_SECRET_FILE); Teams only "
+            "Microsoft-signed tokens"
+        )
+    if not is_loopback(actions_host):
+        out.append(
+            f"the action server listens on {actions_host}:{actions_port}: every call needs "
+            "the action secret header (SAFEGUARD_ACTION_SECRET_FILE)"
+        )
+    return out
+
+
+def console_pager_env() -> dict[str, str]:
+    """The embedded default for `make run`: pages are printed in this terminal, never sent."""
+    env = child_env()
+    for name in ("TELEGRAM_BOT_TOKEN", "SAFEGUARD_TELEGRAM_TOKEN"):
+        env.pop(name, None)
+    env["SAFEGUARD_TEAMS_DISABLED"] = "1"
+    return env
+
+
+# Seconds between the pager's passes under `safeguard serve` and `safeguard chat`. A page
+# waits for the next pass, so this bounds the wait between a concern being written and its
+# page leaving: at 1 s, danger -> page p95 was 2.2 s under load (target < 2 s, `make
+# bench`); at 0.25 s it was 0.54 s, but a busy pager on SQLite then took ~30% of a core
+# (each pass revisits every unacknowledged page, on a new connection), slowing Rasa.
+PAGER_INTERVAL_S = 0.5
+
+
+def pager_cmd(print_notices: bool = False) -> list[str]:
+    """The paging loop: sends due pages, retries, escalates (bot/paging/pager.py)."""
+    cmd = [
+        sys.executable, "-m", "bot.commands.cli", "pager", "run", "--interval", f"{PAGER_INTERVAL_S:g}",
+    ]  # fmt: skip
+    return [*cmd, "--print-notices"] if print_notices else cmd
+
+
+# Shared conversation state for running more than one Rasa server (README, "Run it on more
+# than one server"). Unset: what endpoints.yml says (by default Rasa's in-memory stores).
+TRACKER_URL_ENV = "SAFEGUARD_TRACKER_URL"
+TRACKER_RETENTION_ENV = "SAFEGUARD_TRACKER_RETENTION_DAYS"
+LOCK_URL_ENV = "SAFEGUARD_LOCK_URL"
+LOCK_KEY_PREFIX = "safeguard"
+
+
+def tracker_store_config(url: str, retention_days: str = "") -> dict:
+    """endpoints.yml `tracker_store:` for a SQLAlchemy URL: the protected SQL tracker store
+    (bot/rasa/tracker_store.py: conversation text sealed with the concern key, redacted once the
+    disclosure is saved). Raises ValueError (one line) for a URL it cannot use."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"{TRACKER_URL_ENV} is not a database URL") from None
+    if parsed.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ValueError(
+            f"{TRACKER_URL_ENV}: use postgresql+psycopg2://... (or sqlite:///... for one "
+            f"server), not {parsed.get_backend_name()}"
+        )
+    config: dict = {"type": "bot.rasa.tracker_store.ProtectedSQLTrackerStore", "url": url}
+    if retention_days.strip():
+        try:
+            days = float(retention_days)
+        except ValueError:
+            days = -1.0
+        if days < 0:
+            raise ValueError(f"{TRACKER_RETENTION_ENV} must be a number of days (0 = keep)")
+        config["retention_days"] = days
+    return config
+
+
+def lock_store_config(url: str) -> dict:
+    """endpoints.yml `lock_store:` for redis://[:password@]host[:port][/db] (rediss:// for
+    TLS). The database number defaults to 1, apart from anything else on database 0.
+    Raises ValueError (one line) for a URL it cannot use."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(f"{LOCK_URL_ENV} must look like redis://host:6379/1")
+    try:
+        port = parts.port or 6379
+        db = int(parts.path.strip("/") or 1)
+    except ValueError:
+        raise ValueError(f"{LOCK_URL_ENV}: the port and database must be numbers") from None
+    if not 0 <= db <= 15:
+        raise ValueError(f"{LOCK_URL_ENV}: the database number must be 0-15")
+    config: dict = {
+        "type": "redis",
+        "url": parts.hostname,
+        "port": port,
+        "db": db,
+        "key_prefix": LOCK_KEY_PREFIX,
+        "use_ssl": parts.scheme == "rediss",
+    }
+    if parts.password:
+        config["password"] = unquote(parts.password)
+    return config
+
+
+def store_endpoints(environ: dict[str, str] | None = None) -> dict:
+    """The tracker and lock store settings from the environment (empty when unset)."""
+    env = os.environ if environ is None else environ
+    out: dict = {}
+    tracker = env.get(TRACKER_URL_ENV, "").strip()
+    if tracker:
+        out["tracker_store"] = tracker_store_config(tracker, env.get(TRACKER_RETENTION_ENV, ""))
+    lock = env.get(LOCK_URL_ENV, "").strip()
+    if lock:
+        out["lock_store"] = lock_store_config(lock)
+    return out
+
+
+ACTIONS_URL_ENV = "SAFEGUARD_ACTIONS_ADDRESS"
+
+
+def action_host(action_port: int) -> str:
+    """host:port Rasa calls the action server on: this machine's loopback, or the
+    SAFEGUARD_ACTIONS_ADDRESS (host:port) of one elsewhere (it takes the same secret)."""
+    return os.environ.get(ACTIONS_URL_ENV, "").strip() or f"{LOOPBACK}:{action_port}"
+
+
+def endpoints_file(action_port: int) -> Path:
+    """endpoints.yml with the action server URL on the port we started it on, and the
+    tracker/lock stores from SAFEGUARD_TRACKER_URL / SAFEGUARD_LOCK_URL when set."""
+    import yaml
+
+    from bot.config import settings
+
+    text = (ROOT / "endpoints.yml").read_text(encoding="utf-8")
+    text = text.replace("127.0.0.1:5055", f"{action_host(action_port)}")
+    text = text.replace("localhost:5055", f"{action_host(action_port)}")
+    stores = store_endpoints()
+    if stores:
+        config = yaml.safe_load(text) or {}
+        config.update(stores)
+        text = "# Written by safeguard from endpoints.yml and the environment.\n" + yaml.safe_dump(
+            config, sort_keys=False
+        )
+    path = settings.var_dir() / f"endpoints-{action_port}.yml"
+    # May hold a database or Redis password: readable by this user only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+def rasa_run_cmd(model: Path, port: int, action_port: int, host: str = LOOPBACK) -> list[str]:
+    """`rasa run` through bot.rasa.server, which caches work Rasa repeats per message; bound
+    to `host` (loopback unless told: Rasa's own default is every interface)."""
+    return [
+        sys.executable,
+        "-m",
+        "bot.rasa.server",
+        "run",
+        "--model",
+        str(model),
+        "--interface",
+        host,
+        "--port",
+        str(port),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--endpoints",
+        str(endpoints_file(action_port)),
+        "--quiet",
+    ]
+
+
+def wait_for_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> bool:
+    """Poll `url` until it answers 200, the process dies, or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+@dataclass
+class ProcessGroup:
+    """Children started together and stopped together."""
+
+    children: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str, cmd: list[str], **kwargs) -> subprocess.Popen:  # noqa: ANN003
+        kwargs.setdefault("env", child_env())
+        kwargs.setdefault("cwd", ROOT)
+        proc = subprocess.Popen(cmd, **kwargs)
+        self.children[name] = proc
+        return proc
+
+    def first_exit(self) -> tuple[str, int] | None:
+        for name, proc in self.children.items():
+            code = proc.poll()
+            if code is not None:
+                return name, code
+        return None
+
+    def stop(self, grace: float = 10.0) -> None:
+        for proc in self.children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in self.children.values():
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                proc.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+class Stop(Exception):
+    """Raised in the main thread by SIGTERM so cleanup runs like on Ctrl-C."""
+
+
+def raise_stop_on_sigterm() -> None:
+    def _handler(signum, frame) -> None:  # noqa: ANN001, ARG001
+        raise Stop()
+
+    signal.signal(signal.SIGTERM, _handler)

@@ -1,0 +1,1 @@
+"""Settings and secrets: where every setting comes from."""

@@ -1,0 +1,977 @@
+"""Case-note language checker: finds wording that can be used against a child.
+
+Seed 002 section 4.7 (The Children's Society) lists terms that must not be used when
+recording child sexual or criminal exploitation, because such records have been used
+against children in court. The rules live in ``knowledge/language_rules.yml`` (data, with
+sources); this module compiles them into spaCy Matcher patterns and reports each finding
+with where it is, why it harms the child and what to consider writing instead.
+
+It is advice, never a block: the wording says "consider", and text inside quotation marks
+is never flagged, because it is what someone said and must be kept verbatim.
+
+Public API (Rasa-independent)::
+
+    check(text, rules=None) -> list[Finding]
+    format_for_chat(findings) -> str
+    load_rules(path=None) -> RuleSet
+
+`check` never raises on any ``str``: it checks at most `MAX_CHARS` characters (the rest is
+not checked; `was_truncated(text)` tells a caller to say so) in chunks of at most
+`CHUNK_CHARS`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, root_validator, validator
+
+from bot import ROOT
+from bot.core.datafile import DataFileError, load_model
+
+RULES_PATH = ROOT / "knowledge" / "language_rules.yml"
+
+MAX_CHARS = 500_000
+"""Characters checked per text (about 100 pages); the rest is not checked."""
+
+CHUNK_CHARS = 50_000
+"""Text is tokenised in pieces of at most this size, split at line breaks where possible."""
+
+MAX_PATTERNS_PER_PHRASE = 2_000
+"""A phrase whose multi-word alternatives expand to more Matcher patterns than this is refused."""
+
+SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
+
+KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SEED_FILE = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt\b")
+
+
+# --------------------------------------------------------------------------- schema
+
+
+class ContextTest(BaseModel):
+    """One test of the words around a match (see the header of language_rules.yml)."""
+
+    words: str | None = None
+    before: int = 0
+    after: int = 0
+    stop_at: str | None = None
+    if_first_word_in: str | None = None
+    age_at_least: int | None = None
+    age_below: int | None = None
+    age_gap: int | None = None
+
+    class Config:
+        extra = "forbid"
+
+    @root_validator(skip_on_failure=True)
+    def _one_kind(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        kinds = [k for k in ("words", "age_at_least", "age_below", "age_gap") if values.get(k)]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of words, age_at_least, age_below, age_gap")
+        if values.get("words"):
+            if values["before"] < 0 or values["after"] < 0:
+                raise ValueError("before and after must not be negative")
+            if values["before"] == 0 and values["after"] == 0:
+                raise ValueError("a words test needs before or after (how many words to look at)")
+        elif any(values.get(k) for k in ("before", "after", "stop_at", "if_first_word_in")):
+            raise ValueError("before/after/stop_at/if_first_word_in only go with words")
+        return values
+
+
+class Condition(BaseModel):
+    """When a phrase is only harmful in context: stated in words, implemented by tests."""
+
+    text: str
+    any_of: list[ContextTest] = []
+    none_of: list[ContextTest] = []
+
+    class Config:
+        extra = "forbid"
+
+    @root_validator(skip_on_failure=True)
+    def _has_tests(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if not values.get("any_of") and not values.get("none_of"):
+            raise ValueError("a condition needs at least one test in any_of or none_of")
+        if not values.get("text", "").strip():
+            raise ValueError("say in words when the condition holds")
+        return values
+
+
+class Rule(BaseModel):
+    id: str
+    phrases: list[str]
+    alternatives: list[str]
+    why: str
+    source: str
+    severity: Literal["high", "medium", "low"]
+    condition: Condition | None = None
+
+    class Config:
+        extra = "forbid"
+
+    @validator("id")
+    def _kebab(cls, value: str) -> str:  # noqa: N805
+        if not KEBAB.match(value):
+            raise ValueError(f"{value!r} is not kebab-case (like 'putting-themselves-at-risk')")
+        return value
+
+    @validator("phrases", "alternatives")
+    def _non_empty(cls, value: list[str]) -> list[str]:  # noqa: N805
+        if not value or any(not item.strip() for item in value):
+            raise ValueError("needs at least one entry, none of them blank")
+        return value
+
+    @validator("why", "source")
+    def _text(cls, value: str) -> str:  # noqa: N805
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class RuleFile(BaseModel):
+    sources: dict[str, str]
+    word_sets: dict[str, list[str]] = {}
+    rules: list[Rule]
+
+    class Config:
+        extra = "forbid"
+
+    @root_validator(skip_on_failure=True)
+    def _consistent(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        rules: list[Rule] = values["rules"]
+        if not rules:
+            raise ValueError("rules: no rules")
+        seen: set[str] = set()
+        for i, rule in enumerate(rules):
+            if rule.id in seen:
+                raise ValueError(f"rules[{i}].id: {rule.id!r} is used twice")
+            seen.add(rule.id)
+            for part in rule.source.split(";"):
+                key = part.strip().split(" ", 1)[0]
+                if key not in values["sources"]:
+                    raise ValueError(f"rules[{i}].source: {key!r} is not in sources")
+                if key.startswith("TCS-4") and not SEED_FILE.search(part):
+                    raise ValueError(f"rules[{i}].source: {key} must name the seed file")
+            tests = (rule.condition.any_of + rule.condition.none_of) if rule.condition else []
+            for test in tests:
+                for name in (test.words, test.stop_at, test.if_first_word_in):
+                    if name and name not in values["word_sets"]:
+                        raise ValueError(f"rules[{i}].condition: no word set {name!r}")
+        for name, words in values["word_sets"].items():
+            if not words or any(not w.strip() for w in words):
+                raise ValueError(f"word_sets.{name}: needs words, none blank")
+        return values
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of wording to reconsider. Offsets index the text given to `check`."""
+
+    start: int
+    end: int
+    line: int
+    col: int
+    text: str
+    rule: str
+    reason: str
+    alternatives: list[str] = field(default_factory=list)
+    severity: str = "medium"
+    source: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "line": self.line,
+            "col": self.col,
+            "text": self.text,
+            "rule": self.rule,
+            "reason": self.reason,
+            "alternatives": list(self.alternatives),
+            "severity": self.severity,
+            "source": self.source,
+        }
+
+
+# --------------------------------------------------------------------------- text helpers
+
+_WORD_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")
+_PUNCT_RUN = re.compile(r"[^\w\s]{32,}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SPACE_LIKE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def normalise(text: str) -> str:
+    """Same-length copy for matching: curly apostrophes straightened, odd spaces made plain,
+    hyphens inside words made spaces ("drug-running" matches "drug running").
+
+    Offsets stay valid because every replacement is one character for one.
+    """
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
+    text = _WORD_HYPHEN.sub(" ", text)
+    text = _SURROGATE.sub("\ufffd", text)  # spaCy cannot store lone surrogates
+    text = _PUNCT_RUN.sub(lambda m: " " * len(m.group()), text)  # spaCy splits these slowly
+    return _SPACE_LIKE.sub(" ", text)
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets where each line starts (\\r\\n, \\r and \\n all end a line)."""
+    return [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+
+def line_col(starts: list[int], offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of an offset."""
+    index = bisect.bisect_right(starts, offset) - 1
+    return index + 1, offset - starts[index] + 1
+
+
+# --------------------------------------------------------------------------- quotations
+
+_QUOTE_OR_BREAK = re.compile(
+    "[\"'\u2018\u2019\u201c\u201d\u201e\u00ab\u00bb]|(?:\r\n|\r|\n)[^\\S\r\n]*(?:\r\n|\r|\n)"
+)
+_DOUBLE_CLOSERS = {
+    '"': '"',
+    "\u201c": '\u201d"',
+    "\u201e": '\u201c\u201d"',
+    "\u00ab": "\u00bb",
+}
+_OPEN_BEFORE = set("([{\u2014\u2013-/") | {"\u201c", '"'}
+_CLOSE_AFTER = set(".,;:!?)]}\u2014\u2013-/\u201d\"'\u2019\u2026")
+_ELISIONS = re.compile(
+    r"(?:cause|cos|coz|em|til|till|tis|twas|n|bout|round|ere|ello|ow|appen)\b|\d0s\b",
+    re.IGNORECASE,
+)
+
+
+def _opens(text: str, i: int) -> bool:
+    prev = text[i - 1] if i > 0 else " "
+    nxt = text[i + 1] if i + 1 < len(text) else " "
+    return (prev.isspace() or prev in _OPEN_BEFORE) and not nxt.isspace()
+
+
+def _closes(text: str, i: int) -> bool:
+    prev = text[i - 1] if i > 0 else " "
+    nxt = text[i + 1] if i + 1 < len(text) else " "
+    return not prev.isspace() and (nxt.isspace() or nxt in _CLOSE_AFTER)
+
+
+class _LineEnds:
+    """Where the line holding an offset ends, by binary search (no rescanning the text)."""
+
+    def __init__(self, text: str) -> None:
+        self.ends = [m.start() for m in _LINE_BREAK.finditer(text)] + [len(text)]
+
+    def __call__(self, offset: int) -> int:
+        return self.ends[bisect.bisect_left(self.ends, offset)]
+
+
+LOOKAHEAD_MARKS = 50
+"""How far `_better_closer_later` looks for a later closing mark (keeps the scan linear)."""
+
+
+def quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges [start, end) inside quotation marks (see `quotations`)."""
+    return quotations(text)[0]
+
+
+def quotations(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """Quoted character ranges and the offsets of the single quote marks that delimit them.
+
+    Ranges are [start, end), quote marks included, sorted and not overlapping.
+
+    - Double quotes: straight "..." (paired by whether each mark opens or closes), curly
+      “...”, „...“ and «...». A quote left open ends at the end of its line.
+    - Single quotes: '...' and ‘...’ open after a space or bracket and close before a space
+      or punctuation; apostrophes inside words (she's, don't) are neither, and "girls'" only
+      closes a quote when no later closing mark on the line fits better. Elisions such as
+      'cause and '90s are not quotes. A single quote left open is not a quote at all.
+    - No quotation runs past a blank line (a new paragraph).
+    """
+    spans: list[tuple[int, int]] = []
+    single_marks: list[int] = []
+    double_open: int | None = None
+    double_kind = ""
+    single_open: int | None = None
+    marks = list(_QUOTE_OR_BREAK.finditer(text))
+    line_end = _LineEnds(text)
+    for n, match in enumerate(marks):
+        i = match.start()
+        ch = match.group()
+        if len(ch) > 1:  # paragraph break: close what is open
+            if double_open is not None:
+                spans.append((double_open, line_end(double_open)))
+            double_open = single_open = None
+            continue
+        if double_open is not None:
+            if ch in _DOUBLE_CLOSERS[double_kind]:
+                if ch == double_kind and _opens(text, i) and not _closes(text, i):
+                    # An opening mark while one is open: the earlier quote was never closed.
+                    spans.append((double_open, line_end(double_open)))
+                    double_open = i
+                    continue
+                spans.append((double_open, i + 1))
+                double_open = None
+            elif ch == double_kind and ch != '"':
+                spans.append((double_open, line_end(double_open)))
+                double_open = i
+            continue
+        if ch in _DOUBLE_CLOSERS:
+            if ch == '"' and _closes(text, i) and not _opens(text, i):
+                continue  # a stray closing mark
+            double_open, double_kind = i, ch
+            continue
+        if ch in "'\u2018\u2019":
+            if single_open is None:
+                if ch in "'\u2018" and _opens(text, i) and not _ELISIONS.match(text, i + 1):
+                    single_open = i
+                continue
+            if ch in "'\u2019" and _closes(text, i):
+                if text[i - 1] in "sS" and _better_closer_later(text, marks, n, line_end):
+                    continue  # a plural possessive (girls') inside the quotation
+                spans.append((single_open, i + 1))
+                single_marks += [single_open, i]
+                single_open = None
+            elif ch in "'\u2018" and _opens(text, i) and not _ELISIONS.match(text, i + 1):
+                single_open = i  # the earlier one was an apostrophe after all
+    if double_open is not None:
+        spans.append((double_open, line_end(double_open)))
+    return _merge(spans), single_marks
+
+
+def _better_closer_later(
+    text: str, marks: list[re.Match[str]], n: int, line_end: _LineEnds
+) -> bool:
+    """Is there another closing single quote later on this line, before any opening one?
+
+    Looks at most LOOKAHEAD_MARKS marks ahead, so a pathological line stays linear.
+    """
+    end = line_end(marks[n].start())
+    for later in marks[n + 1 : n + 1 + LOOKAHEAD_MARKS]:
+        j = later.start()
+        if j >= end or len(later.group()) > 1:
+            return False
+        if later.group() in "'\u2018\u2019":
+            if _opens(text, j) and not _closes(text, j):
+                return False
+            if _closes(text, j):
+                return True
+    return False
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _inside(spans: list[tuple[int, int]], starts: list[int], offset: int) -> bool:
+    index = bisect.bisect_right(starts, offset) - 1
+    return index >= 0 and spans[index][0] <= offset < spans[index][1]
+
+
+# --------------------------------------------------------------------------- ages
+
+_NUMBER_WORDS = {
+    w: n
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70}
+_NUM = (
+    r"(\d{1,2}|(?:twenty|thirty|forty|fifty|sixty|seventy)(?:[- ](?:one|two|three|four|five|"
+    r"six|seven|eight|nine))?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
+)
+_NOT_AGE_AFTER = (
+    r"(?!\s*(?:am|pm|:|/|\.\d|%|th\b|st\b|nd\b|rd\b|months?|weeks?|days?|hours?|mins?|minutes?"
+    r"|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|times|pounds|quid|miles|people|of\b"
+    r"|noon|midday|midnight|o'clock|o’clock|ish\b|-ish))"
+)
+_AGE_PATTERNS = [
+    re.compile(rf"\b{_NUM}\s*-?\s*(?:years?|yrs?)\s*-?\s*old\b"),
+    re.compile(rf"\b{_NUM}\s*(?:yo|y/o|y\.o\.)(?!\w)"),
+    re.compile(rf"\baged?\s+(?:of\s+)?{_NUM}\b{_NOT_AGE_AFTER}"),
+    re.compile(
+        rf"\bsince\s+(?:she|he|they|the child|the young person)\s+(?:was|were|turned)\s+{_NUM}\b"
+        + _NOT_AGE_AFTER
+    ),
+    re.compile(rf"\b(?:since|from|at)\s+{_NUM}\b{_NOT_AGE_AFTER}"),
+    re.compile(rf"\((?:aged?\s+)?{_NUM}\)"),
+    re.compile(rf"\b(?:is|was|turned|who's|who is|who was|,)\s+{_NUM}(?=\s*(?:[.,;)]|$|and\b))"),
+    re.compile(rf"\bunder\s+(?:the\s+age\s+of\s+)?{_NUM}\b{_NOT_AGE_AFTER}"),
+]
+_DECADE = re.compile(
+    r"\bin\s+(?:his|her|their)\s+(?:early\s+|mid\s+|late\s+)?"
+    r"(20s|twenties|30s|thirties|40s|forties|50s|fifties|60s|sixties)\b"
+)
+_DECADES = {"20s": 20, "twenties": 20, "30s": 30, "thirties": 30, "40s": 40, "forties": 40}
+_DECADES |= {"50s": 50, "fifties": 50, "60s": 60, "sixties": 60}
+_SCHOOL_YEAR = re.compile(r"\b(?:year|yr)\s?(\d{1,2})\b(?!\s*(?:olds?|-old))")
+
+
+def _number(word: str) -> int | None:
+    word = word.lower()
+    if word.isdigit():
+        return int(word)
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    parts = re.split(r"[- ]", word)
+    if parts[0] in _TENS:
+        return _TENS[parts[0]] + (_NUMBER_WORDS.get(parts[1], 0) if len(parts) > 1 else 0)
+    return None
+
+
+def ages_in(sentence: str) -> list[int]:
+    """Ages of people mentioned in a sentence ("her 24-year-old boyfriend" -> [24]).
+
+    "under 13" counts as 12. A school year counts as its youngest age (Year 7 -> 11).
+    """
+    lowered = sentence.lower()
+    found: dict[int, int] = {}  # where the number is -> age (two patterns may find one number)
+    for index, pattern in enumerate(_AGE_PATTERNS):
+        for match in pattern.finditer(lowered):
+            value = _number(match.group(1))
+            if value is None:
+                continue
+            if index == len(_AGE_PATTERNS) - 1:
+                value -= 1  # "under 13"
+            if 1 <= value <= 99:
+                found.setdefault(match.start(1), value)
+    for match in _DECADE.finditer(lowered):
+        found.setdefault(match.start(1), _DECADES[match.group(1)])
+    for match in _SCHOOL_YEAR.finditer(lowered):
+        year = int(match.group(1))
+        if 1 <= year <= 13:
+            found.setdefault(match.start(1), year + 4)
+    return [found[at] for at in sorted(found)]
+
+
+# --------------------------------------------------------------------------- compiling
+
+_WILDCARD = {
+    "IS_SPACE": False,
+    "ORTH": {"NOT_IN": [".", "!", "?", ";", ":", '"', "\u201c", "\u201d", "\u2026"]},
+}
+_REPEAT = re.compile(r"^_\{0,(\d+)\}$")
+MAX_GAP = 5
+"""At most this many wildcard words in one `_{0,N}`."""
+_PHRASE_ITEM = re.compile(r"\([^()]*\)\??|[^\s()]+")
+
+
+@dataclass
+class CompiledRule:
+    rule: Rule
+    order: int
+    patterns: list[list[dict[str, Any]]]
+
+
+@dataclass
+class RuleSet:
+    """Rules compiled for one spaCy vocabulary; build with `load_rules`."""
+
+    path: Path
+    rules: list[CompiledRule]
+    word_sets: dict[str, frozenset[str]]
+    matcher: Any
+    nlp: Any
+    by_key: dict[int, CompiledRule]
+    anchors: frozenset[str] | None
+
+
+def _tokens(nlp: Any, words: str) -> list[str]:
+    return [t.lower_ for t in nlp.make_doc(normalise(words)) if not t.is_space]
+
+
+def _alternative_tokens(nlp: Any, words: str) -> list[dict[str, Any]]:
+    """Token specs for one alternative (hyphenated words become separate words)."""
+    return [{"LOWER": token} for token in _tokens(nlp, words)]
+
+
+def _slot(nlp: Any, item: str, word_sets: dict[str, list[str]]) -> tuple[list[Any], bool]:
+    """One item of a phrase -> (alternatives, optional); each alternative is token specs."""
+    optional = item.endswith("?") and len(item) > 1
+    body = item[:-1] if optional else item
+    if body == "_":
+        return [[dict(_WILDCARD)]], optional
+    if body.startswith("(") != body.endswith(")"):
+        raise ValueError(f"unbalanced brackets in {item!r}")
+    if body.startswith("("):
+        body = body[1:-1]
+    if body.startswith("$") and "|" not in body:
+        name = body[1:]
+        if name not in word_sets:
+            raise ValueError(f"no word set {name!r}")
+        choices = word_sets[name]
+    else:
+        choices = body.split("|")
+        if any(choice.strip().startswith("$") for choice in choices):
+            raise ValueError(f"{item!r}: a $word_set cannot be one of several alternatives")
+    if any(not choice.strip() for choice in choices):
+        raise ValueError(f"empty alternative in {item!r}")
+    alternatives = [_alternative_tokens(nlp, choice) for choice in choices]
+    if any(not alt for alt in alternatives):
+        raise ValueError(f"{item!r} has an alternative with no words")
+    return alternatives, optional
+
+
+def _lower(words: set[str]) -> dict[str, Any]:
+    return {"LOWER": next(iter(words))} if len(words) == 1 else {"LOWER": {"IN": sorted(words)}}
+
+
+def _compress(alternatives: list[tuple[str, ...]]) -> list[list[dict[str, Any]]]:
+    """Alternatives (word tuples) -> as few token-spec sequences as match exactly the same.
+
+    ("spending", "time"), ("spends", "time"), ("hanging", "out"), ("hung", "out") become
+    [IN spending/spends, time] and [IN hanging/hung, out]: far fewer Matcher patterns than
+    one per alternative (the Matcher's time grows with the number of patterns).
+    """
+    out: list[list[dict[str, Any]]] = []
+    by_length: dict[int, list[tuple[str, ...]]] = {}
+    for alt in dict.fromkeys(alternatives):
+        by_length.setdefault(len(alt), []).append(alt)
+    for length, group in sorted(by_length.items()):
+        if length == 1:
+            out.append([_lower({alt[0] for alt in group})])
+            continue
+        firsts_by_rest: dict[tuple[str, ...], set[str]] = {}
+        for alt in group:
+            firsts_by_rest.setdefault(alt[1:], set()).add(alt[0])
+        rests_by_firsts: dict[frozenset[str], list[tuple[str, ...]]] = {}
+        for rest, firsts in firsts_by_rest.items():
+            rests_by_firsts.setdefault(frozenset(firsts), []).append(rest)
+        for firsts, rests in rests_by_firsts.items():
+            head = _lower(set(firsts))
+            out += [[head, *tail] for tail in _compress(rests)]
+    return out
+
+
+def compile_phrase(
+    nlp: Any, phrase: str, word_sets: dict[str, list[str]]
+) -> list[list[dict[str, Any]]]:
+    """Turn one phrase of the rule syntax into Matcher patterns (raises ValueError)."""
+    slots: list[list[list[dict[str, Any]]]] = []
+    items = _PHRASE_ITEM.findall(phrase)
+    if re.sub(r"\s", "", "".join(items)) != re.sub(r"\s", "", phrase):
+        raise ValueError("unbalanced brackets")
+    for item in items:
+        repeat = _REPEAT.match(item)
+        if repeat:
+            count = int(repeat.group(1))
+            if not 1 <= count <= MAX_GAP:
+                raise ValueError(f"{item!r}: give between 1 and {MAX_GAP} words")
+            for _ in range(count):
+                slots.append([[dict(_WILDCARD, OP="?")]])
+            continue
+        alternatives, optional = _slot(nlp, item, word_sets)
+        if "LOWER" in alternatives[0][0]:
+            alternatives = _compress([tuple(t["LOWER"] for t in alt) for alt in alternatives])
+        if len(alternatives) == 1 and len(alternatives[0]) == 1:
+            single = alternatives[0][0]
+            slots.append([[dict(single, OP="?") if optional else single]])
+        else:
+            slots.append([*alternatives, []] if optional else alternatives)
+    if not slots:
+        raise ValueError("empty phrase")
+    if items[0].startswith("_") or items[-1].startswith("_"):
+        raise ValueError("a phrase cannot start or end with a wildcard (_)")
+    if all(len(s) == 1 and len(s[0]) == 1 and s[0][0].get("OP") == "?" for s in slots):
+        raise ValueError("every word is optional")
+    count = 1
+    for choices in slots:
+        count *= len(choices)
+    if count > MAX_PATTERNS_PER_PHRASE:
+        raise ValueError(f"expands to {count} patterns (at most {MAX_PATTERNS_PER_PHRASE})")
+    patterns: list[list[dict[str, Any]]] = []
+    for combination in itertools.product(*slots):
+        tokens = [spec for part in combination for spec in part]
+        if not tokens or all(t.get("OP") == "?" for t in tokens):
+            continue
+        patterns.append([dict(spec) for spec in tokens])
+    return patterns
+
+
+def _anchor_words(patterns: list[list[dict[str, Any]]]) -> frozenset[str] | None:
+    """Words of which every match of these patterns holds at least one; None if some pattern
+    has no required word. From each pattern, the required slot with fewest common words."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    anchors: set[str] = set()
+    for pattern in patterns:
+        best: tuple[tuple[bool, int, int], set[str]] | None = None
+        for spec in pattern:
+            if spec.get("OP") == "?" or "LOWER" not in spec:
+                continue
+            value = spec["LOWER"]
+            words = {value} if isinstance(value, str) else set(value["IN"])
+            common = len(words & STOP_WORDS)
+            rank = (common == len(words), common, len(words))
+            if best is None or rank < best[0]:
+                best = (rank, words)
+        if best is None:
+            return None
+        anchors |= best[1]
+    return frozenset(anchors)
+
+
+def load_rules(path: Path | str | None = None) -> RuleSet:
+    """Read, validate and compile a rules file; every problem is a one-line DataFileError."""
+    from bot.core.nlp import english, spacy  # bot.core.nlp imports spaCy without TensorFlow
+
+    path = Path(path) if path is not None else RULES_PATH
+    data = load_model(path, RuleFile)
+    nlp = english()
+    matcher = spacy.matcher.Matcher(nlp.vocab)
+    compiled: list[CompiledRule] = []
+    by_key: dict[int, CompiledRule] = {}
+    for i, rule in enumerate(data.rules):
+        patterns: list[list[dict[str, Any]]] = []
+        for j, phrase in enumerate(rule.phrases):
+            try:
+                patterns += compile_phrase(nlp, phrase, data.word_sets)
+            except ValueError as exc:
+                raise DataFileError(f"{path}: rules[{i}].phrases[{j}]: {exc}") from None
+        key = nlp.vocab.strings.add(f"safeguard-language:{rule.id}")
+        try:
+            matcher.add(key, patterns, greedy="LONGEST")
+        except ValueError as exc:  # spaCy refuses a malformed pattern
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "bad pattern"
+            raise DataFileError(f"{path}: rules[{i}].phrases: {first}") from None
+        entry = CompiledRule(rule=rule, order=i, patterns=patterns)
+        compiled.append(entry)
+        by_key[key] = entry
+    word_sets = {
+        name: frozenset(" ".join(_tokens(nlp, word)) for word in words)
+        for name, words in data.word_sets.items()
+    }
+    anchors = _anchor_words([p for entry in compiled for p in entry.patterns])
+    loaded = RuleSet(
+        path=path,
+        rules=compiled,
+        word_sets=word_sets,
+        matcher=matcher,
+        nlp=nlp,
+        by_key=by_key,
+        anchors=anchors,
+    )
+    if path == RULES_PATH:
+        # Loading the shipped file (start-up checks, a reload) also refreshes what `check`
+        # uses, so start-up pays the compile cost once and not the first worker's message.
+        global _default
+        _default = loaded
+    return loaded
+
+
+_default: RuleSet | None = None
+
+
+def default_rules() -> RuleSet:
+    """The shipped rules, loaded on first use and kept for the process."""
+    return _default if _default is not None else load_rules(RULES_PATH)
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def was_truncated(text: str) -> bool:
+    """True when `check` looked at only the first MAX_CHARS characters of this text."""
+    return len(text) > MAX_CHARS
+
+
+_DOUBLE_MARKS = re.compile('["\u201c\u201d\u201e\u00ab\u00bb]')
+
+
+def _without_quote_marks(text: str, single_marks: list[int]) -> str:
+    """Quote marks become spaces (same length), so 'with "elders"' matches like 'with elders'.
+
+    Whether a finding is inside a quotation is decided from the original text.
+    """
+    text = _DOUBLE_MARKS.sub(" ", text)
+    if not single_marks:
+        return text
+    chars = list(text)
+    for offset in single_marks:
+        chars[offset] = " "
+    return "".join(chars)
+
+
+def _with_closing_mark(text: str, start: int, end: int, single_marks: set[int]) -> int:
+    """'with "elders"': a match holding an opening quote mark keeps its closing mark."""
+    if end >= len(text):
+        return end
+    if _DOUBLE_MARKS.match(text, end) and len(_DOUBLE_MARKS.findall(text, start, end)) % 2:
+        return end + 1
+    if end in single_marks and any(i in single_marks for i in range(start, end)):
+        return end + 1
+    return end
+
+
+def _chunks(text: str) -> list[tuple[int, int]]:
+    """Split into pieces of at most CHUNK_CHARS, at a blank line, line break or space."""
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    while start < len(text):
+        end = min(start + CHUNK_CHARS, len(text))
+        if end < len(text):
+            window = text[start:end]
+            for sep in ("\n\n", "\n", " "):
+                cut = window.rfind(sep)
+                if cut > CHUNK_CHARS // 2:
+                    end = start + cut + len(sep)
+                    break
+        pieces.append((start, end))
+        start = end
+    return pieces
+
+
+_SENTENCE_END = {".", "!", "?", "\u2026", ";"}
+
+
+def _is_paragraph_break(token: Any) -> bool:
+    return token.is_space and len(_LINE_BREAK.findall(token.text)) >= 2
+
+
+def _sentence_ids(doc: Any) -> list[int]:
+    """A sentence number per token: sentences end at . ! ? ; … and at blank lines."""
+    ids: list[int] = []
+    current = 0
+    for token in doc:
+        if _is_paragraph_break(token):
+            current += 1
+            ids.append(current)
+            continue
+        ids.append(current)
+        if token.text in _SENTENCE_END:
+            current += 1
+    return ids
+
+
+class _Words:
+    """One tokenised chunk without whitespace, so patterns need no gaps for line breaks.
+
+    `doc` holds the words and one whitespace token per blank line (no phrase runs across a
+    paragraph); `idx[i]` is where token i starts in the chunk and `sent[i]` its sentence.
+    """
+
+    def __init__(self, nlp: Any, text: str) -> None:
+        from spacy.tokens import Doc
+
+        tokenised = nlp.make_doc(text)
+        sentences = _sentence_ids(tokenised)
+        kept = [t.i for t in tokenised if not t.is_space or _is_paragraph_break(t)]
+        self.text = text
+        self.idx = [tokenised[i].idx for i in kept]
+        self.sent = [sentences[i] for i in kept]
+        self.doc = Doc(nlp.vocab, words=[tokenised[i].text for i in kept])
+        self.lower = [t.lower_ for t in self.doc]
+        self._ages: dict[int, list[int]] = {}
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Character offsets in the chunk of words [start, end)."""
+        return self.idx[start], self.idx[end - 1] + len(self.doc[end - 1].text)
+
+    def sentence_ages(self, index: int) -> list[int]:
+        sid = self.sent[index]
+        if sid not in self._ages:
+            lo = hi = index
+            while lo > 0 and self.sent[lo - 1] == sid:
+                lo -= 1
+            while hi + 1 < len(self.sent) and self.sent[hi + 1] == sid:
+                hi += 1
+            self._ages[sid] = ages_in(
+                self.text[self.span(lo, hi + 1)[0] : self.span(lo, hi + 1)[1]]
+            )
+        return self._ages[sid]
+
+    def neighbours(
+        self, start: int, end: int, before: int, after: int, stop: frozenset[str]
+    ) -> list[str]:
+        """Lower-cased words within `before` words before / `after` after, same sentence."""
+        out: list[str] = []
+        sid = self.sent[start]
+        for n in range(start - 1, max(start - before, 0) - 1, -1):
+            if self.sent[n] != sid or self.lower[n] in stop:
+                break
+            out.append(self.lower[n])
+        for n in range(end, min(end - 1 + after, len(self.lower) - 1) + 1):
+            if self.sent[n] != sid:
+                break
+            out.append(self.lower[n])
+        return out
+
+
+_PARAGRAPH = "\n\n"
+
+
+def _matches(rules: RuleSet, ctx: _Words) -> list[tuple[int, int, int]]:
+    """Matcher results over the chunk, running the Matcher only on sentences that hold an
+    anchor word (every pattern needs one, see `_anchor_words`): most sentences of a note
+    have none, and the Matcher's cost grows with every word it is given.
+    """
+    if rules.anchors is None:
+        return list(rules.matcher(ctx.doc))
+    wanted = {ctx.sent[i] for i, word in enumerate(ctx.lower) if word in rules.anchors}
+    if not wanted:
+        return []
+    keep: list[int | None] = []
+    previous = -2
+    for i, sid in enumerate(ctx.sent):
+        if sid in wanted:
+            if keep and i != previous + 1:
+                keep.append(None)  # a gap: keep phrases from joining across it
+            keep.append(i)
+            previous = i
+    if len(keep) == len(ctx.sent):
+        return list(rules.matcher(ctx.doc))
+    from spacy.tokens import Doc
+
+    words = [ctx.doc[i].text if i is not None else _PARAGRAPH for i in keep]
+    found: list[tuple[int, int, int]] = []
+    for key, start, end in rules.matcher(Doc(ctx.doc.vocab, words=words)):
+        first, last = keep[start], keep[end - 1]
+        if first is not None and last is not None:
+            found.append((key, first, last + 1))
+    return found
+
+
+def _passes(test: ContextTest, ctx: _Words, start: int, end: int, rules: RuleSet) -> bool:
+    if test.age_at_least is not None:
+        return any(age >= test.age_at_least for age in ctx.sentence_ages(start))
+    if test.age_below is not None:
+        return any(age < test.age_below for age in ctx.sentence_ages(start))
+    if test.age_gap is not None:
+        ages = ctx.sentence_ages(start)
+        return len(ages) >= 2 and min(ages) < 18 and max(ages) - min(ages) >= test.age_gap
+    if (
+        test.if_first_word_in
+        and ctx.doc[start].lower_ not in rules.word_sets[test.if_first_word_in]
+    ):
+        return False
+    stop = rules.word_sets[test.stop_at] if test.stop_at else frozenset()
+    words = rules.word_sets[test.words or ""]
+    return any(w in words for w in ctx.neighbours(start, end, test.before, test.after, stop))
+
+
+def _condition_holds(
+    condition: Condition | None, ctx: _Words, start: int, end: int, rules: RuleSet
+) -> bool:
+    if condition is None:
+        return True
+    if condition.any_of and not any(_passes(t, ctx, start, end, rules) for t in condition.any_of):
+        return False
+    return not any(_passes(t, ctx, start, end, rules) for t in condition.none_of)
+
+
+def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
+    """Find wording to reconsider in a case note, in text order.
+
+    Never raises on a ``str``; looks at the first MAX_CHARS characters only.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"check() needs text (str), not {type(text).__name__}")
+    rules = rules or default_rules()
+    checked = text[:MAX_CHARS]
+    if not checked.strip():
+        return []
+    quotes, single_marks = quotations(checked)
+    single_set = set(single_marks)
+    matchable = _without_quote_marks(normalise(checked), single_marks)
+    quote_starts = [s for s, _ in quotes]
+    starts = line_starts(text)
+    candidates: list[tuple[int, int, CompiledRule]] = []
+    for chunk_start, chunk_end in _chunks(matchable):
+        piece = matchable[chunk_start:chunk_end]
+        ctx = _Words(rules.nlp, piece)
+        for key, start, end in _matches(rules, ctx):
+            compiled = rules.by_key[key]
+            char_start, char_end = (chunk_start + at for at in ctx.span(start, end))
+            if _inside(quotes, quote_starts, char_start):
+                continue
+            if not _condition_holds(compiled.rule.condition, ctx, start, end, rules):
+                continue
+            char_end = _with_closing_mark(checked, char_start, char_end, single_set)
+            candidates.append((char_start, char_end, compiled))
+    findings: list[Finding] = []
+    for char_start, char_end, compiled in _resolve(candidates):
+        rule = compiled.rule
+        line, col = line_col(starts, char_start)
+        findings.append(
+            Finding(
+                start=char_start,
+                end=char_end,
+                line=line,
+                col=col,
+                text=text[char_start:char_end],
+                rule=rule.id,
+                reason=rule.why,
+                alternatives=list(rule.alternatives),
+                severity=rule.severity,
+                source=rule.source,
+            )
+        )
+    return findings
+
+
+def _resolve(
+    candidates: list[tuple[int, int, CompiledRule]],
+) -> list[tuple[int, int, CompiledRule]]:
+    """Drop duplicates; where two rules find the very same words, keep the more severe."""
+    best: dict[tuple[int, int], tuple[int, int, CompiledRule]] = {}
+    for cand in candidates:
+        span = (cand[0], cand[1])
+        held = best.get(span)
+        if held is None or _priority(cand[2]) > _priority(held[2]):
+            best[span] = cand
+    return sorted(best.values(), key=lambda c: (c[0], c[1], c[2].order))
+
+
+def _priority(compiled: CompiledRule) -> tuple[int, int]:
+    return SEVERITY_RANK[compiled.rule.severity], -compiled.order
+
+
+# --------------------------------------------------------------------------- chat
+
+
+CHAT_MAX_ITEMS = 8
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def format_for_chat(findings: list[Finding]) -> str:
+    """Short plain text for a worker on a phone: what was found, why, what to consider."""
+    if not findings:
+        return "Language check: nothing to change in the wording of this note."
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.rule, _one_line(finding.text).lower()), []).append(finding)
+    count = len(groups)
+    lines = [
+        f"Language check: consider rewording {'this phrase' if count == 1 else f'{count} phrases'}"
+        " (words in quotation marks are left as said):"
+    ]
+    for (_rule, _text), items in list(groups.items())[:CHAT_MAX_ITEMS]:
+        first = items[0]
+        times = f" ({len(items)} times)" if len(items) > 1 else ""
+        options = " Or: ".join(first.alternatives[:2])
+        lines.append(f'- "{_one_line(first.text)}"{times}: {first.reason} Consider: {options}')
+    if count > CHAT_MAX_ITEMS:
+        lines.append(f"...and {count - CHAT_MAX_ITEMS} more phrase(s) like these.")
+    lines.append("Keep the child's own words exactly as said, inside quotation marks.")
+    return "\n".join(lines)

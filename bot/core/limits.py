@@ -1,0 +1,104 @@
+"""How much one chat message may hold, and what the worker is told when it is more.
+
+One place for the limit, so the Rasa channel, the Telegram gateway and the Teams channel
+refuse the same messages with the same words. A refused message is never silently cut:
+cutting a disclosure could drop the very sentence that matters, so the worker is asked to
+send it in parts, and is given 999 and the Safeguarding Lead's number in the same reply.
+"""
+
+from __future__ import annotations
+
+# Twice Telegram's 4,096-character message limit: a long pasted note fits, a runaway paste
+# (or a hostile 100 KB message) does not reach the language model or the concern log.
+MAX_MESSAGE_CHARS = 8000
+
+
+def too_long(text: str) -> bool:
+    return len(text) > MAX_MESSAGE_CHARS
+
+
+def too_long_reply(length: int, pack=None, danger: bool = False) -> str:  # noqa: ANN001
+    """The plain refusal, with 999 and the emergency numbers from the organisation's pack
+    (bot.core.replies). With `danger`, the refusal alone: the danger reply around it says 999,
+    first, and the numbers, once."""
+    from bot.core import replies
+
+    return replies.too_long(length, pack, danger=danger)
+
+
+# --------------------------------------------------------------------------- rate limits
+#
+# A flood of messages from one sender (a stuck client, a hostile script with a stolen
+# identity) must not starve everyone else of the Rasa server or fill the tracker store and
+# the logs. Each sender has a token bucket: BURST messages at once, refilled at PER_MINUTE.
+# A sender over the limit gets one plain line with 999 and the numbers; a message that reads
+# as danger is never held back (the fail-safe gives it 999 first and pages the lead).
+
+RATE_ENV = "SAFEGUARD_RATE_PER_MINUTE"
+BURST_ENV = "SAFEGUARD_RATE_BURST"
+# A whole disclosure (about 15 turns, many of them button taps) fits in the burst however
+# fast the worker taps; a script sending hundreds a minute does not.
+DEFAULT_PER_MINUTE = 60.0
+DEFAULT_BURST = 30.0
+MAX_SENDERS = 10_000  # buckets kept; the longest idle are forgotten first (all full by then)
+# The largest request body the REST channel reads. Far above any message a client sends (the
+# gateway's are Telegram's 4,096 characters), because a body under it that is too long is
+# still read for danger (999 first and a page, then "send it in parts"); over it, the reply
+# is one plain line with 999 and the numbers, and nothing is read.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _env_number(name: str, default: float) -> float:
+    import os
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive number, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+class RateLimiter:
+    """Per-sender token buckets. `allow(sender)` takes a token if there is one."""
+
+    def __init__(
+        self,
+        per_minute: float | None = None,
+        burst: float | None = None,
+        clock=None,  # noqa: ANN001 - a () -> seconds callable (tests pin it)
+    ) -> None:
+        import threading
+        import time
+        from collections import OrderedDict
+
+        self.rate = (per_minute or _env_number(RATE_ENV, DEFAULT_PER_MINUTE)) / 60.0
+        self.burst = burst or _env_number(BURST_ENV, DEFAULT_BURST)
+        self.clock = clock or time.monotonic
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allow(self, sender: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.pop(sender, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= 1.0
+            self._buckets[sender] = (tokens, now)
+            while len(self._buckets) > MAX_SENDERS:
+                self._buckets.popitem(last=False)
+            return allowed
+
+
+def too_fast_reply(pack=None) -> str:  # noqa: ANN001
+    """The plain line for a sender over the rate limit, with 999 and the numbers
+    (knowledge/replies.yml `too_fast`, rendered by bot.core.replies)."""
+    from bot.core import replies
+
+    return replies.too_fast(pack)

@@ -1,0 +1,1057 @@
+"""Deterministic immediate-harm detector: the floor under every urgency decision.
+
+Every message a worker types passes through `assess`. It finds danger signs with spaCy
+Matcher patterns built from ``knowledge/danger_rules.yml`` (data, each rule with its seed
+source), then reads the words around each sign:
+
+* negation ("no knife", "she is not in danger") drops a sign - but a negation that is part
+  of the sign itself ("is not safe", "can't go home") is the danger, not its denial;
+* non-recent time ("last year", "when she was 7", "used to") lowers an immediate sign to
+  urgent, unless the same sentence also says now/tonight/today, or the message names a
+  current risk ("he still lives with her", "he's coming tonight"), which raise harm to
+  immediate;
+* present or imminent time ("right now", "tonight", "this morning") and named means or plans
+  (pills, a bridge, a flight booked) raise some urgent signs to immediate;
+* a clearly hypothetical or training question ("what if a child said...", "what is FGM?"),
+  or a topic heading opening a sentence ("signs of trafficking", a menu button's text), is
+  routine. Anything less clear stays at the higher level: a false alarm costs a worker a
+  few seconds, a missed danger can cost a child's life.
+
+The result is a floor: a trained classifier may raise it (`raise_floor`), never lower it.
+
+Public API (Rasa-independent)::
+
+    assess(text) -> Assessment                # urgency, signs, reasons
+    raise_floor(detected, classified) -> str  # the higher of two urgencies
+    URGENCIES                                 # ("routine", "urgent", "immediate"), low to high
+    load_rules(path=None) -> DangerRules      # validated data; DataFileError on a bad file
+    detector() -> Detector                    # the compiled default rules (cached)
+    Detector(rules).assess(text)              # the same with other rules (tests)
+
+Call `detector()` once at start-up: compiling the rules takes a second or two, and a broken
+rules file must stop start-up (DataFileError, one line), never a conversation. After that,
+`assess` never raises on any ``str`` and is deterministic. It reads the first
+`SCAN_LIMIT_CHARS` characters (16 KiB of characters, about 3,000 words); any sign the rules
+match wholly inside them is found, and `Assessment.truncated` says when text was left unread.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, StrictStr, root_validator, validator
+
+from bot import ROOT
+from bot.core.datafile import DataFileError, load_model
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+RULES_PATH = ROOT / "knowledge" / "danger_rules.yml"
+
+URGENCIES: tuple[str, ...] = ("routine", "urgent", "immediate")
+"""Urgency levels from lowest to highest; compare with `URGENCIES.index`."""
+
+Urgency = Literal["routine", "urgent", "immediate"]
+
+SCAN_LIMIT_CHARS = 16_384
+"""Characters read per message (16 KiB of characters, about 3,000 words: four times the
+longest Telegram message). Signs inside this prefix are always found; the rest is not read
+and the assessment says `truncated`. The cap bounds the worst case to under two seconds
+(bench/bench_triage.py)."""
+
+MAX_SIGNS = 50
+"""Signs listed per assessment (urgency is still decided from all of them)."""
+
+LONG_RUN_CHARS = 32
+"""Runs of non-space characters longer than this have their symbols spaced out before
+tokenising: spaCy's tokenizer is quadratic on long runs of punctuation or emoji (65,000
+'!' take minutes); real words are never this long, so no word is split."""
+
+MAX_PATTERNS_PER_PHRASE = 1_000
+"""A phrase whose alternatives expand to more Matcher patterns than this is refused."""
+
+SEED_FILE = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
+RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+SET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# Characters cleaned before matching (each keeps its place so offsets point into the input).
+_APOSTROPHES = dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4`\uff07", "'")
+_DOUBLE_QUOTES = dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"')
+_DROP = set("\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
+_SENTENCE_END = {".", "!", "?", ";", "\u2026", "...", "..", "\n"}
+
+
+# --------------------------------------------------------------------------- schema
+
+
+class Source(BaseModel):
+    """Where a rule comes from: a seed policy file and the section in it."""
+
+    seed: str
+    section: str
+
+    class Config:
+        extra = "forbid"
+
+    @validator("seed")
+    def _seed_file(cls, value: str) -> str:  # noqa: N805
+        if not SEED_FILE.match(value):
+            raise ValueError(f"{value!r} is not a seed file name like 000_49172c100f0fd48e.txt")
+        return value
+
+    @validator("section")
+    def _section(cls, value: str) -> str:  # noqa: N805
+        if not value.strip():
+            raise ValueError("section must not be empty")
+        return value
+
+
+class CueList(BaseModel):
+    """Words that change what a sign means (negation, time, hypothetical...)."""
+
+    phrases: list[StrictStr] = []
+    patterns: list[list[dict[str, Any]]] = []
+    why: str = ""
+
+    class Config:
+        extra = "forbid"
+
+    @root_validator(skip_on_failure=True)
+    def _not_empty(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if not values.get("phrases") and not values.get("patterns"):
+            raise ValueError("give at least one phrase or pattern")
+        return values
+
+
+class Rule(BaseModel):
+    """One danger sign."""
+
+    id: str
+    sign: str
+    urgency: Literal["immediate", "urgent"]
+    phrases: list[StrictStr] = []
+    patterns: list[list[dict[str, Any]]] = []
+    exceptions: list[StrictStr] = []
+    lowered_by_non_recent: bool = True
+    escalate_with: list[str] = []
+    escalate_scope: Literal["sentence", "message"] = "sentence"
+    raised_by_current_risk: bool = False
+    source: list[Source]
+    why: str
+
+    class Config:
+        extra = "forbid"
+
+    @validator("id")
+    def _id(cls, value: str) -> str:  # noqa: N805
+        if not RULE_ID.match(value):
+            raise ValueError(f"{value!r} must be lower_snake_case")
+        return value
+
+    @validator("sign", "why")
+    def _text(cls, value: str) -> str:  # noqa: N805
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @validator("source")
+    def _has_source(cls, value: list[Source]) -> list[Source]:  # noqa: N805
+        if not value:
+            raise ValueError("every rule names at least one source")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _matches_something(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if not values.get("phrases") and not values.get("patterns"):
+            raise ValueError("give at least one phrase or pattern")
+        return values
+
+
+class Negation(BaseModel):
+    """How negation is recognised (a NegEx-style look-back window)."""
+
+    window: int
+    cues: CueList
+    pseudo: CueList
+    terminators: list[StrictStr]
+
+    class Config:
+        extra = "forbid"
+
+    @validator("window")
+    def _window(cls, value: int) -> int:  # noqa: N805
+        if not 1 <= value <= 10:
+            raise ValueError("window must be 1 to 10 words")
+        return value
+
+
+class DangerRules(BaseModel):
+    """The whole of knowledge/danger_rules.yml."""
+
+    version: int
+    word_sets: dict[str, list[StrictStr]] = {}
+    typos: dict[str, StrictStr] = {}
+    negation: Negation
+    non_recent: CueList
+    present: CueList
+    present_pseudo: CueList
+    current_risk: CueList
+    hypothetical: CueList
+    hypothetical_message: CueList
+    guidance: CueList
+    guidance_opening: CueList | None = None
+    guidance_window: int = 3
+    escalation_cues: dict[str, CueList] = {}
+    rules: list[Rule]
+
+    class Config:
+        extra = "forbid"
+
+    @validator("word_sets")
+    def _set_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:  # noqa: N805
+        for name, words in value.items():
+            if not SET_NAME.match(name):
+                raise ValueError(f"word set name {name!r} must be lower_snake_case")
+            if not words:
+                raise ValueError(f"word set {name!r} is empty")
+        return value
+
+    @validator("typos")
+    def _typos(cls, value: dict[str, str]) -> dict[str, str]:  # noqa: N805
+        lowered: set[str] = set()
+        for wrong, right in value.items():
+            if not wrong.strip() or not right.strip() or wrong.strip() != wrong:
+                raise ValueError(f"typo {wrong!r}: both sides must be non-empty words")
+            key = wrong if wrong != wrong.lower() else wrong.lower()
+            if key in lowered:
+                raise ValueError(f"typo {wrong!r} is listed twice")
+            lowered.add(key)
+        return value
+
+    @validator("rules")
+    def _unique_ids(cls, value: list[Rule]) -> list[Rule]:  # noqa: N805
+        seen: set[str] = set()
+        for rule in value:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        if not any(rule.urgency == "immediate" for rule in value):
+            raise ValueError("there must be at least one immediate rule")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _escalations_exist(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        known = {"present"} | set(values.get("escalation_cues", {}))
+        for index, rule in enumerate(values.get("rules", [])):
+            for name in rule.escalate_with:
+                if name not in known:
+                    raise ValueError(
+                        f"rules[{index}] ({rule.id}): escalate_with names unknown cue list "
+                        f"{name!r} (known: {', '.join(sorted(known))})"
+                    )
+        return values
+
+
+def load_rules(path: Path | str | None = None) -> DangerRules:
+    """Read and validate the danger rules (DataFileError with one line on any problem)."""
+    return load_model(path or RULES_PATH, DangerRules)
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One danger sign found in the text; `start`/`end` index the text given to `assess`."""
+
+    rule_id: str
+    label: str
+    text: str
+    start: int
+    end: int
+    urgency: Urgency
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the detector decided and why."""
+
+    urgency: Urgency
+    signs: tuple[Sign, ...]
+    reasons: tuple[str, ...]
+    truncated: bool = False
+
+
+def raise_floor(detected: str, classified: str | None) -> str:
+    """The higher of the detector's and the classifier's urgency.
+
+    The classifier may raise urgency, never lower it. An unknown or missing classifier value
+    is ignored (the detector's floor stands); an unknown `detected` is a programming error.
+    """
+    if detected not in URGENCIES:
+        raise ValueError(f"unknown urgency {detected!r}; expected one of {', '.join(URGENCIES)}")
+    if classified not in URGENCIES:
+        return detected
+    return max(detected, classified, key=URGENCIES.index)
+
+
+# --------------------------------------------------------------------------- text cleaning
+
+
+class _Mapped:
+    """Text being cleaned, with each character's span in the original input."""
+
+    __slots__ = ("text", "starts", "ends")
+
+    def __init__(self, text: str, starts: list[int], ends: list[int]) -> None:
+        self.text = text
+        self.starts = starts
+        self.ends = ends
+
+    @classmethod
+    def of(cls, text: str) -> _Mapped:
+        return cls(text, list(range(len(text))), list(range(1, len(text) + 1)))
+
+    def sub(self, pattern: re.Pattern[str], replace: Any) -> _Mapped:
+        """Replace matches; each replacement character maps to the whole replaced span."""
+        pieces: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        last = 0
+        for match in pattern.finditer(self.text):
+            a, b = match.span()
+            new = replace(match)
+            if a == b or new == match.group():
+                continue
+            pieces.append(self.text[last:a])
+            starts.extend(self.starts[last:a])
+            ends.extend(self.ends[last:a])
+            span_start = self.starts[a] if a < len(self.starts) else self._end()
+            span_end = self.ends[b - 1]
+            pieces.append(new)
+            starts.extend([span_start] * len(new))
+            ends.extend([span_end] * len(new))
+            last = b
+        if not pieces:
+            return self
+        pieces.append(self.text[last:])
+        starts.extend(self.starts[last:])
+        ends.extend(self.ends[last:])
+        return _Mapped("".join(pieces), starts, ends)
+
+    def _end(self) -> int:
+        return self.ends[-1] if self.ends else 0
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of cleaned characters [start, end)."""
+        if start >= end:
+            return self.starts[start] if start < len(self.starts) else self._end(), self._end()
+        return self.starts[start], self.ends[end - 1]
+
+
+def _clean_char(char: str) -> str:
+    if char in _APOSTROPHES:
+        return "'"
+    if char in _DOUBLE_QUOTES:
+        return '"'
+    if char in _DROP:
+        return ""
+    if char in "\r\n\u2028\u2029\x85\x0b\x0c":
+        return "\n"
+    category = unicodedata.category(char)
+    if category[0] == "C" or category == "Zs":
+        return " "
+    return unicodedata.normalize("NFKC", char).lower()
+
+
+_ASCII_CONTROLS = {code: " " for code in range(32) if chr(code) not in "\n\r\x0b\x0c"}
+_ASCII_CONTROLS.update({ord("\r"): "\n", 0x0B: "\n", 0x0C: "\n", 0x7F: " ", ord("`"): "'"})
+
+
+def _clean(text: str) -> _Mapped:
+    """Lower-case, NFKC, straight quotes, no control or invisible characters."""
+    if text.isascii():
+        return _Mapped.of(text.translate(_ASCII_CONTROLS).lower())
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for index, char in enumerate(text):
+        new = _clean_char(char)
+        pieces.append(new)
+        starts.extend([index] * len(new))
+        ends.extend([index + 1] * len(new))
+    return _Mapped("".join(pieces), starts, ends)
+
+
+_LONG_RUN = re.compile(r"\S{" + str(LONG_RUN_CHARS + 1) + ",}")
+_SYMBOL = re.compile(r"([^\w'])")
+
+
+def _space_long_runs(mapped: _Mapped) -> _Mapped:
+    """Put spaces around symbols inside very long runs; each character keeps its origin."""
+    runs = list(_LONG_RUN.finditer(mapped.text))
+    if not runs:
+        return mapped
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    last = 0
+    for run in runs:
+        a, b = run.span()
+        pieces.append(mapped.text[last:a])
+        starts.extend(mapped.starts[last:a])
+        ends.extend(mapped.ends[last:a])
+        for index in range(a, b):
+            char = mapped.text[index]
+            origin = (mapped.starts[index], mapped.ends[index])
+            if _SYMBOL.match(char):
+                pieces.append(f" {char} ")
+                starts.extend((origin[0], origin[0], origin[1]))
+                ends.extend((origin[0], origin[1], origin[1]))
+            else:
+                pieces.append(char)
+                starts.append(origin[0])
+                ends.append(origin[1])
+        last = b
+    pieces.append(mapped.text[last:])
+    starts.extend(mapped.starts[last:])
+    ends.extend(mapped.ends[last:])
+    return _Mapped("".join(pieces), starts, ends)
+
+
+# --------------------------------------------------------------------------- phrases
+
+
+def _tokens(nlp: Any, text: str) -> list[str]:
+    return list(_tokens_cached(nlp, text))
+
+
+@lru_cache(maxsize=8192)
+def _tokens_cached(nlp: Any, text: str) -> tuple[str, ...]:
+    text = text.lower()
+    if _CLITIC.fullmatch(text):
+        # Alone, "'ve" and "'m" tokenise as "'" + "ve"; inside "they've" they are one token.
+        return (text,)
+    return tuple(token.lower_ for token in nlp.make_doc(text) if not token.is_space)
+
+
+_CLITIC = re.compile(r"'(?:ve|m|s|ll|re|d)")
+
+
+def compile_phrase(
+    phrase: str, word_sets: dict[str, list[str]], nlp: Any
+) -> list[list[dict[str, Any]]]:
+    """Turn one phrase of the compact syntax into spaCy Matcher patterns.
+
+    Syntax (see the header of danger_rules.yml): words separated by spaces; ``a|b|c`` any
+    one of; ``(a b|c)`` alternatives of several words (groups may nest); ``$set`` any entry
+    of a word set; ``~word`` any inflection by lemma; suffix ``?`` optional; ``_`` any one
+    word, ``_{0,3}`` up to three words. Raises ValueError with a plain message.
+    """
+    patterns = _sequence(phrase, word_sets, nlp, depth=0)
+    out = []
+    for pattern in patterns:
+        if not pattern:
+            raise ValueError("every word is optional, so it would match nothing")
+        if all(spec.get("OP") == "?" for spec in pattern):
+            raise ValueError("every word is optional, so it would match nothing")
+        out.append(pattern)
+    return out
+
+
+def _sequence(
+    phrase: str, word_sets: dict[str, list[str]], nlp: Any, depth: int
+) -> list[list[dict[str, Any]]]:
+    if depth > 5:
+        raise ValueError("groups nested too deeply")
+    slots = _split_top(phrase.strip(), " ")
+    if not slots:
+        raise ValueError("empty phrase or alternative")
+    combos: list[list[dict[str, Any]]] = [[]]
+    for slot in slots:
+        variants = _slot_variants(slot, word_sets, nlp, depth)
+        combos = [done + variant for done in combos for variant in variants]
+        if len(combos) > MAX_PATTERNS_PER_PHRASE:
+            raise ValueError(f"expands to more than {MAX_PATTERNS_PER_PHRASE} patterns")
+    return combos
+
+
+def _split_top(text: str, separator: str) -> list[str]:
+    """Split at `separator` (" " means any white space) outside parentheses.
+
+    Splitting at spaces drops empty pieces; splitting at "|" keeps them so that an empty
+    alternative can be reported.
+    """
+    by_space = separator == " "
+    parts: list[str] = []
+    current = ""
+    depth = 0
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError("unbalanced ')'")
+        if depth == 0 and (char.isspace() if by_space else char == separator):
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    if depth:
+        raise ValueError("unbalanced '('")
+    parts.append(current)
+    if by_space:
+        return [part for part in (p.strip() for p in parts) if part]
+    return parts
+
+
+_GAP = re.compile(r"^_\{(\d+),(\d+)\}$")
+_NOT_PUNCT = {"IS_PUNCT": False, "IS_SPACE": False}
+
+
+def _wraps(body: str) -> bool:
+    """True when `body` is one parenthesised group: "(a|b c)" but not "(a) (b)"."""
+    if not (body.startswith("(") and body.endswith(")")):
+        return False
+    depth = 0
+    for index, char in enumerate(body):
+        depth += char == "("
+        depth -= char == ")"
+        if depth == 0 and index < len(body) - 1:
+            return False
+    return True
+
+
+def _slot_variants(
+    slot: str, word_sets: dict[str, list[str]], nlp: Any, depth: int
+) -> list[list[dict[str, Any]]]:
+    gap = _GAP.match(slot)
+    if gap:
+        low, high = int(gap.group(1)), int(gap.group(2))
+        if low > high or high > 8:
+            raise ValueError(f"{slot!r}: a gap is _{{low,high}} with high at most 8")
+        return [[dict(_NOT_PUNCT)] * low + [dict(_NOT_PUNCT, OP="?")] * (high - low)]
+    optional = slot.endswith("?") and len(slot) > 1
+    body = slot[:-1] if optional else slot
+    if body == "_":
+        return [[dict(_NOT_PUNCT, OP="?") if optional else dict(_NOT_PUNCT)]]
+    grouped = _wraps(body)
+    if grouped:
+        body = body[1:-1]
+    elif "(" in body or ")" in body:
+        raise ValueError(f"{slot!r}: a group must stand alone, as in '(a|b)' or '(a|b)?'")
+    options = _split_top(body, "|")
+    if any(not option.strip() for option in options):
+        raise ValueError(f"{slot!r}: empty alternative")
+    singles: list[str] = []
+    lemmas: list[str] = []
+    sequences: list[list[dict[str, Any]]] = []
+    for option in (o.strip() for o in options):
+        if option.startswith("$"):
+            name = option[1:]
+            if name not in word_sets:
+                raise ValueError(f"{slot!r}: unknown word set ${name}")
+            entries = word_sets[name]
+        elif option.startswith("~"):
+            if not re.fullmatch(r"~[\w'-]+", option):
+                raise ValueError(f"{slot!r}: ~lemma must be one word")
+            lemmas.append(option[1:].lower())
+            continue
+        elif "(" in option or (grouped and " " in option) or "$" in option or "_" in option:
+            sequences.extend(_sequence(option, word_sets, nlp, depth + 1))
+            continue
+        else:
+            entries = [option]
+        for entry in entries:
+            words = _tokens(nlp, entry)
+            if not words:
+                raise ValueError(f"{slot!r}: alternative {entry!r} has no words")
+            if len(words) == 1:
+                singles.append(words[0])
+            else:
+                sequences.append([{"LOWER": word} for word in words])
+    variants: list[list[dict[str, Any]]] = []
+    if singles:
+        unique = sorted(set(singles))
+        variants.append([{"LOWER": unique[0]} if len(unique) == 1 else {"LOWER": {"IN": unique}}])
+    if lemmas:
+        unique = sorted(set(lemmas))
+        variants.append([{"LEMMA": unique[0]} if len(unique) == 1 else {"LEMMA": {"IN": unique}}])
+    variants.extend(sequences)
+    if optional:
+        if len(variants) == 1 and len(variants[0]) == 1:
+            variants = [[dict(variants[0][0], OP="?")]]
+        else:
+            variants.append([])  # the whole slot may be absent
+    return variants
+
+
+# --------------------------------------------------------------------------- detector
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+
+
+@dataclass
+class _Sentence:
+    start: int
+    end: int
+
+
+class Detector:
+    """Compiled danger rules. Build once (`detector()` caches the default); reuse."""
+
+    def __init__(self, rules: DangerRules, source: str = "danger rules") -> None:
+        from bot.core.nlp import english  # first: it imports spaCy without loading TensorFlow
+
+        self.nlp = english()
+        from spacy.matcher import Matcher
+
+        # Phrases compile to well-formed patterns; raw `patterns` from the data file are
+        # checked once by a validating Matcher (validating every pattern is slow).
+        self._new_matcher = lambda: Matcher(self.nlp.vocab, validate=False)
+        self._validator = Matcher(self.nlp.vocab, validate=True)
+        self.rules = rules
+        # Patterns are grouped by the words they cannot match without ("anchors"); a group
+        # is only run when one of its anchors is in the message. spaCy's Matcher tries every
+        # pattern at every token, so this keeps long texts fast (see bench/bench_triage.py).
+        self._groups: dict[frozenset[str] | None, Any] = {}
+        self.terminators = {word.lower() for word in rules.negation.terminators}
+        # Subject words end a topic heading's clause (guidance_opening).
+        self.subjects = {word.lower() for word in rules.word_sets.get("subj", ())}
+        self._typo_regex, self._typo_exact, self._typo_folded = self._compile_typos(rules.typos)
+
+        self._add(f"{source}: negation.cues", "cue:negation", rules.negation.cues)
+        self._add(f"{source}: negation.pseudo", "cue:pseudo", rules.negation.pseudo)
+        for name in (
+            "non_recent",
+            "present",
+            "present_pseudo",
+            "current_risk",
+            "hypothetical",
+            "guidance",
+        ):
+            self._add(f"{source}: {name}", f"cue:{name}", getattr(rules, name))
+        self._add(
+            f"{source}: hypothetical_message",
+            "cue:hypothetical_message",
+            rules.hypothetical_message,
+        )
+        if rules.guidance_opening is not None:
+            self._add(f"{source}: guidance_opening", "cue:guidance_opening", rules.guidance_opening)
+        for name, cues in rules.escalation_cues.items():
+            self._add(f"{source}: escalation_cues.{name}", f"cue:{name}", cues)
+        for index, rule in enumerate(rules.rules):
+            where = f"{source}: rules[{index}] ({rule.id})"
+            self._add_phrases(where, f"rule:{rule.id}", rule.phrases, rule.patterns)
+            if rule.exceptions:
+                self._add_phrases(f"{where}.exceptions", f"except:{rule.id}", rule.exceptions, [])
+
+    # -- building
+
+    def _add(self, where: str, key: str, cues: CueList) -> None:
+        self._add_phrases(where, key, cues.phrases, cues.patterns)
+
+    def _add_phrases(
+        self, where: str, key: str, phrases: list[str], patterns: list[list[dict[str, Any]]]
+    ) -> None:
+        compiled: list[list[dict[str, Any]]] = []
+        for index, phrase in enumerate(phrases):
+            try:
+                compiled.extend(compile_phrase(phrase, self.rules.word_sets, self.nlp))
+            except ValueError as exc:
+                raise DataFileError(f"{where}: phrase {index} {phrase!r}: {exc}") from None
+        for index, pattern in enumerate(patterns):
+            if not pattern:
+                raise DataFileError(f"{where}: pattern {index} is empty")
+            try:
+                self._validator.add(f"{key}#{index}", [pattern])
+            except Exception as exc:  # spaCy reports bad patterns with several exception types
+                text = str(exc).strip()
+                first = text.splitlines()[0] if text else type(exc).__name__
+                raise DataFileError(f"{where}: bad Matcher pattern {index}: {first}") from None
+            compiled.append(pattern)
+        by_anchor: dict[frozenset[str] | None, list[list[dict[str, Any]]]] = {}
+        for pattern in compiled:
+            by_anchor.setdefault(_anchors(pattern), []).append(pattern)
+        for anchors, group in by_anchor.items():
+            matcher = self._groups.get(anchors)
+            if matcher is None:
+                matcher = self._groups[anchors] = self._new_matcher()
+            try:
+                matcher.add(key, group)
+            except Exception as exc:  # spaCy reports bad patterns with several exception types
+                text = str(exc).strip()
+                first = text.splitlines()[0] if text else type(exc).__name__
+                raise DataFileError(f"{where}: bad Matcher pattern: {first}") from None
+
+    def matches(self, doc: Doc) -> Iterator[tuple[str, int, int]]:
+        """(key, start, end) of every pattern match in `doc`.
+
+        A group of patterns runs only when one of its anchors is in the text, so the cost
+        follows the danger words present, not every pattern in the file.
+        """
+        words = {token.lower_ for token in doc} | {token.lemma_.lower() for token in doc}
+        strings = doc.vocab.strings
+        for anchors, matcher in self._groups.items():
+            if anchors is not None and anchors.isdisjoint(words):
+                continue
+            for key_hash, start, end in matcher(doc):
+                yield strings[key_hash], start, end
+
+    @staticmethod
+    def _compile_typos(
+        typos: dict[str, str],
+    ) -> tuple[re.Pattern[str] | None, dict[str, str], dict[str, str]]:
+        # Lower-case entries match any case; entries with capitals ("ODd") match only that
+        # case, because their lower-case form is an ordinary word ("odd").
+        exact = {wrong: right for wrong, right in typos.items() if wrong != wrong.lower()}
+        folded = {wrong: right for wrong, right in typos.items() if wrong == wrong.lower()}
+        if not typos:
+            return None, exact, folded
+        parts = [re.escape(w) for w in sorted(exact, key=len, reverse=True)]
+        parts += [f"(?i:{re.escape(w)})" for w in sorted(folded, key=len, reverse=True)]
+        regex = re.compile(r"(?<![\w'])(?:" + "|".join(parts) + r")(?![\w'])")
+        return regex, exact, folded
+
+    # -- running
+
+    def _prepare(self, text: str) -> _Mapped:
+        mapped = _Mapped.of(text)
+        # Typos are fixed before lower-casing so that case-sensitive entries can be honoured;
+        # quotes are straightened first so "can’t" and "can't" are the same word.
+        if not text.isascii():
+            mapped = mapped.sub(re.compile("[" + "".join(_APOSTROPHES) + "]"), lambda m: "'")
+        if self._typo_regex is not None:
+            mapped = mapped.sub(self._typo_regex, self._fix_typo)
+        cleaned = _clean(mapped.text)
+        if not mapped.text.isascii():
+            mapped = _Mapped(
+                cleaned.text,
+                [mapped.starts[i] for i in cleaned.starts],
+                [mapped.ends[i - 1] for i in cleaned.ends],
+            )
+        else:
+            mapped = _Mapped(cleaned.text, mapped.starts, mapped.ends)
+        return _space_long_runs(mapped)
+
+    def _fix_typo(self, match: re.Match[str]) -> str:
+        found = match.group()
+        if found in self._typo_exact:
+            return self._typo_exact[found]
+        return self._typo_folded.get(found.lower(), found)
+
+    def assess(self, text: str) -> Assessment:
+        """Assess one message. Never raises on a str; deterministic."""
+        if not isinstance(text, str):
+            raise TypeError(f"assess() takes a str, not {type(text).__name__}")
+        truncated = len(text) > SCAN_LIMIT_CHARS
+        original = text[:SCAN_LIMIT_CHARS]
+        mapped = self._prepare(original)
+        doc = self.nlp(mapped.text)
+        return _Reader(self, doc, mapped, original, truncated).assess()
+
+
+class _Reader:
+    """The reading of one message (its matches, sentences and cues)."""
+
+    def __init__(
+        self, detector: Detector, doc: Doc, mapped: _Mapped, original: str, truncated: bool
+    ) -> None:
+        self.detector = detector
+        self.rules = detector.rules
+        self.doc = doc
+        self.mapped = mapped
+        self.original = original
+        self.truncated = truncated
+        self.sentences, self.sentence_of = self._sentences()
+        self.cues: dict[str, list[_Span]] = {}
+        self.rule_spans: dict[str, list[_Span]] = {}
+        self.exceptions: dict[str, list[_Span]] = {}
+        for key, start, end in detector.matches(doc):
+            kind, _, name = key.partition(":")
+            target = {"cue": self.cues, "rule": self.rule_spans, "except": self.exceptions}[kind]
+            target.setdefault(name, []).append(_Span(start, end))
+        # Look-alikes cancel the cues they contain ("not sure" is no negation; "told me
+        # today" dates the telling, not the harm).
+        # A negation inside a danger sign is part of that danger ("can't go home", "not
+        # safe"), so it negates nothing else.
+        signs = [span for spans in self.rule_spans.values() for span in spans]
+        self.cues["negation"] = [
+            cue
+            for cue in self.cues.get("negation", ())
+            if not any(s.start <= cue.start and cue.end <= s.end for s in signs)
+        ]
+        # A topic heading that opens a sentence ("signs of trafficking", a menu button's
+        # text) makes that sentence a question about the topic; the same words mid-sentence
+        # ("she shows signs of neglect") are an observation and stay a sign.
+        self.cues["guidance_opening"] = [
+            cue
+            for cue in self.cues.get("guidance_opening", ())
+            if cue.start == self._sentence_start(cue.start)
+        ]
+        for cue_name, pseudo_name in (("negation", "pseudo"), ("present", "present_pseudo")):
+            pseudo = self.cues.get(pseudo_name, ())
+            self.cues[cue_name] = [
+                cue
+                for cue in self.cues.get(cue_name, ())
+                if not any(p.start <= cue.start and cue.end <= p.end for p in pseudo)
+            ]
+
+    def _sentence_start(self, token: int) -> int:
+        """The index of the first word of the sentence holding `token`."""
+        return self.sentence_of[token].start
+
+    def _sentences(self) -> tuple[list[_Sentence], list[_Sentence]]:
+        """The sentences, and the sentence of each token: split at . ! ? ; and line breaks."""
+        sentences: list[_Sentence] = []
+        of_token: list[_Sentence] = []
+        current = _Sentence(0, 0)
+        for token in self.doc:
+            of_token.append(current)
+            text = token.text
+            if text in _SENTENCE_END or "\n" in text or (token.is_punct and text[:1] in ".!?"):
+                current.end = token.i + 1
+                sentences.append(current)
+                current = _Sentence(token.i + 1, token.i + 1)
+        if current.start < len(self.doc):
+            current.end = len(self.doc)
+            sentences.append(current)
+        return sentences, of_token
+
+    # -- cue tests
+
+    def _in_sentence(self, name: str, sentence: _Sentence) -> list[_Span]:
+        return [s for s in self.cues.get(name, ()) if sentence.start <= s.start < sentence.end]
+
+    def _negated_by(self, span: _Span) -> _Span | None:
+        """The negation cue in the look-back window before `span`, if any."""
+        sentence = self.sentence_of[span.start] if span.start < len(self.doc) else None
+        if sentence is None:
+            return None
+        floor = max(sentence.start, span.start - self.rules.negation.window)
+        for index in range(span.start - 1, floor - 1, -1):
+            if self.doc[index].lower_ in self.detector.terminators:
+                floor = index + 1
+                break
+        for cue in self.cues.get("negation", ()):
+            if cue.start >= floor and cue.end <= span.start:
+                return cue
+        return None
+
+    def _live(self, name: str, spans: Iterable[_Span]) -> list[_Span]:
+        """Cue spans of `name` that are not themselves negated ("no longer lives with")."""
+        return [span for span in spans if self._negated_by(span) is None]
+
+    def _quote(self, span: _Span) -> str:
+        start, end = self._original_span(span)
+        return self.original[start:end].strip()
+
+    def _original_span(self, span: _Span) -> tuple[int, int]:
+        if span.start >= len(self.doc):
+            return len(self.original), len(self.original)
+        char_start = self.doc[span.start].idx
+        last = self.doc[span.end - 1]
+        char_end = last.idx + len(last.text)
+        return self.mapped.span(char_start, char_end)
+
+    # -- the decision
+
+    def assess(self) -> Assessment:
+        reasons: list[str] = []
+        signs: list[Sign] = []
+        current_risk = self._live("current_risk", self.cues.get("current_risk", ()))
+        message_hypothetical = self._live(
+            "hypothetical_message", self.cues.get("hypothetical_message", ())
+        )
+        for rule in self.rules.rules:
+            for span in self._best_spans(rule):
+                sign = self._resolve(rule, span, current_risk, message_hypothetical, reasons)
+                if sign is not None:
+                    signs.append(sign)
+        signs.sort(key=lambda s: (-URGENCIES.index(s.urgency), s.start, s.rule_id))
+        urgency: Urgency = "routine"
+        for sign in signs:
+            if URGENCIES.index(sign.urgency) > URGENCIES.index(urgency):
+                urgency = sign.urgency
+        if self.truncated:
+            reasons.append(f"only the first {SCAN_LIMIT_CHARS:,} characters were read")
+        if not signs:
+            reasons.append("no danger sign found")
+        return Assessment(
+            urgency=urgency,
+            signs=tuple(signs[:MAX_SIGNS]),
+            reasons=tuple(_unique(reasons)),
+            truncated=self.truncated,
+        )
+
+    def _best_spans(self, rule: Rule) -> Iterator[_Span]:
+        """Matches of one rule, longest first, no two overlapping, minus its exceptions."""
+        spans = sorted(
+            self.rule_spans.get(rule.id, ()), key=lambda s: (-(s.end - s.start), s.start)
+        )
+        taken: list[_Span] = []
+        excepted = self.exceptions.get(rule.id, ())
+        for span in spans:
+            if any(span.start < t.end and t.start < span.end for t in taken):
+                continue
+            if any(span.start < e.end and e.start < span.end for e in excepted):
+                continue
+            taken.append(span)
+        yield from sorted(taken, key=lambda s: s.start)
+
+    def _resolve(
+        self,
+        rule: Rule,
+        span: _Span,
+        current_risk: list[_Span],
+        message_hypothetical: list[_Span],
+        reasons: list[str],
+    ) -> Sign | None:
+        quote = self._quote(span)
+        negation = self._negated_by(span)
+        if negation is not None:
+            reasons.append(f"'{quote}' is negated by '{self._quote(negation)}', so not counted")
+            return None
+        sentence = self.sentence_of[span.start]
+        urgency: Urgency = rule.urgency
+        present = self._live("present", self._in_sentence("present", sentence))
+
+        if urgency == "urgent" and rule.escalate_with:
+            cue = self._escalation(rule, sentence)
+            if cue is not None:
+                urgency = "immediate"
+                reasons.append(f"{rule.sign}: '{quote}' with '{self._quote(cue)}' means now")
+
+        raised_by_risk = False
+        if rule.raised_by_current_risk and current_risk:
+            raised_by_risk = True
+            if urgency != "immediate":
+                urgency = "immediate"
+                reasons.append(
+                    f"{rule.sign}: '{quote}' and a current risk "
+                    f"('{self._quote(current_risk[0])}') mean the child may be in danger now"
+                )
+
+        non_recent = self._in_sentence("non_recent", sentence)
+        if (
+            urgency == "immediate"
+            and rule.lowered_by_non_recent
+            and non_recent
+            and not present
+            and not raised_by_risk
+        ):
+            urgency = "urgent"
+            reasons.append(
+                f"{rule.sign}: '{quote}' is non-recent ('{self._quote(non_recent[0])}') "
+                "with no sign of current risk, so urgent"
+            )
+
+        hypothetical = self._hypothetical(span, sentence) or (
+            message_hypothetical[0] if message_hypothetical else None
+        )
+        if hypothetical is not None:
+            reasons.append(
+                f"'{quote}' is in a hypothetical or guidance question "
+                f"('{self._quote(hypothetical)}'), so routine"
+            )
+            urgency = "routine"
+        elif urgency == "immediate":
+            reasons.append(f"{rule.sign}: '{quote}' - call 999 now")
+        elif urgency == "urgent" and not any(
+            r.startswith(f"{rule.sign}: '{quote}'") for r in reasons
+        ):
+            reasons.append(f"{rule.sign}: '{quote}' - tell the Safeguarding Lead today")
+
+        start, end = self._original_span(span)
+        return Sign(
+            rule_id=rule.id,
+            label=rule.sign,
+            text=self.original[start:end],
+            start=start,
+            end=end,
+            urgency=urgency,
+        )
+
+    def _escalation(self, rule: Rule, sentence: _Sentence) -> _Span | None:
+        for name in rule.escalate_with:
+            spans = self.cues.get(name, ())
+            if rule.escalate_scope == "sentence" or name == "present":
+                spans = [s for s in spans if sentence.start <= s.start < sentence.end]
+            live = self._live(name, spans)
+            if live:
+                return live[0]
+        return None
+
+    def _hypothetical(self, span: _Span, sentence: _Sentence) -> _Span | None:
+        for cue in self._in_sentence("hypothetical", sentence):
+            if cue.start <= span.start:
+                return cue
+        for cue in self._in_sentence("guidance_opening", sentence):
+            # The heading covers its own clause: "signs of abuse: he has a knife" is a report.
+            # So does a new subject: "signs of abuse she has a knife" is a report.
+            between = self.doc[cue.end : span.start]
+            if cue.end <= span.start and not any(
+                token.lower_ in self.detector.terminators or token.lower_ in self.detector.subjects
+                for token in between
+            ):
+                return cue
+        window = self.rules.guidance_window
+        for cue in self._in_sentence("guidance", sentence):
+            if cue.end <= span.start <= cue.end + window or (cue.start <= span.start < cue.end):
+                return cue
+        return None
+
+
+def _anchors(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
+    """Words a pattern cannot match without: the literal values of its first required token.
+
+    None when no required token names literal words (the pattern is tried on every text).
+    """
+    for spec in pattern:
+        if spec.get("OP") in ("?", "*", "!"):
+            continue
+        for attr in ("LOWER", "LEMMA", "ORTH", "TEXT", "NORM"):
+            value = spec.get(attr)
+            if isinstance(value, str):
+                return frozenset({value.lower()})
+            if isinstance(value, dict) and set(value) == {"IN"} and value["IN"]:
+                if all(isinstance(item, str) for item in value["IN"]):
+                    return frozenset(item.lower() for item in value["IN"])
+    return None
+
+
+def _explained(reasons: list[str], rule: Rule, quote: str) -> bool:
+    return any(reason.startswith(f"{rule.sign}: '{quote}'") for reason in reasons)
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+@lru_cache(maxsize=1)
+def detector() -> Detector:
+    """The detector for knowledge/danger_rules.yml (compiled once per process)."""
+    return Detector(load_rules(), source=str(RULES_PATH.relative_to(ROOT)))
+
+
+def assess(text: str) -> Assessment:
+    """Assess one message with the default rules. Never raises on a str."""
+    return detector().assess(text)

@@ -1,0 +1,1 @@
+"""Paging the on-call Safeguarding Lead: raise a concern, the outbox, the delivery loop."""

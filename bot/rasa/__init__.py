@@ -1,0 +1,2 @@
+"""Every module that imports Rasa or Sanic: channels, NLU component, tracker store,
+server patches and the action server."""

@@ -1,0 +1,1 @@
+"""Rasa input channels: REST (with the fail-safe) and Microsoft Teams."""

@@ -1,0 +1,283 @@
+"""Run Rasa's command line with measured speed-ups: `python -m bot.rasa.server run ...`.
+
+`safeguard serve` (and the benchmarks) start the Rasa server through this module
+(bot/commands/processes.py, `rasa_run_cmd`). Both changes are pure caching of work Rasa 3.6 repeats
+on every message; what Rasa accepts, rejects and does is unchanged.
+
+Found by profiling a scripted disclosure with py-spy (`make bench`; README "Performance"):
+
+1. Half the Rasa server's CPU went on validating each action server reply against Rasa's
+   response schema with `jsonschema.validate`, which first checks the *schema itself*
+   against the JSON Schema 2020-12 meta-schema, on every call (slow in jsonschema 4.x).
+   The schema is a constant, so it is checked once and the compiled validator reused; a
+   reply that breaks it raises the same `ValidationError`, with the same message.
+2. Every event read back from the tracker store looked its class up by walking all of
+   `Event`'s subclasses (`Event.resolve_by_type`, ~8% of the CPU). The name -> class
+   answers are remembered; unknown names still go through Rasa's own lookup (and error).
+3. Every call to the action server opened a new HTTP client session and TCP connection
+   and closed them after the reply (`EndpointConfig.request`). Each of those steps hands
+   the event loop to other conversations, so with 20 at once a form answer waited behind
+   them three or four times per action call: the action-server call was ~75% of the
+   slowest 10% of turns. One keep-alive session per endpoint is now reused. It closes an
+   idle connection after KEEPALIVE_SECONDS, before the action server would (Sanic: 5 s),
+   so a request never goes out on a connection the server is closing.
+4. Every call to the action server carried the whole conversation: every event since it
+   began, serialised, sent and parsed again on each form answer, so the later answers of
+   a disclosure cost more than the first. The actions need the conversation's state (slots,
+   latest message, active form: all still sent) and only the events of the current turn
+   (rasa_sdk reads the form's slot candidates and the latest user message from them). The
+   call now carries the events from the worker's latest message on (`current_turn`). This
+   is also less of a child's story passing to the action server on every call.
+
+And one setting (`_organisation_slot`): every conversation's `organisation` slot starts as
+the deployment's organisation, so the domain's responses cite only its own policy.
+
+Not a speed-up: every call to the action server carries the deployment's action secret
+(bot/rasa/action_server.py, which refuses calls without it), added to the action endpoint as it
+is read from the endpoints file (`_sign_action_calls`), so the secret is never written to
+that file. And the Rasa server reads request bodies of at most `MAX_REQUEST_BYTES` (Sanic's
+own default is 100 MB): a hostile POST cannot make it hold a huge body in memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any
+
+_installed = False
+
+# The largest request body Sanic reads (SANIC_REQUEST_MAX_SIZE; set it to override): above the
+# REST channel's own limit (bot.core.limits.MAX_BODY_BYTES), which answers with 999 and the
+# numbers; a body over this gets Sanic's bare 413 (none of our clients sends one).
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+
+# Below the action server's own keep-alive (Sanic's KEEP_ALIVE_TIMEOUT, 5 s by default).
+KEEPALIVE_SECONDS = 2.0
+
+
+def _compiled_validator(schema: dict[str, Any]) -> Any:  # noqa: ANN401
+    from jsonschema.validators import validator_for
+
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def install() -> None:
+    """Patch Rasa in this process (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    from jsonschema import ValidationError
+    from jsonschema.exceptions import best_match
+    from rasa.core.actions import action as rasa_action
+    from rasa.shared.core import events as rasa_events
+
+    remote = rasa_action.RemoteAction
+    validator = _compiled_validator(remote.action_response_format_spec())
+    docs = rasa_action.DOCS_BASE_URL
+
+    def _validate_action_result(self, result: dict[str, Any]) -> bool:  # noqa: ANN001
+        # As rasa.core.actions.action.RemoteAction._validate_action_result, with the
+        # (constant) schema checked once instead of per call.
+        error = best_match(validator.iter_errors(result))
+        if error is None:
+            return True
+        assert isinstance(error, ValidationError)
+        error.message += (
+            f". Failed to validate Action server response from API, "
+            f"make sure your response from the Action endpoint is valid. "
+            f"For more information about the format visit "
+            f"{docs}/custom-actions"
+        )
+        raise error
+
+    remote._validate_action_result = _validate_action_result
+
+    original = rasa_events.Event.resolve_by_type
+    found: dict[str, type] = {}
+
+    @functools.wraps(original)
+    def resolve_by_type(type_name: str, default: type | None = None) -> type | None:
+        cls = found.get(type_name)
+        if cls is None:
+            cls = original(type_name, default)
+            if cls is not None and cls is not default:
+                found[type_name] = cls
+        return cls
+
+    rasa_events.Event.resolve_by_type = staticmethod(resolve_by_type)
+    _reuse_endpoint_sessions()
+    _send_only_the_current_turn()
+    _sign_action_calls()
+    _organisation_slot()
+    _installed = True
+
+
+ORG_SLOT = "organisation"
+
+
+def deployment_org() -> str | None:
+    """The organisation this server answers for (SAFEGUARD_ORG, default generic), if it
+    has a policy pack; None otherwise (responses then cite no organisation's policy)."""
+    from bot.config import settings
+    from bot.core.pack import available_orgs
+
+    org = settings.org()
+    return org if org in available_orgs() else None
+
+
+def _organisation_slot() -> None:
+    """Every conversation starts with the `organisation` slot set to this deployment's
+    organisation (its initial value, so no event is written and no action server call is
+    needed, even when the action server is down). The domain's responses choose the
+    variation citing only that organisation's policy (domain.yml, condition on the slot).
+
+    Not a speed-up like the rest of this module: the one place a server-wide setting can
+    reach Rasa's response selection before the first message."""
+    from rasa.shared.core.domain import Domain
+
+    original = Domain.__init__
+
+    @functools.wraps(original)
+    def init(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN001
+        original(self, *args, **kwargs)
+        org = deployment_org()
+        for slot in self.slots:
+            if slot.name == ORG_SLOT and org and slot.initial_value is None:
+                slot.initial_value = org
+                slot.value = org
+
+    Domain.__init__ = init
+
+
+def _sign_action_calls() -> None:
+    """The action endpoint, as read from the endpoints file, sends the action secret."""
+    from rasa.core.utils import AvailableEndpoints
+
+    from bot.config.secrets import ACTION_SECRET, shared_secret
+    from bot.rasa.action_server import HEADER
+
+    original = AvailableEndpoints.read_endpoints.__func__
+
+    def read_endpoints(cls, endpoint_file):  # noqa: ANN001, ANN202
+        endpoints = original(cls, endpoint_file)
+        if endpoints.action is not None:
+            endpoints.action.headers = {
+                **(endpoints.action.headers or {}),
+                HEADER: shared_secret(ACTION_SECRET),
+            }
+        return endpoints
+
+    AvailableEndpoints.read_endpoints = classmethod(read_endpoints)
+
+
+def current_turn(events: Any) -> list[Any]:  # noqa: ANN401
+    """The events from the `action_listen` before the latest user message to the end (all
+    of them when there is no user message yet)."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+
+    recent: list[Any] = []
+    found_user = False
+    for event in reversed(events):
+        if found_user:
+            if isinstance(event, ActionExecuted) and event.action_name == "action_listen":
+                recent.append(event)
+            break
+        recent.append(event)
+        found_user = isinstance(event, UserUttered)
+    if not found_user:
+        return list(events)
+    recent.reverse()
+    return recent
+
+
+def _send_only_the_current_turn() -> None:
+    """`RemoteAction._action_call_format` as in Rasa 3.6.21, with `current_turn` events."""
+    import rasa
+    from rasa.core.actions import action as rasa_action
+    from rasa.shared.core.trackers import EventVerbosity
+
+    def _action_call_format(self, tracker, domain) -> dict[str, Any]:  # noqa: ANN001
+        state = tracker.current_state(EventVerbosity.NONE)
+        state["events"] = [event.as_dict() for event in current_turn(tracker.events)]
+        result = {
+            "next_action": self._name,
+            "sender_id": tracker.sender_id,
+            "tracker": state,
+            "version": rasa.__version__,
+        }
+        if (
+            not self._is_selective_domain_enabled()
+            or domain.does_custom_action_explicitly_need_domain(self.name())
+        ):
+            result["domain"] = domain.as_dict()
+        return result
+
+    rasa_action.RemoteAction._action_call_format = _action_call_format
+
+
+def _shared_session(endpoint: Any) -> Any:  # noqa: ANN401
+    """This endpoint's keep-alive client session for the running event loop."""
+    import asyncio
+
+    import aiohttp
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+
+    loop = asyncio.get_running_loop()
+    sessions = endpoint.__dict__.setdefault("_safeguard_sessions", {})
+    session = sessions.get(loop)
+    if session is None or session.closed:
+        # Sessions of event loops that have ended (tests run several) are dropped.
+        for old in [known for known in sessions if known.is_closed()]:
+            del sessions[old]
+        auth = None
+        if endpoint.basic_auth:
+            auth = aiohttp.BasicAuth(
+                endpoint.basic_auth["username"], endpoint.basic_auth["password"]
+            )
+        session = aiohttp.ClientSession(
+            headers=endpoint.headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+        )
+        sessions[loop] = session
+    return session
+
+
+class _Borrowed:
+    """`async with` over a shared session that leaves it open afterwards."""
+
+    def __init__(self, session: Any) -> None:  # noqa: ANN401
+        self.session = session
+
+    async def __aenter__(self) -> Any:  # noqa: ANN401
+        return self.session
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+
+def _reuse_endpoint_sessions() -> None:
+    """Rasa's `EndpointConfig.request` does `async with self.session()` for each call; the
+    session it gets is now the endpoint's shared one, left open (3. above)."""
+    from rasa.utils import endpoints
+
+    endpoints.EndpointConfig.session = lambda self: _Borrowed(_shared_session(self))
+
+
+def main() -> None:
+    import os
+
+    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
+    install()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

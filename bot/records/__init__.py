@@ -1,0 +1,1 @@
+"""Everything kept: the database, concern log, audit trail, incidents, spool, retention."""
