@@ -7,7 +7,7 @@ Create Date: 2026-11-23
 `pages` holds one row per logged concern with its escalation chain frozen as JSON; it has
 no column that could hold anything about the child. `page_deliveries` has one row per
 (page, step, recipient, round), unique, so a recipient is never sent one step twice.
-`page_notices` is what the worker is told at each step. See `bot.pager`.
+`page_notices` is what the worker is told at each step. See `bot.paging.pager`.
 """
 
 from __future__ import annotations

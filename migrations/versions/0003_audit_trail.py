@@ -1,4 +1,4 @@
-"""The audit trail of who read or wrote a concern (hash-chained). Filled in by bot.audit.
+"""The audit trail of who read or wrote a concern (hash-chained). Filled in by bot.records.audit.
 
 Revision ID: 0003_audit_trail
 Revises: 0002_pages

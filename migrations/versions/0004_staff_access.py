@@ -1,4 +1,4 @@
-"""Staff linked to chat accounts, and access requests awaiting a lead. Filled in by bot.access.
+"""Staff linked to chat accounts, and access requests awaiting a lead. Filled in by bot.records.access.
 
 Revision ID: 0004_staff_access
 Revises: 0003_audit_trail

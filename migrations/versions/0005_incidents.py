@@ -10,7 +10,7 @@ record is added to that concern's chronology instead of opening a second concern
 second page chain. At most one open incident per conversation (a partial unique index).
 `pages.update_note` says, on a page that was updated or re-opened, why ("danger reported
 again at 21:52"): a fixed phrase and a time, never anything about the child. See
-`bot.incidents` and `bot.pager.update_page`.
+`bot.records.incidents` and `bot.paging.pager.update_page`.
 """
 
 from __future__ import annotations
