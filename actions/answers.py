@@ -9,6 +9,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import latest_text, pack, say, say_failure
+from bot.core import categories
+from bot.core.policy_answers import (
+    after_report_answer,
+    child_definition_answer,
+    contacts_answer,
+    emergency_text,
+    timescales_answer,
+    training_answer,
+)
 
 
 class PackAnswer(Action):
@@ -37,7 +46,6 @@ class AnswerContact(PackAnswer):
     action = "action_answer_contact"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.core.policy_answers import contacts_answer
 
         return contacts_answer(pack(), latest_text(tracker))
 
@@ -46,7 +54,6 @@ class AnswerTimescale(PackAnswer):
     action = "action_answer_timescale"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.core.policy_answers import timescales_answer
 
         return timescales_answer(pack(), latest_text(tracker))
 
@@ -55,7 +62,6 @@ class AnswerChildDefinition(PackAnswer):
     action = "action_answer_child_definition"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.core.policy_answers import child_definition_answer
 
         return child_definition_answer(pack())
 
@@ -64,7 +70,6 @@ class AnswerTraining(PackAnswer):
     action = "action_answer_training"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.core.policy_answers import training_answer
 
         return training_answer(pack())
 
@@ -73,7 +78,6 @@ class AnswerAfterReport(PackAnswer):
     action = "action_answer_after_report"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.core.policy_answers import after_report_answer
 
         return after_report_answer(pack())
 
@@ -84,7 +88,6 @@ class FallbackContacts(PackAnswer):
     action = "action_fallback_contacts"
 
     def answer(self, tracker: Tracker) -> str:
-        from bot.core.policy_answers import emergency_text
 
         return emergency_text(pack())
 
@@ -99,7 +102,6 @@ class ExplainCategory(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         try:
-            from bot.core import categories
 
             category = categories.find_category(latest_text(tracker))
             if category is None:

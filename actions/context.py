@@ -8,14 +8,16 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.core import replies
+from bot.core.pack import load_pack
 from bot.paging.reporting import Worker
+from bot.records.access import worker_for
 
 logger = logging.getLogger(__name__)
 
 def worker_from(tracker: Tracker) -> Worker:
     """The worker behind this conversation, with their roster (or chat-approved) role:
     `bot.records.access.worker_for`, the one place every channel and action asks."""
-    from bot.records.access import worker_for
 
     return worker_for(str(tracker.sender_id or "unknown"))
 
@@ -36,7 +38,6 @@ def latest_urgency(tracker: Tracker) -> str:
 
 
 def pack():  # noqa: ANN201
-    from bot.core.pack import load_pack
 
     return load_pack()
 
@@ -52,7 +53,6 @@ def say_failure(
 
     `after_999`: in a danger turn, where 999 was said first (utter_call_999): the reply says
     the alarm could not be raised and gives the numbers, without saying 999 again."""
-    from bot.core import replies
 
     logger.error("%s failed: %s", what, type(exc).__name__)
     try:

@@ -12,14 +12,16 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import conversation_of, latest_text, say, say_failure, worker_from
+from actions.context import conversation_of, latest_text, pack, say, say_failure, worker_from
+from bot.core import replies
+from bot.paging.alarm import alarm_key as key_for
+from bot.paging.alarm import raise_alarm_once, report_text
 
 
 def paged_message(outcome, pack_obj) -> str:  # noqa: ANN001
     """What the worker is told after the alarm was raised (or could not be, or the concern
     was kept in the local spool because the database is down): who was paged, then the
     numbers; never 999, which utter_call_999 said first (bot.core.replies)."""
-    from bot.core import replies
 
     return replies.alarm_body(outcome, pack_obj)
 
@@ -33,7 +35,6 @@ def message_id(tracker: Tracker) -> str | None:
 
 
 def alarm_key(tracker: Tracker) -> str | None:
-    from bot.paging.alarm import alarm_key as key_for
 
     return key_for(str(tracker.sender_id or "unknown"), message_id(tracker))
 
@@ -45,8 +46,6 @@ class RaiseAlarm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from actions.context import pack
-        from bot.paging.alarm import raise_alarm_once, report_text
 
         try:
             alarm = raise_alarm_once(

@@ -20,8 +20,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import conversation_of, pack, say, say_failure, worker_from
-from bot.core import disclosure, replies
+from actions.danger import alarm_key, paged_message
+from bot.core import categories, clock, disclosure, language, policy_answers, replies
 from bot.core.disclosure import FIELDS, FIELDS_BY_SLOT, SKIPPED
+from bot.paging.alarm import ANSWERED_YES, raise_alarm_once, report_text, run_once, submission_key
+from bot.paging.reporting import (
+    draft_from_answers,
+    end_incident,
+    open_concern_for,
+    raise_concern,
+    who_is_paged,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +113,6 @@ class ValidateDisclosureForm(FormValidationAction):
     ) -> dict[str, Any]:
         """Yes or no from the buttons, or a typed answer read as yes (danger shows: the
         floor is never lowered), no (denied) or unclear (asked once more, with 999)."""
-        from bot.paging.alarm import ANSWERED_YES
 
         if not just_asked(tracker, "danger_now"):
             return {"danger_now": value}  # re-checked on resume: nothing happens twice
@@ -188,7 +196,6 @@ class ValidateDisclosureForm(FormValidationAction):
             return False
         if danger_in_latest(tracker):
             return False  # danger in it: it is taken as the answer, with 999 first
-        from bot.core import policy_answers
 
         try:
             if intent == "ask_contact":
@@ -219,7 +226,6 @@ class ValidateDisclosureForm(FormValidationAction):
         text = plain[slot]
         if text is None or text == SKIPPED:
             return {**plain, **done}
-        from bot.core import language
 
         findings = language.check(text)
         if findings:
@@ -294,8 +300,6 @@ def alarm_here(dispatcher: CollectingDispatcher, tracker: Tracker, report: str) 
     was paged. Claimed per message, like action_raise_alarm: if this validation fails, the
     channel's fail-safe pages instead (bot/failsafe/safety.py), never as well."""
     dispatcher.utter_message(response="utter_call_999")
-    from actions.danger import alarm_key, paged_message
-    from bot.paging.alarm import raise_alarm_once
 
     try:
         alarm = raise_alarm_once(
@@ -314,7 +318,6 @@ def danger_first(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) 
     records that danger was reported (the saved record is then immediate)."""
     if not danger_in_latest(tracker):
         return {}
-    from bot.paging.alarm import report_text
 
     alarm_here(dispatcher, tracker, report_text(text))
     return {"danger_now": True}
@@ -335,7 +338,6 @@ class AskCategories(Action):
         return "action_ask_categories"
 
     async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        from bot.core import categories
 
         suggested = list(tracker.get_slot("suggested_categories") or [])
         names = [disclosure.category_name(c) for c in suggested]
@@ -415,8 +417,6 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
     tracker store redacts the conversation then). Not saved: the answers stay and the form
     asks to confirm again, so "Save" tries once more.
     """
-    from bot.core import clock
-    from bot.paging.reporting import draft_from_answers, raise_concern
 
     worker = worker_from(tracker)
     answers = {slot: tracker.get_slot(slot) for slot in (*disclosure.RECORD_SLOTS, *TYPED_ANSWERS)}
@@ -430,7 +430,6 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
         )
         # Once per record: if Rasa gave up waiting for this save after it had saved (its
         # reply lost), saving again finds the first save (bot/failsafe/safety.py).
-        from bot.paging.alarm import run_once, submission_key
 
         key = submission_key(worker.id, draft)
 
@@ -475,7 +474,6 @@ def closed_record() -> dict[str, Any]:
 
 def spooled_message(urgency: str, now) -> str:  # noqa: ANN001
     """The database is down: the record is kept on this server; nobody was paged."""
-    from bot.paging.reporting import who_is_paged
 
     on_call, _wait = who_is_paged(urgency, now)
     return replies.record_spooled(urgency, on_call, pack())
@@ -484,7 +482,7 @@ def spooled_message(urgency: str, now) -> str:  # noqa: ANN001
 def saved_message(outcome, chosen: list[str], now) -> str:  # noqa: ANN001
     """Reference (or the concern it was added to), who was paged, the deadlines from the
     pack, and category routes (bot.core.replies)."""
-    return replies.saved(outcome, chosen, now, pack())
+    return policy_answers.saved(outcome, chosen, now, pack())
 
 
 class CancelDisclosure(Action):
@@ -510,8 +508,6 @@ class AskDangerNow(Action):
         return "action_ask_danger_now"
 
     async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        from bot.core import clock, policy_answers
-        from bot.paging.reporting import open_concern_for
 
         latest = tracker.latest_message or {}
         opening = (latest.get("intent") or {}).get("name") == "start_disclosure"
@@ -543,7 +539,6 @@ class NewConcern(Action):
         return "action_new_concern"
 
     async def run(self, dispatcher, tracker, domain):  # noqa: ANN001, ANN201
-        from bot.paging.reporting import end_incident
 
         try:
             ended = end_incident(conversation_of(tracker))

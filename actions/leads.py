@@ -17,6 +17,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import latest_text, say, say_failure, worker_from
+from bot.paging.reporting import concern_log, lead_update_type
+from bot.records.access import worker_for
+from bot.records.concern_access import ConcernAccess, actor_for_chat, sees_all
+from bot.records.concern_log import ConcernLogError, normalise_reference
 
 LEAD_ROLES = {"lead", "deputy", "admin"}
 SHOWN = 20
@@ -28,14 +32,11 @@ UPDATE_PURPOSE = "chat: lead update"
 def role_of(sender_id: str) -> str | None:
     """The roster (or chat-approved) role of a chat sender by its authenticated identity
     (`bot.records.access.worker_for`): "worker" for anyone they do not know."""
-    from bot.records.access import worker_for
 
     return worker_for(str(sender_id)).role or None
 
 
 def _access(tracker: Tracker):  # noqa: ANN202
-    from bot.paging.reporting import concern_log
-    from bot.records.concern_access import ConcernAccess, actor_for_chat
 
     return ConcernAccess(concern_log(), actor_for_chat(worker_from(tracker)))
 
@@ -49,7 +50,6 @@ class ListOpenConcerns(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from bot.records.concern_access import sees_all
 
         try:
             access = _access(tracker)
@@ -113,9 +113,6 @@ class RecordLeadUpdate(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from bot.paging.reporting import lead_update_type
-        from bot.records.concern_access import sees_all
-        from bot.records.concern_log import ConcernLogError, normalise_reference
 
         try:
             access = _access(tracker)

@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import latest_text, say, say_failure
+from bot.core import language
 
 # "check my note: ...", "can you check this wording - ...", "is this ok to write: ..."
 _PREFIX = re.compile(
@@ -38,7 +39,6 @@ class CheckNote(Action):
             dispatcher.utter_message(response="utter_ask_note_text")
             return []
         try:
-            from bot.core import language
 
             findings = language.check(note)
             if findings:

@@ -180,7 +180,8 @@ def acknowledge_pages(db_url: str) -> int:
     from sqlalchemy import select
 
     from bot.core.rota import load_roster
-    from bot.paging.pager import ACTIVE, Page, Pager
+    from bot.paging.models import ACTIVE, Page
+    from bot.paging.pager import Pager
     from bot.records.db import make_engine, session_factory
 
     engine = make_engine(db_url)

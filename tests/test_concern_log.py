@@ -423,24 +423,24 @@ def test_failing_callback_saves_nothing(log: ConcernLog) -> None:
 
 
 def test_concern_and_its_page_commit_together_with_the_real_pager(log: ConcernLog) -> None:
-    from bot.paging import pager
+    from bot.paging import models, outbox
 
-    saved = log.record(draft(), in_same_transaction=pager.page_concern)
+    saved = log.record(draft(), in_same_transaction=outbox.page_concern)
     with log.sessions() as session:
-        pages = session.execute(select(pager.Page)).scalars().all()
+        pages = session.execute(select(models.Page)).scalars().all()
     assert [(p.concern_ref, p.urgency) for p in pages] == [(saved.reference, "urgent")]
     page_text = " ".join(str(v) for v in vars(pages[0]).values())
     for secret in ("Child A", "don't tell", "Bruise", "weekends", "frightened"):
         assert secret not in page_text  # a page never carries anything about the child
 
     def page_then_fail(session, row) -> None:  # noqa: ANN001
-        pager.page_concern(session, row)
+        outbox.page_concern(session, row)
         raise RuntimeError("disk full after paging")
 
     with pytest.raises(ConcernLogError, match="nothing was saved"):
         log.record(draft(), in_same_transaction=page_then_fail)
     with log.sessions() as session:
-        assert len(session.execute(select(pager.Page)).scalars().all()) == 1
+        assert len(session.execute(select(models.Page)).scalars().all()) == 1
     assert [v.reference for v in log.list()] == [saved.reference]
 
 

@@ -180,7 +180,7 @@ def test_one_conversation_is_one_concern_one_chain_and_keeps_every_answer(
 ) -> None:
     from sqlalchemy import select
 
-    from bot.paging.pager import Page
+    from bot.paging.models import Page
     from bot.records.concern_log import SEALED_FIELDS, ConcernLog
     from bot.records.db import make_engine, session_factory
 

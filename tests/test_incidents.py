@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.core import clock
 from bot.paging import reporting
-from bot.paging.pager import Page
+from bot.paging.models import Page
 from bot.records import incidents
 from bot.records.concern_log import ConcernLog
 from bot.records.db import make_engine, session_factory, transaction

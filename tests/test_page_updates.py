@@ -1,5 +1,5 @@
 # ruff: noqa: F811 - the pager fixtures (harness, telegram, ...) come from tests/test_pager.py
-"""One incident, one page chain (bot.paging.pager.update_page): a later signal updates the
+"""One incident, one page chain (bot.paging.outbox.update_page): a later signal updates the
 concern's page, never a second chain; the update never delays escalation; an acknowledged
 page is re-opened for new danger and its acknowledger told of a finished record."""
 
@@ -11,15 +11,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from bot.paging.pager import (
-    ACKNOWLEDGED,
-    DANGER_AGAIN,
-    RECORD_ADDED,
-    Page,
-    PageDelivery,
-    PagerError,
-    update_page,
-)
+from bot.paging.models import ACKNOWLEDGED, Page, PageDelivery, PagerError
+from bot.paging.outbox import DANGER_AGAIN, RECORD_ADDED, update_page
 from bot.records.db import session_factory, transaction
 from tests.fake_telegram import FakeTelegram
 from tests.test_pager import LEE, Harness, chats, db_dir, engine, harness, teams, telegram  # noqa: F401

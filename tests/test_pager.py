@@ -19,21 +19,10 @@ from sqlalchemy import func, select, update
 from bot.commands import cli
 from bot.core.clock import parse_local
 from bot.core.rota import Roster
-from bot.paging.pager import (
-    ACKNOWLEDGED,
-    UNANSWERED,
-    FallbackContact,
-    Page,
-    PageDelivery,
-    PageNotice,
-    Pager,
-    PagerError,
-    enqueue,
-    freeze_chain,
-    page_category,
-    page_concern,
-    page_rows,
-)
+from bot.paging.chain import FallbackContact, freeze_chain
+from bot.paging.models import ACKNOWLEDGED, UNANSWERED, Page, PageDelivery, PageNotice, PagerError
+from bot.paging.outbox import enqueue, page_category, page_concern
+from bot.paging.pager import Pager, page_rows
 from bot.paging.transports import ConsoleTransport, TeamsTransport, TelegramTransport
 from bot.records.db import Base, make_engine, session_factory, transaction
 from tests.fake_http import FakeHTTPServer

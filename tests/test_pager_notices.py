@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from bot.core.clock import parse_local
-from bot.paging.pager import enqueue
+from bot.paging.outbox import enqueue
 from bot.records.db import make_engine, session_factory, transaction
 from bot.records.migrate import upgrade
 from tests.conftest import ROOT

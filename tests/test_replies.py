@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bot import ROOT
-from bot.core import replies
+from bot.core import policy_answers, replies
 from bot.core.datafile import DataFileError
 from bot.core.pack import available_orgs, load_pack
 from bot.paging.reporting import Outcome
@@ -225,7 +225,6 @@ def test_a_broken_pack_still_gives_the_lead() -> None:
 
 
 def test_the_safety_names_are_thin_calls_into_the_renderer() -> None:
-    from bot.core.limits import too_long_reply
     from bot.failsafe import fallback, safety
 
     pack = load_pack("crasac")
@@ -235,7 +234,6 @@ def test_the_safety_names_are_thin_calls_into_the_renderer() -> None:
         OUTCOMES["paged"], pack
     )
     assert safety.numbers(pack) == replies.numbers(pack)
-    assert too_long_reply(9000, pack) == replies.too_long(9000, pack)
 
 
 def test_the_fail_safe_danger_turn_says_999_once(
@@ -273,7 +271,7 @@ def test_the_fail_safe_danger_turn_says_999_once(
 def test_the_saved_reply_cites_its_own_policy_by_name(org: str, when: str) -> None:
     pack = load_pack(org)
     outcome = Outcome(reference=REF, saved=True, paged=["Sam Lead"], first_wait_minutes=30)
-    text = replies.saved(outcome, ["sexual"], TIMES[when], pack)
+    text = policy_answers.saved(outcome, ["sexual"], TIMES[when], pack)
     assert text.startswith(f"Saved. Your reference is {REF}.")
     assert "I have paged Sam Lead" in text
     assert_readable(text, org)
@@ -281,7 +279,7 @@ def test_the_saved_reply_cites_its_own_policy_by_name(org: str, when: str) -> No
 
 def test_a_record_added_to_the_conversations_concern_says_so() -> None:
     outcome = Outcome(reference=REF, saved=True, record_added=True)
-    text = replies.saved(outcome, [], OFFICE, load_pack("crasac"))
+    text = policy_answers.saved(outcome, [], OFFICE, load_pack("crasac"))
     assert text.startswith(
         f"Saved. Added to concern {REF} (the one raised earlier in this conversation)."
     )

@@ -19,7 +19,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.core.clock import parse_local
-from bot.paging import reporting
+from bot.paging import replay, reporting
 from bot.paging.pager import Pager, page_rows
 from bot.paging.reporting import Worker
 from bot.records import spool
@@ -115,12 +115,12 @@ def test_sqlite_down_then_back_written_once_and_paged(tmp_path: Path, isolated: 
     assert len(spool_files(isolated)) == 1
 
     # Still down: the replay keeps it and says why.
-    result = spool.replay()
+    result = replay.replay()
     assert result.problem and result.remaining == 1 and not result.written
     assert len(spool_files(isolated)) == 1
 
     db_dir(tmp_path).mkdir()  # the database is back
-    result = spool.replay()
+    result = replay.replay()
     assert result.problem is None and len(result.written) == 1
     assert spool_files(isolated) == []
     (concern,) = written()
@@ -132,7 +132,7 @@ def test_sqlite_down_then_back_written_once_and_paged(tmp_path: Path, isolated: 
     assert [r["concern_ref"] for r in rows] == [concern.reference]
 
     # A second replay (or pager pass) writes nothing more.
-    assert spool.replay().written == []
+    assert replay.replay().written == []
     assert len(written()) == 1
 
 
@@ -176,10 +176,10 @@ def test_postgres_down_then_back(isolated: Path, monkeypatch: pytest.MonkeyPatch
 
         outcome = reporting.raise_concern(draft())
         assert outcome.spooled and not outcome.saved
-        assert spool.replay().remaining == 1
+        assert replay.replay().remaining == 1
 
         server._launch()  # same data directory: the database is back
-        result = spool.replay()
+        result = replay.replay()
         assert len(result.written) == 1
         (concern,) = written(url)
         assert concern.child_words == CHILD_WORDS
@@ -224,16 +224,17 @@ def test_crash_between_commit_and_file_removal_never_duplicates(
     child = run_child(
         """
         import os
+        from bot.paging import replay
         from bot.records import spool
-        spool._remove = lambda path: os._exit(9)   # die right after the commit
-        spool.replay()
+        spool.remove = lambda path: os._exit(9)   # die right after the commit
+        replay.replay()
         """
     )
     assert child.wait(timeout=120) == 9, child.stderr.read()
     assert len(spool_files(isolated)) == 1  # the file survived the crash
     (first,) = written()  # and the concern is in the log
 
-    result = spool.replay()
+    result = replay.replay()
     assert result.written == [] and result.already == [first.reference]
     assert spool_files(isolated) == []
     assert len(written()) == 1
@@ -247,7 +248,7 @@ def test_a_different_draft_at_the_same_moment_is_still_written(
     db_dir(tmp_path).mkdir()
     assert reporting.raise_concern(draft()).saved
     spool.write(draft(child_words="a different thing she said"))
-    assert len(spool.replay().written) == 1
+    assert len(replay.replay().written) == 1
     assert len(written()) == 2
 
 
@@ -295,7 +296,7 @@ def test_kill_9_mid_write_leaves_nothing_or_a_whole_file(
         assert files == []
         assert [p for p in directory.iterdir() if p.name.startswith(spool.TMP_PREFIX)]
         assert spool.status().waiting == [] and spool.status().unreadable == []
-        assert spool.replay().written == []
+        assert replay.replay().written == []
 
 
 def test_stale_temporary_files_are_cleared(isolated: Path) -> None:
@@ -305,7 +306,7 @@ def test_stale_temporary_files_are_cleared(isolated: Path) -> None:
     stale.write_bytes(b"half")
     fresh.write_bytes(b"half")
     os.utime(stale, (0, 0))
-    spool.replay()
+    replay.replay()
     assert not stale.exists() and fresh.exists()
 
 
@@ -330,7 +331,7 @@ def test_corrupt_and_foreign_key_files_are_moved_aside_never_deleted(
     assert (aside / garbage.name).read_bytes() == b"\x00\xffnot a spool file"
 
     db_dir(tmp_path).mkdir()
-    result = spool.replay()
+    result = replay.replay()
     assert len(result.written) == 1
     assert sorted(p.name for p in aside.iterdir()) == sorted(found.unreadable)
     # still reported at every start until someone deals with them
@@ -341,7 +342,7 @@ def test_a_corrupt_file_found_by_replay_is_moved_aside(tmp_path: Path, isolated:
     garbage = spool.spool_dir() / "20260101T000000000000-zz.concern"
     garbage.write_bytes(b"garbage")
     db_dir(tmp_path).mkdir()
-    result = spool.replay()
+    result = replay.replay()
     assert result.moved_aside == [garbage.name] and result.written == []
     assert (spool.unreadable_dir() / garbage.name).read_bytes() == b"garbage"
 
@@ -372,10 +373,10 @@ def test_alarm_with_the_database_down_is_spooled(isolated: Path) -> None:
 def test_two_replayers_never_both_write(tmp_path: Path, isolated: Path) -> None:
     spool.write(draft())
     db_dir(tmp_path).mkdir()
-    with spool._locked(spool.spool_dir()):
-        busy = spool.replay()
+    with spool.locked(spool.spool_dir()):
+        busy = replay.replay()
     assert busy.written == [] and busy.remaining == 1 and "another process" in busy.problem
-    assert len(spool.replay().written) == 1
+    assert len(replay.replay().written) == 1
 
 
 # --------------------------------------------------------------------------- command line

@@ -22,7 +22,8 @@ from bot.core.pack import load_pack
 from bot.core.policy_answers import emergency_text
 from bot.core.rota import load_roster
 from bot.failsafe.fallback import DANGER_FIRST, is_danger_now
-from bot.paging.pager import Pager, enqueue
+from bot.paging.outbox import enqueue
+from bot.paging.pager import Pager
 from bot.records.access import StaffDirectory
 from bot.records.db import transaction
 from tests.conftest import ROOT, free_port
@@ -456,7 +457,7 @@ def make_page(world: dict[str, Any]) -> tuple[int, str]:
     from datetime import datetime
 
     from bot.core.clock import LONDON
-    from bot.paging.pager import Page
+    from bot.paging.models import Page
 
     pager: Pager = world["pager"]
     now = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)
@@ -476,7 +477,7 @@ def make_page(world: dict[str, Any]) -> tuple[int, str]:
 
 
 def page_status(world: dict[str, Any], page_id: int) -> str:
-    from bot.paging.pager import Page
+    from bot.paging.models import Page
 
     with world["pager"].factory() as session:
         return session.get(Page, page_id).status
@@ -557,7 +558,7 @@ def test_rasa_down_and_danger_now_raises_the_alarm(
     assert "Alex Morgan (example)" in reply  # the lead on call was paged
     from sqlalchemy import select
 
-    from bot.paging.pager import Page
+    from bot.paging.models import Page
     from bot.records.concern_log import ConcernRecord
 
     with world["pager"].factory() as session:

@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.config.secrets import CHANNEL_SECRET, SecretError, shared_secret
 from bot.core import channel_auth
 
 DEFAULT_URL = "http://127.0.0.1:5005"
@@ -73,7 +74,6 @@ class RasaClient:
 
     def _signing_secret(self, server: str) -> str:
         if self._secret is None:
-            from bot.config.secrets import CHANNEL_SECRET, SecretError, shared_secret
 
             try:
                 self._secret = shared_secret(CHANNEL_SECRET)

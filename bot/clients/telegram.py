@@ -40,10 +40,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.clients.rasa_client import RasaClient, RasaUnavailable
 from bot.clients.telegram_format import ButtonPayloads, outgoing, split_text, tap_to_call
+from bot.core import clock, rota
+from bot.core.limits import RateLimiter, too_long
+from bot.core.pack import load_pack
+from bot.core.replies import too_fast
+from bot.core.replies import too_long as too_long_reply
 from bot.failsafe.fallback import DANGER_FIRST, emergency_lines, floor_reply, is_danger_now
+from bot.paging.models import PagerError
+from bot.paging.transports import TransportError, token_from_callback
 from bot.records.access import AccessError, Identity, StaffDirectory
+from bot.records.audit import AuditTrail
+from bot.records.concern_access import actor_for_chat
+from bot.records.concern_log import ConcernRecord
 
 logger = logging.getLogger("safeguard.telegram")
 
@@ -77,7 +89,6 @@ NOT_APPROVER = "Only a Safeguarding Lead or an admin can change who has access."
 def public_helpline() -> str:
     """The public NSPCC helpline from the generic pack (with its seed source), or ""."""
     try:
-        from bot.core.pack import load_pack
 
         for contact in load_pack("generic").contacts:
             if "nspcc_helpline" in contact.purposes and contact.number:
@@ -130,7 +141,6 @@ class _CallbackAnswers:
         self.answers: dict[str, str] = {}
 
     def send(self, message: Any, address: str) -> None:
-        from bot.paging.transports import TransportError
 
         raise TransportError("telegram: the gateway does not send pages (the pager does)")
 
@@ -165,7 +175,6 @@ class TelegramGateway:
         self._seen_updates: OrderedDict[int, None] = OrderedDict()
         self._skipped_notices: set[int] = set()
         self.outage_started = False
-        from bot.core.limits import RateLimiter
 
         # Per Telegram user: a flood from one account cannot starve the others of Rasa.
         self.limiter = RateLimiter()
@@ -177,10 +186,9 @@ class TelegramGateway:
             return False
         if await asyncio.to_thread(is_danger_now, text):
             return False
-        from bot.core.limits import too_fast_reply
 
         logger.warning("telegram: a sender is over the rate limit; message not read")
-        await self.send(chat_id, tap_to_call(too_fast_reply()))
+        await self.send(chat_id, tap_to_call(too_fast()))
         return True
 
     # ------------------------------------------------------------------ sending
@@ -194,8 +202,14 @@ class TelegramGateway:
         return ok
 
     async def _send_one(self, chat_id: int, text: str, markup: Any = None) -> bool:
-        from telegram import LinkPreviewOptions
-        from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+        from telegram import LinkPreviewOptions  # heavy: imported on first use, not at start-up
+        from telegram.error import (  # heavy: imported on first use, not at start-up
+            BadRequest,
+            Forbidden,
+            NetworkError,
+            RetryAfter,
+            TelegramError,
+        )
 
         delay = self.settings.backoff_initial
         for attempt in range(1, SEND_TRIES + 1):
@@ -234,7 +248,10 @@ class TelegramGateway:
         return False
 
     async def answer(self, query_id: str, text: str | None = None) -> None:
-        from telegram.error import RetryAfter, TelegramError
+        from telegram.error import (  # heavy: imported on first use, not at start-up
+            RetryAfter,
+            TelegramError,
+        )
 
         for _ in range(2):
             try:
@@ -253,7 +270,7 @@ class TelegramGateway:
 
     async def handle_update(self, update: Any) -> None:
         """Handle one Update (a telegram.Update or its JSON dict). Never raises."""
-        from telegram import Update
+        from telegram import Update  # heavy: imported on first use, not at start-up
 
         try:
             if isinstance(update, dict):
@@ -316,7 +333,6 @@ class TelegramGateway:
         if text is None:
             await self.send(chat.id, NOT_TEXT)
             return
-        from bot.core.limits import too_long, too_long_reply
 
         if too_long(text):
             await self.send(chat.id, too_long_reply(len(text)))
@@ -329,7 +345,6 @@ class TelegramGateway:
         await self.relay(identity, chat.id, text)
 
     async def _on_press(self, update: Any) -> None:
-        from bot.paging.transports import token_from_callback
 
         query = update.callback_query
         data = query.data or ""
@@ -430,7 +445,10 @@ class TelegramGateway:
         return None
 
     async def _tell_approvers(self, request: Any) -> None:
-        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+        from telegram import (  # heavy: imported on first use, not at start-up
+            InlineKeyboardButton,
+            InlineKeyboardMarkup,
+        )
 
         text = (
             f"Access request #{request.id}: {request.who} asks to use the safeguarding "
@@ -510,7 +528,6 @@ class TelegramGateway:
         return ""
 
     async def _cmd_ack(self, identity: Identity, chat_id: int, args: str) -> str:
-        from bot.paging.pager import PagerError
 
         if not args.split():
             return "Which page? Use /ack <page id>, e.g. /ack 12 (the id is in the page)."
@@ -528,7 +545,6 @@ class TelegramGateway:
         )
 
     async def _cmd_rota(self, identity: Identity, chat_id: int, args: str) -> str:
-        from bot.core import clock, rota
 
         roster = await asyncio.to_thread(self.directory.roster)
         people = rota.on_call(roster, clock.now())
@@ -628,8 +644,6 @@ class TelegramGateway:
         refusal itself: a trail that cannot be written is logged)."""
 
         def record() -> None:
-            from bot.records.audit import AuditTrail
-            from bot.records.concern_access import actor_for_chat
 
             trail = AuditTrail(engine=self.directory.engine, migrate=False)
             trail.record(actor_for_chat(identity.worker()), "refused", detail=what, reason="chat")
@@ -685,9 +699,7 @@ class TelegramGateway:
 
     def _concern_workers(self, refs: list[str]) -> dict[str, str]:
         """concern reference -> worker_id (a plain column: nothing is decrypted)."""
-        from sqlalchemy import select
 
-        from bot.records.concern_log import ConcernRecord
 
         with self.directory.factory() as session:
             rows = session.execute(
@@ -713,7 +725,10 @@ class TelegramGateway:
         Returns (the next offset, whether Telegram answered). Updates are confirmed (by the
         next offset) only after they have been handled, so a crash loses none.
         """
-        from telegram.error import RetryAfter, TelegramError
+        from telegram.error import (  # heavy: imported on first use, not at start-up
+            RetryAfter,
+            TelegramError,
+        )
 
         try:
             updates = await self.bot.get_updates(
@@ -751,7 +766,7 @@ class TelegramGateway:
 
     async def poll_forever(self, stop: asyncio.Event) -> None:
         """Long-poll until `stop` is set; an outage backs off (doubling, capped)."""
-        from telegram.error import TelegramError
+        from telegram.error import TelegramError  # heavy: imported on first use, not at start-up
 
         try:
             await self.bot.delete_webhook(drop_pending_updates=False)
@@ -772,7 +787,7 @@ class TelegramGateway:
     def webhook_app(self, secret_token: str, path: str = "/telegram") -> Any:
         """An aiohttp app taking Telegram's POSTs at `path`; a wrong or missing secret is
         refused (403) and nothing in the request is read or handled."""
-        from aiohttp import web
+        from aiohttp import web  # heavy: imported on first use, not at start-up
 
         if not secret_token:
             raise ValueError("webhook mode needs a secret token")

@@ -32,6 +32,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+from bot.core.pack import available_orgs, digits, load_pack
+
 TELEGRAM_LIMIT = 4096
 CALLBACK_LIMIT = 64
 PAYLOAD_PREFIX = "r:"
@@ -109,7 +111,6 @@ def split_text(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
 
 def international(number: str) -> str | None:
     """'0808 800 5000' -> '+44 808 800 5000'; None for short codes or non-UK forms."""
-    from bot.core.pack import digits
 
     d = digits(number)
     if not re.fullmatch(r"0[1-9]\d{8,9}", d):
@@ -123,7 +124,6 @@ def international(number: str) -> str | None:
 @lru_cache(maxsize=1)
 def pack_numbers() -> tuple[str, ...]:
     """Every phone number written in any policy pack (longest first), as written there."""
-    from bot.core.pack import available_orgs, load_pack
 
     found: set[str] = set()
     for org in available_orgs():
@@ -191,7 +191,10 @@ class ButtonPayloads:
 
 def keyboard(buttons: list[dict[str, Any]], payloads: ButtonPayloads) -> Any:
     """Rasa buttons as an InlineKeyboardMarkup (one button per row), or None."""
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+    from telegram import (  # heavy: imported on first use, not at start-up
+        InlineKeyboardButton,
+        InlineKeyboardMarkup,
+    )
 
     rows = []
     for button in buttons or []:

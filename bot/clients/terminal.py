@@ -13,6 +13,7 @@ whatever name they give, never a roster lead (leads use Telegram, Teams or the C
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 import urllib.error
@@ -21,13 +22,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from bot.config.secrets import CHANNEL_SECRET, shared_secret
 from bot.core import channel_auth
 from bot.failsafe import safety
 
 
 def terminal_sender(name: str | None = None) -> str:
     """'terminal:<name>', by default the login name of the account running the chat."""
-    import getpass
 
     if not name:
         try:
@@ -60,7 +61,6 @@ class TerminalChat:
         body = json.dumps({"sender": self.sender, "message": text}).encode("utf-8")
         try:
             if self.secret is None:
-                from bot.config.secrets import CHANNEL_SECRET, shared_secret
 
                 self.secret = shared_secret(CHANNEL_SECRET)
             request = urllib.request.Request(

@@ -78,10 +78,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _trail():  # noqa: ANN202
     """The audit trail without migrating (a check must not change what it checks);
     AuditError if the database has none."""
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy import inspect  # heavy: imported on first use, not at start-up
+    from sqlalchemy.exc import SQLAlchemyError  # heavy: imported on first use, not at start-up
 
-    from bot.records.audit import AuditEntry, AuditError, AuditTrail
+    from bot.records.audit import (  # heavy: imported on first use, not at start-up
+        AuditEntry,
+        AuditError,
+        AuditTrail,
+    )
 
     trail = AuditTrail(migrate=False)
     try:
@@ -97,7 +101,7 @@ def _trail():  # noqa: ANN202
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from bot.records.audit import AuditError
+    from bot.records.audit import AuditError  # heavy: imported on first use, not at start-up
 
     try:
         trail = _trail()
@@ -130,15 +134,22 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from bot.records.audit import AuditError, AuditTrail
-    from bot.records.concern_access import (
+    from bot.records.audit import (  # heavy: imported on first use, not at start-up
+        AuditError,
+        AuditTrail,
+    )
+    from bot.records.concern_access import (  # heavy: imported on first use, not at start-up
         AUDIT_ROLES,
         AccessDenied,
         UnknownPerson,
         actor_from_roster,
         require_role,
     )
-    from bot.records.concern_log import ConcernLogError, ConcernNotFound, normalise_reference
+    from bot.records.concern_log import (  # heavy: imported on first use, not at start-up
+        ConcernLogError,
+        ConcernNotFound,
+        normalise_reference,
+    )
 
     if args.last is not None and args.last < 1:
         return _fail("--last must be 1 or more", EXIT_BAD_INPUT)

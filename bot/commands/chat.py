@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def log_dir() -> Path:
-    from bot.config import settings
+    from bot.config import settings  # heavy: imported on first use, not at start-up
 
     path = settings.var_dir() / "logs"
     path.mkdir(parents=True, exist_ok=True)
@@ -70,9 +70,12 @@ def did_not_start(what: str, log: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.clients.terminal import TerminalChat, terminal_sender
-    from bot.commands import processes
-    from bot.commands.serve import ready_to_start
+    from bot.clients.terminal import (  # heavy: imported on first use, not at start-up
+        TerminalChat,
+        terminal_sender,
+    )
+    from bot.commands import processes  # heavy: imported on first use, not at start-up
+    from bot.commands.serve import ready_to_start  # heavy: imported on first use, not at start-up
 
     model = args.model or processes.DEFAULT_MODEL
     if not ready_to_start("chat", model):

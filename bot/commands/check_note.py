@@ -85,8 +85,14 @@ def _one_line(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.core.datafile import DataFileError
-    from bot.core.language import MAX_CHARS, check, default_rules, load_rules, was_truncated
+    from bot.core.datafile import DataFileError  # heavy: imported on first use, not at start-up
+    from bot.core.language import (  # heavy: imported on first use, not at start-up
+        MAX_CHARS,
+        check,
+        default_rules,
+        load_rules,
+        was_truncated,
+    )
 
     names = args.files or [STDIN]
     if names.count(STDIN) > 1:

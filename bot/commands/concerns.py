@@ -123,7 +123,7 @@ def _when(text: str | None) -> datetime | None:
     """Parse --at; raises ValueError with the plain message."""
     if text is None:
         return None
-    from bot.core import clock
+    from bot.core import clock  # heavy: imported on first use, not at start-up
 
     try:
         return clock.parse_local(text)
@@ -136,15 +136,15 @@ def _when(text: str | None) -> datetime | None:
 def _run(args: argparse.Namespace, action) -> int:  # noqa: ANN001
     """Find who is acting, open the log for them, run `action(access)`, and turn every
     failure into one line + exit code."""
-    from bot.core.datafile import DataFileError
-    from bot.paging.reporting import concern_log
-    from bot.records.concern_access import (
+    from bot.core.datafile import DataFileError  # heavy: imported on first use, not at start-up
+    from bot.paging.reporting import concern_log  # heavy: imported on first use, not at start-up
+    from bot.records.concern_access import (  # heavy: imported on first use, not at start-up
         AccessDenied,
         ConcernAccess,
         UnknownPerson,
         actor_from_roster,
     )
-    from bot.records.concern_log import (
+    from bot.records.concern_log import (  # heavy: imported on first use, not at start-up
         ConcernLogError,
         InvalidConcern,
         UnknownEventType,
@@ -274,7 +274,9 @@ def run_add_event(args: argparse.Namespace) -> int:
 
     def action(access) -> int:  # noqa: ANN001
         event = access.add_event(args.ref, args.type, args.text, when, reason=args.reason or "")
-        from bot.records.concern_log import normalise_reference
+        from bot.records.concern_log import (
+            normalise_reference,  # heavy: imported on first use, not at start-up
+        )
 
         print(
             f"Added '{event.type}' at {_local(event.happened_at)} to "
@@ -295,7 +297,9 @@ def _change_status(args: argparse.Namespace, closing: bool) -> int:
     def action(access) -> int:  # noqa: ANN001
         change = access.close if closing else access.reopen
         event = change(args.ref, reason, when)
-        from bot.records.concern_log import normalise_reference
+        from bot.records.concern_log import (
+            normalise_reference,  # heavy: imported on first use, not at start-up
+        )
 
         status = "closed" if closing else "open"
         print(

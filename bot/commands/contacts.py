@@ -31,9 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.core import clock
-    from bot.core.contacts import route
-    from bot.core.pack import PURPOSES, PackError, load_pack
+    from bot.core import clock  # heavy: imported on first use, not at start-up
+    from bot.core.contacts import route  # heavy: imported on first use, not at start-up
+    from bot.core.pack import (  # heavy: imported on first use, not at start-up
+        PURPOSES,
+        PackError,
+        load_pack,
+    )
 
     if args.purpose and args.purpose not in PURPOSES:
         print(

@@ -45,7 +45,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from bot.core.pack import PACKS_DIR, PackError, display_path, load_pack_file
+    from bot.core.pack import (  # heavy: imported on first use, not at start-up
+        PACKS_DIR,
+        PackError,
+        display_path,
+        load_pack_file,
+    )
 
     files = [args.file] if args.file else sorted(PACKS_DIR.glob("*.yml"))
     if not files:
@@ -64,8 +69,13 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from bot.config.settings import org
-    from bot.core.pack import PACKS_DIR, PackError, available_orgs, load_pack_file
+    from bot.config.settings import org  # heavy: imported on first use, not at start-up
+    from bot.core.pack import (  # heavy: imported on first use, not at start-up
+        PACKS_DIR,
+        PackError,
+        available_orgs,
+        load_pack_file,
+    )
 
     active = org()
     status = 0

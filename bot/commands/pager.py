@@ -75,11 +75,16 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _pager():  # noqa: ANN202
     """A Pager on SAFEGUARD_DB_URL with the schema brought up to date, or an error line."""
-    from bot.core.datafile import DataFileError
-    from bot.paging.pager import Pager
-    from bot.paging.transports import TransportError
-    from bot.records.db import make_engine
-    from bot.records.migrate import MigrationError, upgrade
+    from bot.core.datafile import DataFileError  # heavy: imported on first use, not at start-up
+    from bot.paging.pager import Pager  # heavy: imported on first use, not at start-up
+    from bot.paging.transports import (
+        TransportError,  # heavy: imported on first use, not at start-up
+    )
+    from bot.records.db import make_engine  # heavy: imported on first use, not at start-up
+    from bot.records.migrate import (  # heavy: imported on first use, not at start-up
+        MigrationError,
+        upgrade,
+    )
 
     try:
         engine = make_engine()
@@ -90,11 +95,11 @@ def _pager():  # noqa: ANN202
 
 
 def run_loop(args: argparse.Namespace) -> int:
-    import threading
+    import threading  # heavy: imported on first use, not at start-up
 
-    from bot.commands.rota import print_alarm
-    from bot.core.clock import now
-    from bot.core.rota import cover_warnings
+    from bot.commands.rota import print_alarm  # heavy: imported on first use, not at start-up
+    from bot.core.clock import now  # heavy: imported on first use, not at start-up
+    from bot.core.rota import cover_warnings  # heavy: imported on first use, not at start-up
 
     if not 0.05 <= args.interval <= 60:
         print("safeguard pager: --interval must be between 0.05 and 60 seconds", file=sys.stderr)
@@ -151,7 +156,7 @@ def print_notices_until(pager, stop, interval: float) -> None:  # noqa: ANN001
 
 
 def run_ack(args: argparse.Namespace) -> int:
-    from bot.paging.pager import PagerError
+    from bot.paging.models import PagerError  # heavy: imported on first use, not at start-up
 
     pager, problem = _pager()
     if problem:

@@ -31,9 +31,12 @@ def _when(value) -> str:  # noqa: ANN001
 
 
 def run_pages(args: argparse.Namespace) -> int:
-    from bot.paging.pager import page_rows
-    from bot.records.db import make_engine
-    from bot.records.migrate import MigrationError, upgrade
+    from bot.paging.pager import page_rows  # heavy: imported on first use, not at start-up
+    from bot.records.db import make_engine  # heavy: imported on first use, not at start-up
+    from bot.records.migrate import (  # heavy: imported on first use, not at start-up
+        MigrationError,
+        upgrade,
+    )
 
     engine = make_engine()
     try:

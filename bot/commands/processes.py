@@ -37,7 +37,7 @@ def child_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     # Rasa and the action server share the action secret, the REST channel and its clients
     # the channel secret: made once (0600, under the var directory) and named to every child.
-    from bot.config.secrets import hand_to_children
+    from bot.config.secrets import hand_to_children  # heavy: imported on first use, not at start-up
 
     hand_to_children(env)
     return env
@@ -48,7 +48,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def is_loopback(host: str) -> bool:
-    import ipaddress
+    import ipaddress  # heavy: imported on first use, not at start-up
 
     if host in LOOPBACK_HOSTS:
         return True
@@ -127,8 +127,8 @@ def tracker_store_config(url: str, retention_days: str = "") -> dict:
     """endpoints.yml `tracker_store:` for a SQLAlchemy URL: the protected SQL tracker store
     (bot/rasa/tracker_store.py: conversation text sealed with the concern key, redacted once the
     disclosure is saved). Raises ValueError (one line) for a URL it cannot use."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.engine import make_url  # heavy: imported on first use, not at start-up
+    from sqlalchemy.exc import ArgumentError  # heavy: imported on first use, not at start-up
 
     try:
         parsed = make_url(url)
@@ -155,7 +155,7 @@ def lock_store_config(url: str) -> dict:
     """endpoints.yml `lock_store:` for redis://[:password@]host[:port][/db] (rediss:// for
     TLS). The database number defaults to 1, apart from anything else on database 0.
     Raises ValueError (one line) for a URL it cannot use."""
-    from urllib.parse import unquote, urlsplit
+    from urllib.parse import unquote, urlsplit  # heavy: imported on first use, not at start-up
 
     parts = urlsplit(url.strip())
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
@@ -205,9 +205,9 @@ def action_host(action_port: int) -> str:
 def endpoints_file(action_port: int) -> Path:
     """endpoints.yml with the action server URL on the port we started it on, and the
     tracker/lock stores from SAFEGUARD_TRACKER_URL / SAFEGUARD_LOCK_URL when set."""
-    import yaml
+    import yaml  # heavy: imported on first use, not at start-up
 
-    from bot.config import settings
+    from bot.config import settings  # heavy: imported on first use, not at start-up
 
     text = (ROOT / "endpoints.yml").read_text(encoding="utf-8")
     text = text.replace("127.0.0.1:5055", f"{action_host(action_port)}")

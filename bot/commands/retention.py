@@ -62,8 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_day(text: str | None) -> date:
     """--at as a date (2026-11-24 or 24/11/2026); today in Europe/London by default."""
-    from bot.core import clock
-    from bot.records.retention import dates_in
+    from bot.core import clock  # heavy: imported on first use, not at start-up
+    from bot.records.retention import dates_in  # heavy: imported on first use, not at start-up
 
     if text is None:
         return clock.now().date()
@@ -85,13 +85,13 @@ def _rule_dict(rule: Any) -> dict[str, Any]:
 
 
 def run_due(args: argparse.Namespace) -> int:
-    from bot.config import settings
-    from bot.core.datafile import DataFileError
-    from bot.core.pack import load_pack
-    from bot.paging.reporting import concern_log
-    from bot.records import retention
-    from bot.records.audit import AuditError
-    from bot.records.concern_access import (
+    from bot.config import settings  # heavy: imported on first use, not at start-up
+    from bot.core.datafile import DataFileError  # heavy: imported on first use, not at start-up
+    from bot.core.pack import load_pack  # heavy: imported on first use, not at start-up
+    from bot.paging.reporting import concern_log  # heavy: imported on first use, not at start-up
+    from bot.records import retention  # heavy: imported on first use, not at start-up
+    from bot.records.audit import AuditError  # heavy: imported on first use, not at start-up
+    from bot.records.concern_access import (  # heavy: imported on first use, not at start-up
         READ_ALL_ROLES,
         AccessDenied,
         ConcernAccess,
@@ -100,7 +100,9 @@ def run_due(args: argparse.Namespace) -> int:
         require_role,
         visible,
     )
-    from bot.records.concern_log import ConcernLogError
+    from bot.records.concern_log import (
+        ConcernLogError,  # heavy: imported on first use, not at start-up
+    )
 
     try:
         at = parse_day(args.at)

@@ -80,9 +80,13 @@ def print_alarm(warnings: list[str], stream=None) -> None:  # noqa: ANN001
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202
-    from bot.core.clock import ClockError, now, parse_local
-    from bot.core.datafile import DataFileError
-    from bot.core.rota import load_roster
+    from bot.core.clock import (  # heavy: imported on first use, not at start-up
+        ClockError,
+        now,
+        parse_local,
+    )
+    from bot.core.datafile import DataFileError  # heavy: imported on first use, not at start-up
+    from bot.core.rota import load_roster  # heavy: imported on first use, not at start-up
 
     at = getattr(args, "at", None)
     try:
@@ -99,7 +103,10 @@ def _load(args: argparse.Namespace):  # noqa: ANN202
 
 
 def run_now(args: argparse.Namespace) -> int:
-    from bot.core.rota import cover_warnings, on_call
+    from bot.core.rota import (  # heavy: imported on first use, not at start-up
+        cover_warnings,
+        on_call,
+    )
 
     roster, when, problem = _load(args)
     if problem:
@@ -138,7 +145,7 @@ def run_now(args: argparse.Namespace) -> int:
 
 
 def run_gaps(args: argparse.Namespace) -> int:
-    from bot.core.rota import cover_warnings, gaps
+    from bot.core.rota import cover_warnings, gaps  # heavy: imported on first use, not at start-up
 
     if args.hours <= 0 or args.hours > 24 * 366:
         return _error("--hours must be between 0 and 8784")

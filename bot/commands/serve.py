@@ -41,9 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def hosts(args: argparse.Namespace) -> tuple[str, str]:
     """(Rasa's, the action server's) listening address: loopback unless told otherwise."""
-    import os
+    import os  # heavy: imported on first use, not at start-up
 
-    from bot.commands import processes
+    from bot.commands import processes  # heavy: imported on first use, not at start-up
 
     rasa = args.host or os.environ.get("SAFEGUARD_HOST", "").strip() or processes.LOOPBACK
     actions = (
@@ -58,13 +58,13 @@ def preflight(model: Path) -> str | None:
     """A plain reason not to start, or None."""
     if not model.exists():
         return f"no trained model at {model}: run 'make train' first"
-    from bot.commands import processes
+    from bot.commands import processes  # heavy: imported on first use, not at start-up
 
     try:
         processes.store_endpoints()
     except ValueError as exc:
         return str(exc)
-    from bot.commands import startup
+    from bot.commands import startup  # heavy: imported on first use, not at start-up
 
     found = startup.problems()
     if found:
@@ -74,7 +74,7 @@ def preflight(model: Path) -> str | None:
 
 def cover_alarms() -> list[str]:
     """Gaps in Safeguarding Lead cover now or in the next 72 hours: shown loudly at start-up."""
-    from bot.core import clock, rota
+    from bot.core import clock, rota  # heavy: imported on first use, not at start-up
 
     try:
         return rota.cover_warnings(rota.load_roster(), clock.now())
@@ -98,10 +98,10 @@ def ready_to_start(command: str, model: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
+    import os  # heavy: imported on first use, not at start-up
 
-    from bot.commands import processes
-    from bot.rasa.channels.rest import DEV_REST_ENV
+    from bot.commands import processes  # heavy: imported on first use, not at start-up
+    from bot.rasa.channels.rest import DEV_REST_ENV  # heavy: imported on first use, not at start-up
 
     model = args.model or processes.DEFAULT_MODEL
     rasa_host, actions_host = hosts(args)

@@ -37,7 +37,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_status(_args: argparse.Namespace) -> int:
-    from bot.records import spool
+    from bot.records import spool  # heavy: imported on first use, not at start-up
 
     try:
         found = spool.status()
@@ -54,10 +54,10 @@ def run_status(_args: argparse.Namespace) -> int:
 
 
 def run_flush(_args: argparse.Namespace) -> int:
-    from bot.records import spool
+    from bot.paging import replay  # heavy: imported on first use, not at start-up
 
     try:
-        result = spool.replay(wait_for_lock=True)
+        result = replay.replay(wait_for_lock=True)
     except OSError as exc:
         print(f"safeguard spool: the spool cannot be read: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -71,19 +71,19 @@ def _error(message: str) -> int:
 
 
 def _directory():  # noqa: ANN202
-    from bot.records.access import StaffDirectory
+    from bot.records.access import StaffDirectory  # heavy: imported on first use, not at start-up
 
     return StaffDirectory()
 
 
 def _operator():  # noqa: ANN202
-    from bot.records.access import Identity
+    from bot.records.access import Identity  # heavy: imported on first use, not at start-up
 
     return Identity(telegram_user_id=0, name=CLI_NAME, role="admin", source="cli")
 
 
 def _number(text: str, what: str) -> int:
-    from bot.records.access import AccessError
+    from bot.records.access import AccessError  # heavy: imported on first use, not at start-up
 
     cleaned = text.strip().lstrip("#")
     if not cleaned.isdigit():
@@ -92,7 +92,7 @@ def _number(text: str, what: str) -> int:
 
 
 def _run(action) -> int:  # noqa: ANN001
-    from bot.records.access import AccessError
+    from bot.records.access import AccessError  # heavy: imported on first use, not at start-up
 
     try:
         print(action())
@@ -102,7 +102,7 @@ def _run(action) -> int:  # noqa: ANN001
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from bot.records.access import AccessError
+    from bot.records.access import AccessError  # heavy: imported on first use, not at start-up
 
     try:
         directory = _directory()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 
 def _checks() -> list[tuple[str, Callable[[], object]]]:
-    from bot.core import (
+    from bot.core import (  # heavy: imported on first use, not at start-up
         categories,
         contacts,
         intent_cues,
@@ -17,7 +17,7 @@ def _checks() -> list[tuple[str, Callable[[], object]]]:
         rota,
         triage,
     )
-    from bot.records import crypto
+    from bot.records import crypto  # heavy: imported on first use, not at start-up
 
     return [
         ("policy pack", pack.load_pack),
@@ -40,7 +40,7 @@ def problems() -> list[str]:
             load()
         except ValueError as exc:  # DataFileError, CryptoError, ClockError...
             found.append(f"{what}: {exc}")
-    from bot.config import secrets
+    from bot.config import secrets  # heavy: imported on first use, not at start-up
 
     found += [f"secret: {problem}" for problem in secrets.problems()]
     found += channel_problems()
@@ -54,9 +54,9 @@ def channel_problems(path=None) -> list[str]:  # noqa: ANN001
     """The Teams channel's settings in credentials.yml (app id, tenant, the client secret from
     TEAMS_APP_PASSWORD[_FILE]), checked before Rasa starts: Rasa itself would stop with a
     traceback. Nothing is fetched from Microsoft here."""
-    import yaml
+    import yaml  # heavy: imported on first use, not at start-up
 
-    from bot import ROOT
+    from bot import ROOT  # heavy: imported on first use, not at start-up
 
     path = path or ROOT / "credentials.yml"
     try:
@@ -65,7 +65,7 @@ def channel_problems(path=None) -> list[str]:  # noqa: ANN001
         return [f"channels: {path.name} cannot be read ({type(exc).__name__})"]
     if not isinstance(credentials, dict) or TEAMS_CHANNEL not in credentials:
         return []
-    from bot.rasa.channels.teams import TeamsInput
+    from bot.rasa.channels.teams import TeamsInput  # heavy: imported on first use, not at start-up
 
     try:
         TeamsInput.from_credentials(credentials[TEAMS_CHANNEL])

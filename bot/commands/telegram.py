@@ -88,7 +88,9 @@ def quiet_libraries() -> None:
 
 def rasa_urls(args: argparse.Namespace) -> list[str] | None:
     """The running Rasa servers to use, or None to start one here."""
-    from bot.clients.rasa_client import urls_from_env
+    from bot.clients.rasa_client import (
+        urls_from_env,  # heavy: imported on first use, not at start-up
+    )
 
     if args.rasa_url:
         return urls_from_env(",".join(args.rasa_url))
@@ -100,8 +102,12 @@ def rasa_urls(args: argparse.Namespace) -> list[str] | None:
 async def check_token(token: str, base_url: str | None) -> tuple[str | None, str | None]:
     """(bot username, None) if Telegram accepts the token; (None, problem) if it refuses it;
     (None, None) if Telegram cannot be reached now (the gateway then backs off and retries)."""
-    from telegram import Bot
-    from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram import Bot  # heavy: imported on first use, not at start-up
+    from telegram.error import (  # heavy: imported on first use, not at start-up
+        InvalidToken,
+        NetworkError,
+        TelegramError,
+    )
 
     bot = Bot(token, **({"base_url": base_url} if base_url else {}))
     try:
@@ -128,9 +134,15 @@ async def check_token(token: str, base_url: str | None) -> tuple[str | None, str
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.config.secrets import SecretError, secret
-    from bot.core import rota
-    from bot.records.access import AccessError, StaffDirectory
+    from bot.config.secrets import (  # heavy: imported on first use, not at start-up
+        SecretError,
+        secret,
+    )
+    from bot.core import rota  # heavy: imported on first use, not at start-up
+    from bot.records.access import (  # heavy: imported on first use, not at start-up
+        AccessError,
+        StaffDirectory,
+    )
 
     quiet_libraries()
     try:
@@ -165,11 +177,13 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         return fail(problem)
 
-    from bot.commands import processes
+    from bot.commands import processes  # heavy: imported on first use, not at start-up
 
     group = None
     if urls is None:
-        from bot.commands.serve import ready_to_start
+        from bot.commands.serve import (
+            ready_to_start,  # heavy: imported on first use, not at start-up
+        )
 
         model = args.model or processes.DEFAULT_MODEL
         if not ready_to_start("telegram", model):
@@ -195,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
 
 def start_servers(group: Any, token: str, model: Path, port: int, actions_port: int) -> None:
     """What `safeguard serve` starts; only the pager is given the bot token (to send pages)."""
-    from bot.commands import processes
+    from bot.commands import processes  # heavy: imported on first use, not at start-up
 
     plain = processes.child_env()
     for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN_FILE", "SAFEGUARD_TELEGRAM_TOKEN"):
@@ -227,14 +241,18 @@ async def serve_gateway(
     webhook_secret: str,
     group: Any,
 ) -> int:
-    from telegram import Bot
-    from telegram.error import TelegramError
-    from telegram.request import HTTPXRequest
+    from telegram import Bot  # heavy: imported on first use, not at start-up
+    from telegram.error import TelegramError  # heavy: imported on first use, not at start-up
+    from telegram.request import HTTPXRequest  # heavy: imported on first use, not at start-up
 
-    from bot.clients.rasa_client import RasaClient
-    from bot.clients.telegram import ALLOWED_UPDATES, TelegramGateway, new_webhook_secret
-    from bot.failsafe.fallback import is_danger_now
-    from bot.paging.pager import Pager
+    from bot.clients.rasa_client import RasaClient  # heavy: imported on first use, not at start-up
+    from bot.clients.telegram import (  # heavy: imported on first use, not at start-up
+        ALLOWED_UPDATES,
+        TelegramGateway,
+        new_webhook_secret,
+    )
+    from bot.failsafe.fallback import is_danger_now  # heavy: imported on first use, not at start-up
+    from bot.paging.pager import Pager  # heavy: imported on first use, not at start-up
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -281,7 +299,7 @@ async def serve_gateway(
         # Load the danger detector now, so the first message never waits for it.
         await asyncio.to_thread(is_danger_now, "start-up")
         if args.webhook_url:
-            from aiohttp import web
+            from aiohttp import web  # heavy: imported on first use, not at start-up
 
             secret = webhook_secret or new_webhook_secret()
             path = urlparse(args.webhook_url).path or "/telegram"
@@ -292,7 +310,9 @@ async def serve_gateway(
                 url=args.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
             mode = f"webhook {args.webhook_url} (listening on {args.listen}:{args.listen_port})"
-            from bot.commands.processes import is_loopback
+            from bot.commands.processes import (
+                is_loopback,  # heavy: imported on first use, not at start-up
+            )
 
             if not is_loopback(args.listen):
                 print(

@@ -9,8 +9,11 @@ token. Nothing here ever logs or prints a secret's value.
 from __future__ import annotations
 
 import os
+import secrets as _random
 import stat
 from pathlib import Path
+
+from bot.config import settings
 
 
 class SecretError(ValueError):
@@ -81,7 +84,6 @@ MIN_SHARED_SECRET = 16
 
 def default_secret_path(name: str) -> Path:
     """Where `shared_secret(name)` keeps the secret when none is configured."""
-    from bot.config import settings
 
     return settings.var_dir() / _DEFAULT_FILES[name]
 
@@ -93,7 +95,6 @@ def shared_secret(name: str, create: bool = True) -> str:
     with a fresh random value when missing and `create` (O_EXCL, so two processes starting
     together agree on one value). Raises SecretError for an unsafe, unreadable or too short
     secret; returns "" only when there is none and `create` is False."""
-    import secrets as _random
 
     value = secret(name)
     if not value:

@@ -141,7 +141,7 @@ _LONG_RUN = re.compile(r"\S{48,}")
 
 def _tokens(text: str):  # noqa: ANN202 - spaCy tokens
     """Non-punctuation, non-space tokens of the lower-cased text."""
-    from bot.core.nlp import english
+    from bot.core.nlp import english  # heavy: imported on first use, not at start-up
 
     text = _LONG_RUN.sub(" ", text)
     return [t for t in english()(text.lower()) if not (t.is_punct or t.is_space)]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from bot.core import categories
+
 SKIPPED = "(not known)"
 
 
@@ -145,7 +147,6 @@ CATEGORY_NAMES: dict[str, str] = {
 def categories_in(text: str) -> list[str]:
     """Category ids suggested by what was said: the abuse categories, then the routes
     for concerns about staff. A colleague's online activity is its own route."""
-    from bot.core import categories
 
     wanted = " ".join(text.lower().split())
     for category in categories.load_categories().categories:
@@ -163,7 +164,6 @@ def categories_in(text: str) -> list[str]:
 
 
 def category_name(category_id: str) -> str:
-    from bot.core import categories
 
     if category_id in CATEGORY_NAMES:
         return CATEGORY_NAMES[category_id]

@@ -609,7 +609,7 @@ def compile_phrase(
 def _anchor_words(patterns: list[list[dict[str, Any]]]) -> frozenset[str] | None:
     """Words of which every match of these patterns holds at least one; None if some pattern
     has no required word. From each pattern, the required slot with fewest common words."""
-    from spacy.lang.en.stop_words import STOP_WORDS
+    from spacy.lang.en.stop_words import STOP_WORDS  # heavy: imported on first use, not at start-up
 
     anchors: set[str] = set()
     for pattern in patterns:
@@ -769,7 +769,7 @@ class _Words:
     """
 
     def __init__(self, nlp: Any, text: str) -> None:
-        from spacy.tokens import Doc
+        from spacy.tokens import Doc  # heavy: imported on first use, not at start-up
 
         tokenised = nlp.make_doc(text)
         sentences = _sentence_ids(tokenised)
@@ -838,7 +838,7 @@ def _matches(rules: RuleSet, ctx: _Words) -> list[tuple[int, int, int]]:
             previous = i
     if len(keep) == len(ctx.sent):
         return list(rules.matcher(ctx.doc))
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc  # heavy: imported on first use, not at start-up
 
     words = [ctx.doc[i].text if i is not None else _PARAGRAPH for i in keep]
     found: list[tuple[int, int, int]] = []

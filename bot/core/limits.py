@@ -8,6 +8,11 @@ send it in parts, and is given 999 and the Safeguarding Lead's number in the sam
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+from collections import OrderedDict
+
 # Twice Telegram's 4,096-character message limit: a long pasted note fits, a runaway paste
 # (or a hostile 100 KB message) does not reach the language model or the concern log.
 MAX_MESSAGE_CHARS = 8000
@@ -15,15 +20,6 @@ MAX_MESSAGE_CHARS = 8000
 
 def too_long(text: str) -> bool:
     return len(text) > MAX_MESSAGE_CHARS
-
-
-def too_long_reply(length: int, pack=None, danger: bool = False) -> str:  # noqa: ANN001
-    """The plain refusal, with 999 and the emergency numbers from the organisation's pack
-    (bot.core.replies). With `danger`, the refusal alone: the danger reply around it says 999,
-    first, and the numbers, once."""
-    from bot.core import replies
-
-    return replies.too_long(length, pack, danger=danger)
 
 
 # --------------------------------------------------------------------------- rate limits
@@ -49,7 +45,6 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 def _env_number(name: str, default: float) -> float:
-    import os
 
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -72,9 +67,6 @@ class RateLimiter:
         burst: float | None = None,
         clock=None,  # noqa: ANN001 - a () -> seconds callable (tests pin it)
     ) -> None:
-        import threading
-        import time
-        from collections import OrderedDict
 
         self.rate = (per_minute or _env_number(RATE_ENV, DEFAULT_PER_MINUTE)) / 60.0
         self.burst = burst or _env_number(BURST_ENV, DEFAULT_BURST)
@@ -94,11 +86,3 @@ class RateLimiter:
             while len(self._buckets) > MAX_SENDERS:
                 self._buckets.popitem(last=False)
             return allowed
-
-
-def too_fast_reply(pack=None) -> str:  # noqa: ANN001
-    """The plain line for a sender over the rate limit, with 999 and the numbers
-    (knowledge/replies.yml `too_fast`, rendered by bot.core.replies)."""
-    from bot.core import replies
-
-    return replies.too_fast(pack)

@@ -28,12 +28,12 @@ def _import_spacy():  # noqa: ANN202
     loaded and this changes nothing.
     """
     if "spacy" in sys.modules or "tensorflow" in sys.modules:
-        import spacy
+        import spacy  # heavy: imported on first use, not at start-up
 
         return spacy
     sys.modules["tensorflow"] = None  # type: ignore[assignment]
     try:
-        import spacy
+        import spacy  # heavy: imported on first use, not at start-up
     finally:
         if sys.modules.get("tensorflow", 0) is None:
             del sys.modules["tensorflow"]

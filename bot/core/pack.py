@@ -22,8 +22,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field, root_validator, validator
 
 from bot import ROOT
+from bot.config.settings import org as configured_org
 from bot.core.datafile import DataFileError, read_yaml, validate
-from bot.core.hours import Duration, HoursRule, parse_duration, parse_rule
+from bot.core.hours import Duration, HoursRule, is_working_time, parse_duration, parse_rule
 
 PACKS_DIR = ROOT / "packs"
 SCHEMA_VERSION = 1
@@ -485,7 +486,6 @@ class Pack(Strict):
         raise KeyError(timescale_id)
 
     def is_office_open(self, when: datetime) -> bool | None:
-        from bot.core.hours import is_working_time
 
         return is_working_time(self, when)
 
@@ -605,7 +605,6 @@ def _load_cached(org: str) -> Pack:
 
 def load_pack(org: str | None = None) -> Pack:
     """The validated pack for `org` (default: SAFEGUARD_ORG, else generic), cached per org."""
-    from bot.config.settings import org as configured_org
 
     return _load_cached((org or configured_org()).strip())
 

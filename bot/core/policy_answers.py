@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.core import clock
+from bot.core import clock, disclosure, replies
 from bot.core.contacts import Route, purpose_from_text, route, time_context
-from bot.core.pack import ROUTE_IDS, Pack, Source, Timescale, format_number
+from bot.core.pack import ROUTE_IDS, Pack, Source, Timescale, format_number, load_pack
+from bot.core.replies import cite, numbers_lines
 
 BULLET = "• "
 MAX_MATCHED_TIMESCALES = 3
@@ -56,7 +57,6 @@ def _now(when: datetime | None) -> datetime:
 def _sources_line(pack: Pack, sources: list[str]) -> str:
     """'Source: The Children's Society policy, s.3.6, s.3.11': the seed's human label and
     sections (bot.core.replies.cite), never the seed file name."""
-    from bot.core.replies import cite
 
     return cite(pack, sources)
 
@@ -130,7 +130,6 @@ def emergency_text(pack: Pack, when: datetime | None = None) -> str:
     """The lines under "Call 999 now": the Safeguarding Lead now (and, out of hours,
     out-of-hours social care), one label/value line each, or what is not set and who to
     ask; then the source. Rendered by bot.core.replies (`numbers_lines`)."""
-    from bot.core.replies import numbers_lines
 
     return numbers_lines(pack, when)
 
@@ -360,10 +359,32 @@ def opening_answer(pack: Pack, text: str, when: datetime | None = None) -> str |
     about staff -> LADO, a colleague online, FGM duty, Prevent, CSE, domestic abuse) and, if
     it also asks who to call, the contact, so the answer comes before the record's first
     question. None when there is nothing to answer first."""
-    from bot.core import disclosure
 
     routes = disclosure.routes_for(disclosure.categories_in(text or ""))
     parts = [route_answer(pack, route_id) for route_id in routes]
     if not parts and asks_something(text) and purpose_from_text(text or "") is not None:
         parts.append(contacts_answer(pack, text, when))
     return "\n\n".join(parts) or None
+
+
+# -- after a record is saved ---------------------------------------------------------
+
+
+def saved(outcome, chosen: list[str], now: datetime, pack=None) -> str:  # noqa: ANN001
+    """Saved: the reference (or the concern it was added to), who was paged, the deadlines
+    from the pack, and the special routes for the chosen categories."""
+    pack = pack or load_pack()
+    if getattr(outcome, "record_added", False):
+        parts = [replies.text("record_added", reference=outcome.reference)]
+        if outcome.paged:
+            parts.append(replies.paged_head(outcome))
+    else:
+        parts = [
+            replies.text("saved", reference=outcome.reference),
+            replies.paged_head(outcome),
+        ]
+    if deadlines_after_concern(pack, now):
+        parts.append(deadlines_answer(pack, now))
+    for route_id in disclosure.routes_for(chosen):
+        parts.append(route_answer(pack, route_id))
+    return "\n\n".join(parts)

@@ -29,7 +29,12 @@ from typing import Any
 from pydantic import BaseModel, validator
 
 from bot import ROOT
+from bot.core import clock
+from bot.core.contacts import route, time_context
 from bot.core.datafile import load_model
+from bot.core.hours import is_working_time
+from bot.core.limits import MAX_MESSAGE_CHARS
+from bot.core.pack import load_pack
 
 logger = logging.getLogger(__name__)
 
@@ -229,9 +234,6 @@ def contact_line(pack, item, label: str) -> str:  # noqa: ANN001
 
 def numbers_lines(pack, when: datetime | None = None) -> str:  # noqa: ANN001
     """The Safeguarding Lead now (and out of hours the out-of-hours line), then the source."""
-    from bot.core import clock
-    from bot.core.contacts import route, time_context
-    from bot.core.hours import is_working_time
 
     moment = clock.parse_local(when.isoformat()) if when is not None else clock.now()
     lead = route(pack, "safeguarding_lead", moment)[0]
@@ -259,7 +261,6 @@ def numbers(pack=None, when: datetime | None = None) -> str:  # noqa: ANN001
     """`numbers_lines` for the deployment's pack; never raises (a broken pack still leaves
     the worker told to go to their Safeguarding Lead)."""
     try:
-        from bot.core.pack import load_pack
 
         return numbers_lines(pack or load_pack(), when)
     except Exception as exc:  # noqa: BLE001 - the fallback itself must not fail
@@ -433,8 +434,6 @@ def unavailable(pack=None, danger: bool = False, outcome=None, alarm_failed=Fals
 def too_long(length: int, pack=None, danger: bool = False) -> str:  # noqa: ANN001
     """The refusal of a message over the limit. With `danger` (999 and the alarm follow in
     the same reply) it is the refusal alone, so 999 and the numbers are said once."""
-    from bot.core.limits import MAX_MESSAGE_CHARS
-
     head = text("too_long", length=f"{length:,}", limit=f"{MAX_MESSAGE_CHARS:,}")
     if danger:
         return head
@@ -448,26 +447,6 @@ def too_fast(pack=None) -> str:  # noqa: ANN001
 
 
 # -- a disclosure record ----------------------------------------------------------------------
-
-
-def saved(outcome, chosen: list[str], now: datetime, pack=None) -> str:  # noqa: ANN001
-    """Saved: the reference (or the concern it was added to), who was paged, the deadlines
-    from the pack, and the special routes for the chosen categories."""
-    from bot.core import disclosure, policy_answers
-    from bot.core.pack import load_pack
-
-    pack = pack or load_pack()
-    if getattr(outcome, "record_added", False):
-        parts = [text("record_added", reference=outcome.reference)]
-        if outcome.paged:
-            parts.append(paged_head(outcome))
-    else:
-        parts = [text("saved", reference=outcome.reference), paged_head(outcome)]
-    if policy_answers.deadlines_after_concern(pack, now):
-        parts.append(policy_answers.deadlines_answer(pack, now))
-    for route_id in disclosure.routes_for(chosen):
-        parts.append(policy_answers.route_answer(pack, route_id))
-    return "\n\n".join(parts)
 
 
 def record_not_saved(problem: str, pack=None) -> str:  # noqa: ANN001

@@ -616,7 +616,7 @@ class Detector:
         from bot.core.nlp import english  # first: it imports spaCy without loading TensorFlow
 
         self.nlp = english()
-        from spacy.matcher import Matcher
+        from spacy.matcher import Matcher  # heavy: imported on first use, not at start-up
 
         # Phrases compile to well-formed patterns; raw `patterns` from the data file are
         # checked once by a validating Matcher (validating every pattern is slow).

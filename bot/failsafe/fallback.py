@@ -16,6 +16,8 @@ import logging
 from dataclasses import dataclass
 
 from bot.core import replies
+from bot.core.triage import assess
+from bot.paging.reporting import raise_alarm
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,6 @@ def emergency_lines(pack=None) -> str:  # noqa: ANN001
 
 def is_danger_now(text: str) -> bool:
     try:
-        from bot.core.triage import assess
 
         return assess(text or "").urgency == "immediate"
     except Exception as exc:  # noqa: BLE001 - the 999 line is given regardless
@@ -58,7 +59,6 @@ async def floor_reply(worker, text: str, *, alarm: bool = True) -> FloorReply:  
     if not (alarm and is_danger_now(text)):
         return reply
     try:
-        from bot.paging.reporting import raise_alarm
 
         outcome = await asyncio.to_thread(raise_alarm, worker, text)
     except Exception as exc:  # noqa: BLE001 - the worker still has 999 and the numbers

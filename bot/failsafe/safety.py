@@ -45,8 +45,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core import replies
-from bot.core.limits import MAX_MESSAGE_CHARS, too_long, too_long_reply
+from bot.core import replies, triage
+from bot.core.limits import MAX_MESSAGE_CHARS, too_long
 from bot.paging.alarm import (  # the alarm core, re-exported for the channels' callers
     ALARM_WAIT,
     ANSWERED_YES,
@@ -59,6 +59,7 @@ from bot.paging.alarm import (  # the alarm core, re-exported for the channels' 
     submission_key,
 )
 from bot.paging.reporting import Outcome, Worker
+from bot.records.access import worker_for as find
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +156,12 @@ def numbers(pack=None) -> str:  # noqa: ANN001
     return replies.numbers(pack)
 
 
+def too_long_reply(length: int, danger: bool = False) -> str:
+    """The refusal of a message over the limit (with `danger`, the refusal alone: the
+    danger reply around it says 999, first, and the numbers, once)."""
+    return replies.too_long(length, danger=danger)
+
+
 def failure_reply(slow: bool = False, pack=None, said_999: bool = False) -> str:  # noqa: ANN001
     """The plain reply when a message could not be handled: what happened, 999 (unless an
     earlier message of the reply said it: `said_999`), the numbers."""
@@ -226,7 +233,6 @@ def floor_danger(text: str) -> bool:
     if _DANGER_PAYLOAD.match(text) or text.strip() in _EMERGENCY_NUMBERS:
         return True
     try:
-        from bot.core import triage
 
         return triage.assess(text).urgency == "immediate"
     except Exception as exc:  # noqa: BLE001 - the intent check below still runs
@@ -243,7 +249,6 @@ def _ends(text: str) -> str:
 
 def worker_for(sender: str) -> Worker:
     """The worker behind a chat id (the roster, then staff approved in chat): bot.records.access."""
-    from bot.records.access import worker_for as find
 
     return find(sender)
 

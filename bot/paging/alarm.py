@@ -26,6 +26,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+from bot.config import settings
+from bot.paging import reporting
 from bot.paging.reporting import Outcome, Worker
 
 logger = logging.getLogger(__name__)
@@ -71,7 +73,6 @@ class AlarmClaims:
 
     def __init__(self, directory: Path | str | None = None) -> None:
         if directory is None:
-            from bot.config import settings
 
             directory = settings.var_dir() / "alarm-claims"
         self.directory = Path(directory)
@@ -185,7 +186,6 @@ class Alarm:
 def _raise(
     worker: Worker, report: str, now: datetime | None, conversation: str | None = None
 ) -> Outcome:
-    from bot.paging import reporting
 
     try:
         return reporting.raise_alarm(worker, report, now, conversation)

@@ -7,10 +7,28 @@ exist, nor a concern nobody is paged about. Rasa-independent; the actions call i
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
-from bot.core import clock, disclosure
+from bot.config import settings
+from bot.core import clock, disclosure, rota
+from bot.core.pack import load_pack
+from bot.paging import outbox
+from bot.paging.chain import freeze_chain
+from bot.records import crypto, incidents, spool
+from bot.records.audit import Actor
+from bot.records.concern_log import (
+    ConcernDraft,
+    ConcernLog,
+    ConcernLogError,
+    InvalidConcern,
+    validate_draft,
+)
+from bot.records.db import transaction
+from bot.records.incidents import IncidentConflict
 
 # What a page may say about a concern's category when the worker has not chosen one.
 DANGER_CATEGORY = "danger now"
@@ -61,16 +79,14 @@ class Outcome:
     record_added: bool = False
 
 
-def _page_in_same_transaction(now: datetime, conversation: str | None = None):  # noqa: ANN202
+def page_in_same_transaction(now: datetime, conversation: str | None = None):  # noqa: ANN202
     """Pages for the new concern and, in a conversation, the incident's link to it: both
     commit with the concern or not at all."""
-    from bot.paging import pager
-    from bot.records import incidents
 
     def add_pages(session, row) -> None:  # noqa: ANN001
         if conversation is not None:
             incidents.open_incident(session, conversation, row, now)
-        pager.page_concern(session, row, now=now)
+        outbox.page_concern(session, row, now=now)
 
     return add_pages
 
@@ -78,12 +94,10 @@ def _page_in_same_transaction(now: datetime, conversation: str | None = None):  
 def who_is_paged(urgency: str, now: datetime) -> tuple[list[str], float | None]:
     """Names (and phones) of the first people the page goes to, and minutes until it
     escalates: the first step of the same chain the pager freezes for the page."""
-    from bot.core import rota
-    from bot.paging import pager
 
     try:
         roster = rota.load_roster(shared=True)
-        chain = pager.freeze_chain(roster, urgency, now)
+        chain = freeze_chain(roster, urgency, now)
     except (ValueError, KeyError):
         return [], None
     first = next((step for step in chain if step["recipients"]), None)
@@ -104,7 +118,7 @@ def raise_concern(  # noqa: ANN001
     """Record `draft` (a ConcernDraft) and its pages in one transaction.
 
     The page carries only the reference, urgency, categories and the worker's name and
-    contact (`bot.paging.pager.page_concern` reads nothing else), never the child's details.
+    contact (`bot.paging.outbox.page_concern` reads nothing else), never the child's details.
 
     If the concern log cannot take it (the database is down, or anything else but the
     draft itself being incomplete), the draft is kept in the local encrypted spool
@@ -119,9 +133,6 @@ def raise_concern(  # noqa: ANN001
     added to that concern's chronology and its page chain updated (`Outcome.record_added`)
     instead of creating a second concern and a second chain.
     """
-    from bot.records.audit import Actor
-    from bot.records.concern_log import ConcernLogError, InvalidConcern, validate_draft
-    from bot.records.incidents import IncidentConflict
 
     now = now or clock.now()
     outcome = Outcome()
@@ -134,7 +145,7 @@ def raise_concern(  # noqa: ANN001
         try:
             view = log.record(
                 draft,
-                in_same_transaction=_page_in_same_transaction(now, key),
+                in_same_transaction=page_in_same_transaction(now, key),
                 actor=Actor.from_worker(who, channel="chat"),
             )
         except IncidentConflict:
@@ -168,7 +179,6 @@ def _plain_failure(exc: BaseException) -> str:
 
 
 def _spool(draft, outcome: Outcome) -> None:  # noqa: ANN001
-    from bot.records import spool
 
     try:
         outcome.spool_id = spool.write(draft, reason=outcome.problems[0])
@@ -182,15 +192,12 @@ def _spool(draft, outcome: Outcome) -> None:  # noqa: ANN001
 
 
 def _conversation_key(conversation: str | None) -> str | None:
-    from bot.records import incidents
 
     return None if conversation is None else incidents.conversation_key(str(conversation))
 
 
 def _open_incident(log, key: str, now: datetime) -> str | None:  # noqa: ANN001
     """The reference of the concern the conversation's open incident belongs to, or None."""
-    from bot.records import incidents
-    from bot.records.db import transaction
 
     with log._db("look up the conversation's concern"), transaction(log.sessions) as session:
         row = incidents.find_open(session, key, now)
@@ -210,9 +217,6 @@ def _add_to_incident(  # noqa: ANN001, PLR0913
 ) -> Outcome:
     """Add a later signal to the conversation's concern: a dated event holding it and an
     update on the concern's one page chain, in one transaction."""
-    from bot.paging import pager
-    from bot.records import incidents
-    from bot.records.audit import Actor
 
     results: list = []
 
@@ -220,8 +224,8 @@ def _add_to_incident(  # noqa: ANN001, PLR0913
         incident = incidents.find_open(session, key, now)
         if incident is not None:
             incidents.touch(session, incident, now)
-        reason = pager.RECORD_ADDED if record else pager.DANGER_AGAIN
-        results.append(pager.update_page(session, row, draft.urgency, reason, now))
+        reason = outbox.RECORD_ADDED if record else outbox.DANGER_AGAIN
+        results.append(outbox.update_page(session, row, draft.urgency, reason, now))
 
     if record:
         text = "The worker completed the record in the same conversation.\n" + record_text(draft)
@@ -229,7 +233,6 @@ def _add_to_incident(  # noqa: ANN001, PLR0913
         text = f"Danger reported again in the same conversation at {now:%H:%M}: " + (
             draft.observations or "the worker reported that someone is in danger now."
         )
-    from bot.records.concern_log import ConcernLogError, InvalidConcern
 
     try:
         log.add_event(
@@ -301,7 +304,6 @@ def raise_alarm(
 
     In a conversation that already raised a concern, the danger is added to that concern
     (a dated event) and its one page chain is paged again or updated (`Outcome.extended`)."""
-    from bot.records.concern_log import ConcernDraft
 
     now = now or clock.now()
     draft = ConcernDraft(
@@ -323,7 +325,6 @@ def raise_alarm(
             if ref is not None:
                 return _add_to_incident(log, key, ref, draft, worker, now, record=False)
         except Exception as exc:  # noqa: BLE001 - the alarm must still be raised
-            import logging
 
             logging.getLogger(__name__).error(
                 "adding danger to the conversation's concern failed: %s", type(exc).__name__
@@ -340,7 +341,6 @@ def draft_from_answers(
     now: datetime | None = None,
 ):  # noqa: ANN201
     """The form's answers as a ConcernDraft, every text kept exactly as given."""
-    from bot.records.concern_log import ConcernDraft
 
     def text(slot: str) -> str:
         return disclosure.clean_answer(answers.get(slot))
@@ -376,10 +376,7 @@ _opened: dict[str, object] = {}
 
 
 def _key_stamp() -> tuple:
-    import os
-    from pathlib import Path
 
-    from bot.records import crypto
 
     named = os.environ.get(crypto.KEY_FILE_ENV, "").strip()
     path = Path(named) if named else crypto.default_key_path()
@@ -394,9 +391,6 @@ def _key_stamp() -> tuple:
 def concern_log(url: str | None = None, engine=None):  # noqa: ANN001, ANN201
     """The concern log with this organisation's own event types (from its policy pack);
     on `engine` if given (e.g. the pager's), else on `url` or SAFEGUARD_DB_URL."""
-    from bot.config import settings
-    from bot.core.pack import load_pack
-    from bot.records.concern_log import ConcernLog
 
     names = [event.name for event in load_pack().recording.event_types]
     if engine is not None:
@@ -432,8 +426,6 @@ def open_concern_for(conversation: str, now: datetime | None = None):  # noqa: A
     """The conversation's open incident (`bot.records.incidents.OpenIncident`: its concern's
     reference and when it began), or None. None too if the log cannot be read: the worker
     is then simply not told, and the next save still finds the incident."""
-    from bot.records import incidents
-    from bot.records.db import transaction
 
     now = now or clock.now()
     try:
@@ -448,8 +440,6 @@ def open_concern_for(conversation: str, now: datetime | None = None):  # noqa: A
 def end_incident(conversation: str, now: datetime | None = None) -> str | None:
     """The worker says the next thing is about a different child: end the conversation's
     incident. Returns the reference of the concern it belonged to, or None."""
-    from bot.records import incidents
-    from bot.records.db import transaction
 
     now = now or clock.now()
     log = concern_log()

@@ -13,12 +13,15 @@ to the person's next transport, then to the next escalation step.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit
+
+from bot.config.secrets import SecretError, secret
 
 ACK_PREFIX = "ack:"
 
@@ -168,7 +171,7 @@ class TeamsTransport:
         self.timeout = timeout
 
     def send(self, message: PageMessage, address: str) -> None:
-        import httpx
+        import httpx  # heavy: imported on first use, not at start-up
 
         # The webhook URL carries its own secret (sig=...): never shown in an error, and only
         # ever sent over HTTPS (plain http is allowed to this machine only, for tests).
@@ -219,8 +222,10 @@ class TelegramTransport:
 
     async def _call(self, factory: Callable[[Any], Coroutine[Any, Any, Any]]) -> Any:
         if self._bot is None:
-            from telegram import Bot
-            from telegram.request import HTTPXRequest
+            from telegram import Bot  # heavy: imported on first use, not at start-up
+            from telegram.request import (  # heavy: imported on first use, not at start-up
+                HTTPXRequest,  # heavy: imported on first use, not at start-up
+            )
 
             kwargs: dict[str, Any] = {
                 "request": HTTPXRequest(
@@ -237,8 +242,11 @@ class TelegramTransport:
         return await factory(self._bot)
 
     def send(self, message: PageMessage, address: str) -> None:
-        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-        from telegram.error import TelegramError
+        from telegram import (  # heavy: imported on first use, not at start-up
+            InlineKeyboardButton,
+            InlineKeyboardMarkup,
+        )
+        from telegram.error import TelegramError  # heavy: imported on first use, not at start-up
 
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton("Acknowledge", callback_data=message.ack_data)]]
@@ -259,7 +267,7 @@ class TelegramTransport:
         return " ".join(str(exc).replace(self.token, "<token>").split())[:200]
 
     def answer_callback(self, callback_query_id: str, text: str) -> None:
-        from telegram.error import TelegramError
+        from telegram.error import TelegramError  # heavy: imported on first use, not at start-up
 
         try:
             self._run(
@@ -302,7 +310,6 @@ def default_transports(stream: TextIO | None = None) -> dict[str, Transport]:
     TELEGRAM_BASE_URL             another Bot API server, e.g. a local one or a test fake
     SAFEGUARD_TEAMS_DISABLED=1    turns Teams webhooks off (on by default; URLs are per person)
     """
-    import os
 
     def env(*names: str) -> str:
         for name in names:
@@ -311,7 +318,6 @@ def default_transports(stream: TextIO | None = None) -> dict[str, Transport]:
                 return value
         return ""
 
-    from bot.config.secrets import SecretError, secret
 
     out: dict[str, Transport] = {"console": ConsoleTransport(stream)}
     # The token from the environment or TELEGRAM_BOT_TOKEN_FILE (a chmod 600 file).

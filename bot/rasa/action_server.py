@@ -21,6 +21,8 @@ import os
 import sys
 from typing import Any
 
+from bot.config.secrets import ACTION_SECRET, SecretError, shared_secret
+
 HEADER = "X-Safeguard-Action-Secret"
 HOST_ENV = "SAFEGUARD_ACTIONS_HOST"
 OPEN_PATHS = frozenset({"/health"})  # a liveness check reveals nothing and runs nothing
@@ -30,7 +32,7 @@ logger = logging.getLogger("rasa_sdk.safeguard")
 
 def require_secret(app: Any, secret: str) -> None:  # noqa: ANN401 - a Sanic app
     """Refuse (401) every request to `app` but the health check without `secret`."""
-    from sanic import response
+    from sanic import response  # heavy: imported on first use, not at start-up
 
     expected = secret.encode("utf-8")
 
@@ -59,7 +61,6 @@ def main(argv: list[str] | None = None) -> None:
     # Anything else (-vv, --cors ...) is rasa_sdk's own option: passed on to it.
     args, sdk_args = parser.parse_known_args(argv)
 
-    from bot.config.secrets import ACTION_SECRET, SecretError, shared_secret
 
     try:
         secret = shared_secret(ACTION_SECRET)
@@ -67,8 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"action server: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
 
-    import rasa_sdk.__main__ as sdk_main
-    from rasa_sdk import endpoint
+    import rasa_sdk.__main__ as sdk_main  # heavy: imported on first use, not at start-up
+    from rasa_sdk import endpoint  # heavy: imported on first use, not at start-up
 
     original = endpoint.create_app
 

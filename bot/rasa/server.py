@@ -41,9 +41,19 @@ own default is 100 MB): a hostile POST cannot make it hold a huge body in memory
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import os
 import sys
 from typing import Any
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+from jsonschema.validators import validator_for
+
+from bot.config import settings
+from bot.config.secrets import ACTION_SECRET, shared_secret
+from bot.core.pack import available_orgs
 
 _installed = False
 
@@ -57,7 +67,6 @@ KEEPALIVE_SECONDS = 2.0
 
 
 def _compiled_validator(schema: dict[str, Any]) -> Any:  # noqa: ANN401
-    from jsonschema.validators import validator_for
 
     cls = validator_for(schema)
     cls.check_schema(schema)
@@ -69,10 +78,12 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from jsonschema import ValidationError
-    from jsonschema.exceptions import best_match
-    from rasa.core.actions import action as rasa_action
-    from rasa.shared.core import events as rasa_events
+    from rasa.core.actions import (
+        action as rasa_action,  # heavy: imported on first use, not at start-up
+    )
+    from rasa.shared.core import (
+        events as rasa_events,  # heavy: imported on first use, not at start-up
+    )
 
     remote = rasa_action.RemoteAction
     validator = _compiled_validator(remote.action_response_format_spec())
@@ -121,8 +132,6 @@ ORG_SLOT = "organisation"
 def deployment_org() -> str | None:
     """The organisation this server answers for (SAFEGUARD_ORG, default generic), if it
     has a policy pack; None otherwise (responses then cite no organisation's policy)."""
-    from bot.config import settings
-    from bot.core.pack import available_orgs
 
     org = settings.org()
     return org if org in available_orgs() else None
@@ -136,7 +145,7 @@ def _organisation_slot() -> None:
 
     Not a speed-up like the rest of this module: the one place a server-wide setting can
     reach Rasa's response selection before the first message."""
-    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.domain import Domain  # heavy: imported on first use, not at start-up
 
     original = Domain.__init__
 
@@ -154,10 +163,9 @@ def _organisation_slot() -> None:
 
 def _sign_action_calls() -> None:
     """The action endpoint, as read from the endpoints file, sends the action secret."""
-    from rasa.core.utils import AvailableEndpoints
+    from rasa.core.utils import AvailableEndpoints  # heavy: imported on first use, not at start-up
 
-    from bot.config.secrets import ACTION_SECRET, shared_secret
-    from bot.rasa.action_server import HEADER
+    from bot.rasa.action_server import HEADER  # heavy: imported on first use, not at start-up
 
     original = AvailableEndpoints.read_endpoints.__func__
 
@@ -176,7 +184,10 @@ def _sign_action_calls() -> None:
 def current_turn(events: Any) -> list[Any]:  # noqa: ANN401
     """The events from the `action_listen` before the latest user message to the end (all
     of them when there is no user message yet)."""
-    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.events import (  # heavy: imported on first use, not at start-up
+        ActionExecuted,
+        UserUttered,
+    )
 
     recent: list[Any] = []
     found_user = False
@@ -195,9 +206,13 @@ def current_turn(events: Any) -> list[Any]:  # noqa: ANN401
 
 def _send_only_the_current_turn() -> None:
     """`RemoteAction._action_call_format` as in Rasa 3.6.21, with `current_turn` events."""
-    import rasa
-    from rasa.core.actions import action as rasa_action
-    from rasa.shared.core.trackers import EventVerbosity
+    import rasa  # heavy: imported on first use, not at start-up
+    from rasa.core.actions import (
+        action as rasa_action,  # heavy: imported on first use, not at start-up
+    )
+    from rasa.shared.core.trackers import (
+        EventVerbosity,  # heavy: imported on first use, not at start-up
+    )
 
     def _action_call_format(self, tracker, domain) -> dict[str, Any]:  # noqa: ANN001
         state = tracker.current_state(EventVerbosity.NONE)
@@ -220,10 +235,11 @@ def _send_only_the_current_turn() -> None:
 
 def _shared_session(endpoint: Any) -> Any:  # noqa: ANN401
     """This endpoint's keep-alive client session for the running event loop."""
-    import asyncio
 
-    import aiohttp
-    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+    import aiohttp  # heavy: imported on first use, not at start-up
+    from rasa.utils.endpoints import (
+        DEFAULT_REQUEST_TIMEOUT,  # heavy: imported on first use, not at start-up
+    )
 
     loop = asyncio.get_running_loop()
     sessions = endpoint.__dict__.setdefault("_safeguard_sessions", {})
@@ -263,17 +279,16 @@ class _Borrowed:
 def _reuse_endpoint_sessions() -> None:
     """Rasa's `EndpointConfig.request` does `async with self.session()` for each call; the
     session it gets is now the endpoint's shared one, left open (3. above)."""
-    from rasa.utils import endpoints
+    from rasa.utils import endpoints  # heavy: imported on first use, not at start-up
 
     endpoints.EndpointConfig.session = lambda self: _Borrowed(_shared_session(self))
 
 
 def main() -> None:
-    import os
 
     os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
     install()
-    from rasa.__main__ import main as rasa_main
+    from rasa.__main__ import main as rasa_main  # heavy: imported on first use, not at start-up
 
     sys.argv[0] = "rasa"
     rasa_main()

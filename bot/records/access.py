@@ -36,8 +36,12 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, String, UniqueCons
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.config import settings
 from bot.core import clock as _clock
+from bot.core import rota
+from bot.paging.reporting import Worker
 from bot.records.db import Base, make_engine, session_factory, transaction
+from bot.records.migrate import MigrationError, upgrade
 
 if TYPE_CHECKING:
     from bot.paging.reporting import Worker
@@ -128,7 +132,6 @@ class Identity:
         return self.role in APPROVER_ROLES
 
     def worker(self):  # noqa: ANN201
-        from bot.paging.reporting import Worker
 
         # The bare Telegram id, as bot.records.access.worker_for gives for "telegram:<id>": the
         # concerns a person raised and the pager's notices find them by it.
@@ -205,7 +208,6 @@ class StaffDirectory:
         self._roster_cache: tuple[tuple[str, float], object] | None = None
         self._lock = threading.Lock()
         if migrate:
-            from bot.records.migrate import MigrationError, upgrade
 
             try:
                 upgrade(self.engine)
@@ -216,7 +218,6 @@ class StaffDirectory:
 
     def roster(self):  # noqa: ANN201
         """The roster, re-read when its file changes (a lead's edit applies without restart)."""
-        from bot.core import rota
 
         path = self._roster_path or rota.roster_path()
         try:
@@ -523,7 +524,6 @@ _DEFAULT_LOCK = threading.Lock()
 
 def directory(url: str | None = None) -> StaffDirectory:
     """One shared directory per database URL (migrated once per process)."""
-    from bot.config import settings
 
     key = url or settings.db_url()
     with _DEFAULT_LOCK:
@@ -559,8 +559,6 @@ def worker_for(sender: str) -> Worker:
     lead. A Telegram person's Worker id is their bare Telegram id, as it always was, so the
     concerns they raised and the pager's notices still find them.
     """
-    from bot.core import rota
-    from bot.paging.reporting import Worker
 
     sender = str(sender or "unknown")
     channel, _, who = sender.partition(":")

@@ -39,8 +39,8 @@ from sqlalchemy.orm import Session
 
 from bot.config import settings
 from bot.core import clock
-from bot.records.concern_log import UTCDateTime
-from bot.records.db import Base, make_engine, session_factory, transaction
+from bot.records.db import Base, UTCDateTime, make_engine, session_factory, transaction
+from bot.records.migrate import MigrationError, upgrade
 
 GENESIS = "0" * 64
 """The 'previous hash' of the first entry."""
@@ -334,7 +334,6 @@ class AuditTrail:
         self.engine = engine
         self.sessions = session_factory(engine)
         if migrate:
-            from bot.records.migrate import MigrationError, upgrade
 
             try:
                 upgrade(engine)

@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bot.config import settings
+from bot.core import rota
+from bot.core.datafile import DataFileError
 from bot.records.audit import TEXT_LIMIT, Actor, AuditError, AuditTrail
 from bot.records.concern_log import (
     KIND_CLOSED,
@@ -89,8 +91,6 @@ def actor_from_roster(
     Raises UnknownPerson if no id is given or the roster has nobody with it,
     RosterUnavailable if the roster cannot be read.
     """
-    from bot.core import rota
-    from bot.core.datafile import DataFileError
 
     wanted = (person_id or os.environ.get(USER_ENV, "")).strip()
     if not wanted:
@@ -115,7 +115,6 @@ def actor_for_chat(worker, *, roster=None) -> Actor:  # noqa: ANN001
     """The person behind a chat (`bot.paging.reporting.Worker`): their roster entry when the
     authenticated chat identity is in the roster, else who the chat layer says they are
     (`Worker.role`), known by the chat id."""
-    from bot.core import rota
 
     if roster is None:
         try:

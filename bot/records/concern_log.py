@@ -26,14 +26,13 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -44,13 +43,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, relationship
-from sqlalchemy.types import TypeDecorator
 
 from bot.config import settings
 from bot.core import clock
+from bot.records import audit
+from bot.records.audit import Actor
 from bot.records.crypto import CryptoError, KeySpec, Sealer
-from bot.records.db import Base, make_engine, session_factory, transaction
+from bot.records.db import Base, UTCDateTime, make_engine, session_factory, transaction
 from bot.records.incidents import IncidentConflict
+from bot.records.migrate import MigrationError, upgrade
 
 if TYPE_CHECKING:
     from bot.records.audit import Actor
@@ -216,26 +217,6 @@ def normalise_reference(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- tables
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware datetimes stored as naive UTC (portable and sortable on SQLite and
-    PostgreSQL), read back as Europe/London local time."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the concern log; use bot.core.clock")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc).astimezone(clock.LONDON)
 
 
 class ConcernRecord(Base):
@@ -554,7 +535,6 @@ class ConcernLog:
         self.engine = engine
         self.sessions = session_factory(self.engine)
         if migrate:
-            from bot.records.migrate import MigrationError, upgrade
 
             try:
                 upgrade(self.engine)
@@ -912,7 +892,6 @@ def _audit(
     that cannot be written stops the write with `error` (for a new concern a plain
     ConcernLogError, never InvalidConcern: the draft is fine and must be kept, e.g. in the
     spool, not dropped as incomplete)."""
-    from bot.records import audit
 
     try:
         audit.append(session, actor, action, concern_ref=ref, **kwargs)
@@ -921,13 +900,11 @@ def _audit(
 
 
 def _draft_actor(draft: ConcernDraft) -> Actor:
-    from bot.records.audit import Actor
 
     return Actor(id=draft.worker_id, name=draft.worker_name, role="unknown", channel="system")
 
 
 def _named_actor(by: str) -> Actor:
-    from bot.records.audit import Actor
 
     return Actor(id=by.strip(), name=by.strip(), role="unknown", channel="system")
 

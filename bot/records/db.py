@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 from bot.config import settings
+from bot.core import clock
 
 Base = declarative_base()
 
@@ -45,3 +49,23 @@ def transaction(factory: sessionmaker) -> Iterator[Session]:
     with factory() as session:
         with session.begin():
             yield session
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes stored as naive UTC (portable and sortable on SQLite and
+    PostgreSQL), read back as Europe/London local time."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the concern log; use bot.core.clock")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc).astimezone(clock.LONDON)

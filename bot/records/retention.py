@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.core.replies import cited
+
 DUE = "due"
 UNKNOWN = "unknown"
 NOT_YET = "not yet"
@@ -197,7 +199,6 @@ def not_set_text(pack: Any) -> str:
     if retention.ask:
         text += f" Ask {retention.ask}."
     if retention.source:
-        from bot.core.replies import cited
 
         text += f" (Source: {cited(pack, [retention.source])}.)"
     return text

@@ -6,13 +6,15 @@ key (`bot.records.crypto`), written to a temporary file, fsync'd, renamed into p
 directory fsync'd, mode 0600. A kill at any moment leaves either no spool file or a whole
 one (a half-written temporary file is never read as a concern).
 
-`replay()` writes each spooled draft to the concern log when the database is back, with its
-pages in the same transaction, then removes the file. It runs at the pager's start and
-every `REPLAY_EVERY_S` seconds in its loop (`bot.paging.pager`), and on demand with
-``safeguard spool flush``. Exactly once: before writing, it looks for a concern already
-holding this draft (same worker, same creation time to the microsecond, same record), so
-a crash between the database commit and the file's removal cannot write it twice. One
-replayer at a time (a lock file), so the pager and a manual flush never race.
+`bot.paging.replay` writes each spooled draft to the concern log when the database is
+back, with its pages in the same transaction, then removes the file (this module only
+keeps and reads the files: writing a concern with its pages is paging's job). It runs at
+the pager's start and every `REPLAY_EVERY_S` seconds in its loop (`bot.paging.pager`), and
+on demand with ``safeguard spool flush``. Exactly once: before writing, it looks for a
+concern already holding this draft (same worker, same creation time to the microsecond,
+same record), so a crash between the database commit and the file's removal cannot write
+it twice. One replayer at a time (a lock file, `locked`), so the pager and a manual flush
+never race.
 
 A spool file that cannot be read or decrypted is never deleted: it is moved aside to
 ``spool/unreadable/`` and reported (one line each) by ``safeguard spool status`` and when
@@ -37,6 +39,8 @@ from typing import Any
 
 from bot.config import settings
 from bot.core import clock
+from bot.records.concern_log import ConcernDraft
+from bot.records.crypto import CryptoError, Sealer, as_multifernet
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +109,6 @@ def _encode(draft: Any, spool_id: str, spooled_at: datetime, reason: str) -> str
 
 
 def _decode(text: str):  # noqa: ANN202
-    from bot.records.concern_log import ConcernDraft
 
     payload = json.loads(text)
     if not isinstance(payload, dict) or payload.get("v") != FORMAT_VERSION:
@@ -129,7 +132,6 @@ def write(draft: Any, reason: str = "", *, base: Path | None = None, key: Any = 
 
     Raises SpoolError (one line) if it could not be kept: the caller must then tell the
     worker nothing was saved."""
-    from bot.records.crypto import CryptoError, Sealer
 
     now = clock.now()
     if draft.created_at is None:
@@ -205,18 +207,17 @@ class Status:
         return out
 
 
-def _spooled_files(directory: Path) -> list[Path]:
+def spooled_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file() and p.name.endswith(SUFFIX))
 
 
 def _read(path: Path, key: Any = None):  # noqa: ANN202
-    from bot.records.crypto import Sealer
 
     token = path.read_text(encoding="ascii")
     return _decode(Sealer(key).open(token.strip()))
 
 
-def _move_aside(path: Path, why: str, base: Path | None) -> str:
+def move_aside(path: Path, why: str, base: Path | None) -> str:
     """Move an unreadable file out of the way, keeping it (never deleted)."""
     target_dir = unreadable_dir(base)
     target = target_dir / path.name
@@ -231,20 +232,19 @@ def _move_aside(path: Path, why: str, base: Path | None) -> str:
     return target.name
 
 
-def _classify(path: Path, key: Any, base: Path | None):  # noqa: ANN202
+def read_spooled(path: Path, key: Any, base: Path | None):  # noqa: ANN202
     """(payload, draft) for a readable file, or None after moving it aside."""
-    from bot.records.crypto import CryptoError
 
     try:
         return _read(path, key)
     except CryptoError:
-        _move_aside(path, "cannot be decrypted with this key", base)
+        move_aside(path, "cannot be decrypted with this key", base)
     except (ValueError, TypeError, KeyError, UnicodeError) as exc:
-        _move_aside(path, f"damaged: {type(exc).__name__}", base)
+        move_aside(path, f"damaged: {type(exc).__name__}", base)
     return None
 
 
-def _remove_stale_tmp(directory: Path) -> None:
+def remove_stale_tmp(directory: Path) -> None:
     cutoff = time.time() - STALE_TMP_S
     for path in directory.iterdir():
         if path.name.startswith(TMP_PREFIX):
@@ -260,17 +260,16 @@ def status(*, base: Path | None = None, key: Any = None) -> Status:
     directory = spool_dir(base)
     result = Status()
     try:
-        from bot.records.crypto import as_multifernet
 
         key = as_multifernet(key)
     except ValueError as exc:
         result.problems.append(f"the spool cannot be read: {exc}")
         key = None
     if key is not None:
-        with _locked(directory, wait=False) as got:
-            for path in _spooled_files(directory):
+        with locked(directory, wait=False) as got:
+            for path in spooled_files(directory):
                 if got:
-                    read = _classify(path, key, base)
+                    read = read_spooled(path, key, base)
                 else:
                     # A replay holds the spool: read only, move nothing.
                     try:
@@ -294,7 +293,7 @@ def status(*, base: Path | None = None, key: Any = None) -> Status:
                     )
                 )
     else:
-        count = len(_spooled_files(directory))
+        count = len(spooled_files(directory))
         if count:
             result.problems.append(f"{count} spool file(s) wait but cannot be read without the key")
     aside = unreadable_dir(base)
@@ -305,7 +304,7 @@ def status(*, base: Path | None = None, key: Any = None) -> Status:
 def pending_count(base: Path | None = None) -> int:
     """How many spool files wait (without opening them)."""
     try:
-        return len(_spooled_files(spool_dir(base)))
+        return len(spooled_files(spool_dir(base)))
     except OSError:
         return 0
 
@@ -314,7 +313,7 @@ def pending_count(base: Path | None = None) -> int:
 
 
 @contextlib.contextmanager
-def _locked(directory: Path, wait: bool = True) -> Iterator[bool]:
+def locked(directory: Path, wait: bool = True) -> Iterator[bool]:
     """One replayer at a time (an flock on spool/.lock; released if the process dies)."""
     fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -333,140 +332,10 @@ def _locked(directory: Path, wait: bool = True) -> Iterator[bool]:
         os.close(fd)
 
 
-@dataclass
-class ReplayResult:
-    written: list[str] = field(default_factory=list)
-    """References of concerns written to the log in this replay."""
-    already: list[str] = field(default_factory=list)
-    """References of drafts found already written (a crash after the commit)."""
-    moved_aside: list[str] = field(default_factory=list)
-    remaining: int = 0
-    problem: str | None = None
-    """Why the replay stopped early (the database is still down), one line."""
-
-
-def _same_record(view: Any, draft: Any) -> bool:
-    from bot.records.concern_log import SEALED_FIELDS
-
-    return all(getattr(view, name) == _sealed_value(draft, name) for name in SEALED_FIELDS)
-
-
-def _sealed_value(draft: Any, name: str) -> Any:
-    value = getattr(draft, name)
-    return list(value) if name == "language_choices" else value
-
-
-def find_written(log: Any, draft: Any) -> str | None:
-    """The reference of a concern already holding exactly this draft, or None."""
-    from sqlalchemy import select
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from bot.records.concern_log import ConcernLogError, ConcernRecord
-
-    try:
-        with log.sessions() as session:
-            refs = session.scalars(
-                select(ConcernRecord.reference).where(
-                    ConcernRecord.worker_id == draft.worker_id.strip(),
-                    ConcernRecord.created_at == draft.created_at,
-                )
-            ).all()
-    except SQLAlchemyError as exc:
-        original = getattr(exc, "orig", None) or exc
-        first = (str(original).strip().splitlines() or [""])[0][:200]
-        raise ConcernLogError(
-            f"could not check the spool against the concern log: the database failed "
-            f"({type(original).__name__}: {first})"
-        ) from exc
-    for ref in refs:
-        if _same_record(log.get(ref), draft):
-            return ref
-    return None
-
-
-def _remove(path: Path) -> None:
+def remove(path: Path) -> None:
+    """Remove a spool file once its concern is in the log, durably (the directory fsync'd)."""
     path.unlink()
     _fsync_dir(path.parent)
-
-
-def replay(
-    log: Any = None,
-    *,
-    base: Path | None = None,
-    key: Any = None,
-    now: datetime | None = None,
-    wait_for_lock: bool = False,
-) -> ReplayResult:
-    """Write every spooled draft to the concern log (with its pages), oldest first.
-
-    Stops at the first database failure (the rest wait for the next try). `log` defaults
-    to `bot.paging.reporting.concern_log()`. With `wait_for_lock` False, returns at once (nothing
-    done) if another process is replaying."""
-    from bot.records.concern_log import ConcernLogError, InvalidConcern
-
-    result = ReplayResult()
-    directory = spool_dir(base)
-    _remove_stale_tmp(directory)
-    files = _spooled_files(directory)
-    if not files:
-        return result
-    with _locked(directory, wait=wait_for_lock) as got:
-        if not got:
-            result.remaining = len(_spooled_files(directory))
-            result.problem = "another process is writing the spool to the database"
-            return result
-        files = _spooled_files(directory)
-        if log is None:
-            from bot.paging import reporting
-
-            try:
-                log = reporting.concern_log()
-            except ConcernLogError as exc:
-                result.problem, result.remaining = str(exc), len(files)
-                return result
-        for index, path in enumerate(files):
-            read = _classify(path, key, base)
-            if read is None:
-                result.moved_aside.append(path.name)
-                continue
-            payload, draft = read
-            try:
-                done = find_written(log, draft)
-                if done is None:
-                    from bot.paging.reporting import _page_in_same_transaction
-
-                    view = log.record(
-                        draft,
-                        in_same_transaction=_page_in_same_transaction(now or clock.now()),
-                        **_record_reason(log),
-                    )
-                    result.written.append(view.reference)
-                    logger.warning(
-                        "concern from the local spool (%s) written as %s; paging",
-                        payload["id"],
-                        view.reference,
-                    )
-                else:
-                    result.already.append(done)
-            except InvalidConcern as exc:
-                # The log will never accept it as it is: keep it, aside, and say so.
-                result.moved_aside.append(_move_aside(path, f"refused: {exc}", base))
-                continue
-            except ConcernLogError as exc:
-                result.problem = str(exc)
-                result.remaining = len(files) - index
-                return result
-            _remove(path)
-    return result
-
-
-def _record_reason(log: Any) -> dict[str, str]:
-    """The audit reason for a replayed concern, where the log records one."""
-    import inspect
-
-    if "reason" in inspect.signature(log.record).parameters:
-        return {"reason": "raised a concern (kept in the local spool while the database was down)"}
-    return {}
 
 
 # --------------------------------------------------------------------------- start-up

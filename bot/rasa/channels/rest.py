@@ -35,7 +35,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.core import channel_auth, limits
+from bot.config.secrets import CHANNEL_SECRET, shared_secret
+from bot.core import channel_auth, limits, replies
 from bot.failsafe import safety
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def limit_action_wait(seconds: float) -> float:
     rasa.core.actions.action for every request (aiohttp's per-request timeout), so this
     changes exactly the action-server calls (actions and form validation), nothing else.
     """
-    import rasa.core.actions.action as rasa_action
+    import rasa.core.actions.action as rasa_action  # heavy: imported on first use, not at start-up
 
     current = float(rasa_action.DEFAULT_REQUEST_TIMEOUT)
     if seconds < current:
@@ -199,7 +200,6 @@ class SafeRestInput(RestInput):
             action_timeout = safety.action_timeout_seconds()
         self.action_timeout = limit_action_wait(float(action_timeout))
         self.safety = safety.SafetyNet(reply_within=float(reply_within))
-        from bot.config.secrets import CHANNEL_SECRET, shared_secret
 
         # Made here (0600, under the var directory) when the deployment has none yet, so a
         # server never starts open for want of a secret.
@@ -268,7 +268,7 @@ class SafeRestInput(RestInput):
         if not self.limiter.allow(proven) and not safety.floor_danger(text):
             # Danger is never held back: it goes on to the fail-safe (999 first, the page).
             logger.warning("REST channel: a sender is over the rate limit; message not read")
-            return [safety.reply(proven, limits.too_fast_reply())]
+            return [safety.reply(proven, replies.too_fast())]
         agent = getattr(request.app.ctx, "agent", None)
         return await self.safety.respond(
             proven,

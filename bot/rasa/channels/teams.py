@@ -23,7 +23,7 @@ conversation, with Teams' redelivered Activities ignored; every message goes thr
 `bot.failsafe.safety.SafetyNet`, the fail-safe shared with the REST channel (danger gets
 "call 999" first, the Safeguarding Lead's numbers and a page whatever fails; a message that
 fails or takes too long still gets a plain answer with 999); over-long messages are refused
-with `bot.core.limits.too_long_reply` before Rasa sees them; buttons
+with `bot.core.replies.too_long` before Rasa sees them; buttons
 become a hero card of messageBack actions; only a personal (1:1) chat is talked to (in a team
 channel or group chat everyone would read the disclosure, so the worker is told to open a
 private chat and nothing typed there reaches Rasa); text is sent as plain text (a child's
@@ -72,7 +72,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.config.secrets import secret
-from bot.core import clock, limits
+from bot.core import clock, limits, replies
 from bot.failsafe import safety
 from bot.rasa.channels.rest import limit_action_wait, rasa_classify, rasa_process
 from bot.records.access import teams_sender
@@ -664,7 +664,7 @@ class TeamsInput(InputChannel):
         if not text:
             return [safety.reply(sender, UNREADABLE_REPLY)]
         if limits.too_long(text):  # refused before Rasa or anything else sees it
-            return [safety.reply(sender, limits.too_long_reply(len(text)))]
+            return [safety.reply(sender, replies.too_long(len(text)))]
         source = activity.get("from") or {}
         metadata = {
             "teams": {
