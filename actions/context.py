@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.core import replies
 from bot.core.pack import load_pack
-from bot.paging.reporting import Worker
+from bot.core.people import Worker
 from bot.records.access import worker_for
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Library log records (Rasa, rasa-sdk) are scrubbed of conversation text in every process
-# that imports safeguard: see bot/core/log_privacy.py.
-from bot.core import log_privacy as _log_privacy  # noqa: E402
+# that imports safeguard: see bot/config/log_privacy.py.
+from bot.config import log_privacy as _log_privacy  # noqa: E402
 
 _log_privacy.install()

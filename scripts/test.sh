@@ -10,6 +10,9 @@ step() { printf '\n==> [%ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 step "lint (ruff)"
 $VENV/bin/ruff check bot actions tests scripts
 
+step "import contracts (lint-imports, .importlinter): layers point down, the core stays pure"
+$VENV/bin/lint-imports --no-cache
+
 step "rasa data validate --fail-on-warnings"
 $VENV/bin/rasa data validate --fail-on-warnings --quiet
 

@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.paging.reporting import Worker
+from bot.core.people import Worker
 from bot.records.audit import Actor, AuditTrail
 from bot.records.concern_access import (
     AccessDenied,

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from bot.core.limits import MAX_MESSAGE_CHARS
+from bot.core.people import Worker
 from bot.failsafe import safety
 from bot.failsafe.safety import AlarmClaims, SafetyNet, Turn
-from bot.paging.reporting import Outcome, Worker
+from bot.paging.reporting import Outcome
 
 DANGER = "hes outside the centre with a knife now"
 

@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.core import clock
+from bot.core.people import Worker
 from bot.paging import reporting
 from bot.paging.models import Page
 from bot.records import incidents
 from bot.records.concern_log import ConcernLog
 from bot.records.db import make_engine, session_factory, transaction
 
-WORKER = reporting.Worker(id="worker-1", name="Jo Worker", contact="07700 900555")
+WORKER = Worker(id="worker-1", name="Jo Worker", contact="07700 900555")
 
 
 @pytest.fixture(autouse=True)

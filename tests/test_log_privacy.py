@@ -1,4 +1,4 @@
-"""Library log records are scrubbed of conversation text (bot/core/log_privacy.py)."""
+"""Library log records are scrubbed of conversation text (bot/config/log_privacy.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from bot.core import log_privacy
+from bot.config import log_privacy
 from tests.conftest import ROOT
 
 WORDS = "Auntie Marguerite burns my arm with the iron"

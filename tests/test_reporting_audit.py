@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.paging.reporting import Worker, raise_alarm
+from bot.core.people import Worker
+from bot.paging.reporting import raise_alarm
 from bot.records.audit import AuditTrail
 
 

@@ -19,9 +19,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.core.clock import parse_local
+from bot.core.people import Worker
 from bot.paging import replay, reporting
 from bot.paging.pager import Pager, page_rows
-from bot.paging.reporting import Worker
 from bot.records import spool
 from bot.records.concern_log import ConcernDraft, ConcernLog
 from bot.records.db import make_engine

@@ -590,7 +590,8 @@ def test_rasa_with_nothing_to_say_still_answers(
 def test_worker_notices_go_to_the_workers_own_chat(
     fake: FakeTelegram, world: dict[str, Any]
 ) -> None:
-    from bot.paging.reporting import Worker, raise_alarm
+    from bot.core.people import Worker
+    from bot.paging.reporting import raise_alarm
 
     raise_alarm(Worker(id=str(WORKER), name="Kim Lee", contact="07700 900555"), DANGER)
     raise_alarm(Worker(id="terminal-user", name="Console", contact="ext 200"), DANGER)

@@ -53,7 +53,7 @@ def alarm_lines(outcome) -> str:  # noqa: ANN001
 
 
 async def floor_reply(worker, text: str, *, alarm: bool = True) -> FloorReply:  # noqa: ANN001
-    """The full fallback reply for `text` from `worker` (a bot.paging.reporting.Worker): 999 first;
+    """The full fallback reply for `text` from `worker` (a bot.core.people.Worker): 999 first;
     for danger now, who was paged and the numbers; otherwise the numbers and 'try again'."""
     reply = FloorReply(text=replies.unavailable())
     if not (alarm and is_danger_now(text)):

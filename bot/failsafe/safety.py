@@ -47,6 +47,7 @@ from typing import Any
 
 from bot.core import replies, triage
 from bot.core.limits import MAX_MESSAGE_CHARS, too_long
+from bot.core.people import Worker
 from bot.paging.alarm import (  # the alarm core, re-exported for the channels' callers
     ALARM_WAIT,
     ANSWERED_YES,
@@ -58,7 +59,7 @@ from bot.paging.alarm import (  # the alarm core, re-exported for the channels' 
     run_once,
     submission_key,
 )
-from bot.paging.reporting import Outcome, Worker
+from bot.paging.reporting import Outcome
 from bot.records.access import worker_for as find
 
 logger = logging.getLogger(__name__)

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import settings
+from bot.core.people import Worker
 from bot.paging import reporting
-from bot.paging.reporting import Outcome, Worker
+from bot.paging.reporting import Outcome
 
 logger = logging.getLogger(__name__)
 

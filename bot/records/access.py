@@ -39,12 +39,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.config import settings
 from bot.core import clock as _clock
 from bot.core import rota
-from bot.paging.reporting import Worker
+from bot.core.people import Worker
 from bot.records.db import Base, make_engine, session_factory, transaction
 from bot.records.migrate import MigrationError, upgrade
 
 if TYPE_CHECKING:
-    from bot.paging.reporting import Worker
+    from bot.core.people import Worker
 
 logger = logging.getLogger(__name__)
 

@@ -104,7 +104,7 @@ class Actor:
 
     @classmethod
     def from_worker(cls, worker: Any, channel: str = "chat") -> Actor:
-        """From a `bot.paging.reporting.Worker` (the chat's idea of who is talking)."""
+        """From a `bot.core.people.Worker` (the chat's idea of who is talking)."""
         return cls(
             id=worker.id,
             name=worker.name,

@@ -112,7 +112,7 @@ def actor_from_roster(
 
 
 def actor_for_chat(worker, *, roster=None) -> Actor:  # noqa: ANN001
-    """The person behind a chat (`bot.paging.reporting.Worker`): their roster entry when the
+    """The person behind a chat (`bot.core.people.Worker`): their roster entry when the
     authenticated chat identity is in the roster, else who the chat layer says they are
     (`Worker.role`), known by the chat id."""
 
