@@ -28,7 +28,6 @@ from bot.records.concern_log import (
     InvalidConcern,
     validate_draft,
 )
-from bot.records.db import transaction
 from bot.records.incidents import IncidentConflict
 
 # What a page may say about a concern's category when the worker has not chosen one.
@@ -118,7 +117,9 @@ def raise_concern(  # noqa: ANN001
     try:
         log = concern_log()
         if key is not None and (earlier := _open_incident(log, key, now)) is not None:
-            return _add_to_incident(log, key, earlier, draft, who, now, record=True)
+            return _add_to_incident(
+                log, key, earlier.concern_ref, draft, who, now, record=True
+            )
         try:
             view = log.record(
                 draft,
@@ -130,7 +131,9 @@ def raise_concern(  # noqa: ANN001
             earlier = _open_incident(log, key, now)
             if earlier is None:
                 raise
-            return _add_to_incident(log, key, earlier, draft, who, now, record=True)
+            return _add_to_incident(
+                log, key, earlier.concern_ref, draft, who, now, record=True
+            )
     except InvalidConcern as exc:
         outcome.problems.append(str(exc))
         return outcome
@@ -173,12 +176,11 @@ def _conversation_key(conversation: str | None) -> str | None:
     return None if conversation is None else incidents.conversation_key(str(conversation))
 
 
-def _open_incident(log, key: str, now: datetime) -> str | None:  # noqa: ANN001
-    """The reference of the concern the conversation's open incident belongs to, or None."""
-
-    with log._db("look up the conversation's concern"), transaction(log.sessions) as session:
+def _open_incident(log, key: str, now: datetime) -> incidents.OpenIncident | None:  # noqa: ANN001
+    """The conversation's open incident (its concern's reference, when it began), or None."""
+    with log.session("look up the conversation's concern") as session:
         row = incidents.find_open(session, key, now)
-        return None if row is None else row.concern_ref
+        return None if row is None else incidents.describe(row)
 
 
 def worker_update_type(log) -> str:  # noqa: ANN001
@@ -298,9 +300,11 @@ def raise_alarm(
     if key is not None:
         try:
             log = concern_log()
-            ref = _open_incident(log, key, now)
-            if ref is not None:
-                return _add_to_incident(log, key, ref, draft, worker, now, record=False)
+            found = _open_incident(log, key, now)
+            if found is not None:
+                return _add_to_incident(
+                    log, key, found.concern_ref, draft, worker, now, record=False
+                )
         except Exception as exc:  # noqa: BLE001 - the alarm must still be raised
 
             logging.getLogger(__name__).error(
@@ -406,10 +410,7 @@ def open_concern_for(conversation: str, now: datetime | None = None):  # noqa: A
 
     now = now or clock.now()
     try:
-        log = concern_log()
-        with log._db("look up the conversation's concern"), transaction(log.sessions) as session:
-            row = incidents.find_open(session, incidents.conversation_key(conversation), now)
-            return None if row is None else incidents.describe(row)
+        return _open_incident(concern_log(), incidents.conversation_key(conversation), now)
     except Exception:  # noqa: BLE001 - a lookup for a courtesy line must not break the form
         return None
 
@@ -420,5 +421,5 @@ def end_incident(conversation: str, now: datetime | None = None) -> str | None:
 
     now = now or clock.now()
     log = concern_log()
-    with log._db("start a new concern"), transaction(log.sessions) as session:
+    with log.session("start a new concern") as session:
         return incidents.end(session, incidents.conversation_key(conversation), now)

@@ -551,6 +551,14 @@ class ConcernLog:
         return self.engine.url.render_as_string(hide_password=True)
 
     @contextmanager
+    def session(self, doing: str) -> Iterator[Session]:
+        """One transaction on the log's database for a caller's own tables (a conversation's
+        incident, say): committed at the end, rolled back on error, and any database or
+        key failure turned into one plain ConcernLogError saying what could not be done."""
+        with self._db(doing), transaction(self.sessions) as session:
+            yield session
+
+    @contextmanager
     def _db(self, doing: str) -> Iterator[None]:
         """Turn database and key failures into one plain ConcernLogError."""
         try:
