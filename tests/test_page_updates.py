@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - the pager fixtures (harness, telegram, ...) come from tests/test_pager.py
+# ruff: noqa: F811 - the pager fixtures (harness, telegram, ...) come from tests/pager_harness.py
 """One incident, one page chain (bot.paging.outbox.update_page): a later signal updates the
 concern's page, never a second chain; the update never delays escalation; an acknowledged
 page is re-opened for new danger and its acknowledger told of a finished record."""
@@ -15,7 +15,16 @@ from bot.paging.models import ACKNOWLEDGED, Page, PageDelivery, PagerError
 from bot.paging.outbox import DANGER_AGAIN, RECORD_ADDED, update_page
 from bot.records.db import session_factory, transaction
 from tests.fake_telegram import FakeTelegram
-from tests.test_pager import LEE, Harness, chats, db_dir, engine, harness, teams, telegram  # noqa: F401
+from tests.pager_harness import (  # noqa: F401 - fixtures
+    LEE,
+    Harness,
+    chats,
+    db_dir,
+    engine,
+    harness,
+    teams,
+    telegram,
+)
 
 REF = "SG-7KQ2-M4XP"
 
