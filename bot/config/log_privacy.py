@@ -26,7 +26,7 @@ whatever handlers, files or levels are configured later:
   plain lines are kept: they name actions, slots and errors, and an operator needs them.
 
 `install()` sets this up once per process; importing `bot` calls it, so the Rasa server
-(which loads `bot.rasa.rasa_danger` with the model), the action server and the pager all get it.
+(which loads `bot.rasa.intent_floor` with the model), the action server and the pager all get it.
 safeguard's own modules never log message text (each logs types and counts, never the
 content), and their records pass untouched.
 

@@ -38,6 +38,7 @@ from sanic.response import HTTPResponse
 from bot.config.secrets import CHANNEL_SECRET, shared_secret
 from bot.core import channel_auth, limits, replies
 from bot.failsafe import safety
+from bot.rasa import patches
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +58,14 @@ def limit_action_wait(seconds: float) -> float:
     Rasa 3.6's `RemoteAction.run` reads the module global `DEFAULT_REQUEST_TIMEOUT` of
     rasa.core.actions.action for every request (aiohttp's per-request timeout), so this
     changes exactly the action-server calls (actions and form validation), nothing else.
+    A patch of Rasa's (bot/rasa/patches.py, ACTION_WAIT): refused, in one line, on a Rasa it
+    was not written for or without that global.
     """
-    import rasa.core.actions.action as rasa_action  # heavy: imported on first use, not at start-up
-
-    current = float(rasa_action.DEFAULT_REQUEST_TIMEOUT)
-    if seconds < current:
-        rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds
-    return float(rasa_action.DEFAULT_REQUEST_TIMEOUT)
+    patches.ACTION_WAIT.require()
+    owner, name = patches.ACTION_WAIT.owner()
+    if seconds < float(getattr(owner, name)):
+        patches.replace(patches.ACTION_WAIT, seconds)
+    return float(getattr(owner, name))
 
 
 class ListCollector(CollectingOutputChannel):
