@@ -1,6 +1,6 @@
 """Alembic environment for safeguard.
 
-Normally run through `bot.migrate.upgrade`, which passes an open connection in
+Normally run through `bot.records.migrate.upgrade`, which passes an open connection in
 ``config.attributes["connection"]``. Run by the ``alembic`` command instead, it connects to
 SAFEGUARD_DB_URL (see `bot.settings`).
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.db import make_engine
-from bot.migrate import model_metadata
+from bot.records.db import make_engine
+from bot.records.migrate import model_metadata
 
 config = context.config
 target_metadata = model_metadata()
@@ -42,5 +42,5 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    raise SystemExit("safeguard migrations run online only: use bot.migrate.upgrade()")
+    raise SystemExit("safeguard migrations run online only: use bot.records.migrate.upgrade()")
 run_migrations_online()
