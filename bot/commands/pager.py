@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import signal
 import sys
 
@@ -157,7 +156,9 @@ def run_ack(args: argparse.Namespace) -> int:
     if problem:
         print(f"safeguard pager: {problem}", file=sys.stderr)
         return 1
-    by = args.by or os.environ.get("SAFEGUARD_USER") or getpass.getuser()
+    from bot.config import settings
+
+    by = args.by or settings.current().user or getpass.getuser()  # SAFEGUARD_USER
     try:
         result = pager.acknowledge(args.page, by)
     except PagerError as exc:
