@@ -16,7 +16,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import latest_text, say, say_failure, worker_from
+from actions.context import concern_log, latest_text, say, say_failure, worker_from
 
 LEAD_ROLES = {"lead", "deputy", "admin"}
 SHOWN = 20
@@ -34,7 +34,6 @@ def role_of(sender_id: str) -> str | None:
 
 
 def _access(tracker: Tracker):  # noqa: ANN202
-    from bot.paging.reporting import concern_log
     from bot.records.concern_access import ConcernAccess, actor_for_chat
 
     return ConcernAccess(concern_log(), actor_for_chat(worker_from(tracker)))

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.core import clock
     from bot.core.contacts import route
     from bot.core.pack import PURPOSES, PackError, load_pack
+    from bot.paging import deployment
 
     if args.purpose and args.purpose not in PURPOSES:
         print(
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        when = clock.parse_local(args.at) if args.at else clock.now()
+        when = clock.parse_local(args.at) if args.at else deployment.current().now()
     except clock.ClockError:
         print(
             f"safeguard contacts: --at {args.at!r} is not an ISO time, e.g. 2026-12-28T19:30",
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        pack = load_pack(args.org)
+        pack = load_pack(args.org) if args.org else deployment.current().pack
     except PackError as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -80,19 +80,20 @@ def print_alarm(warnings: list[str], stream=None) -> None:  # noqa: ANN001
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202
-    from bot.core.clock import ClockError, now, parse_local
+    from bot.core.clock import ClockError, parse_local
     from bot.core.datafile import DataFileError
-    from bot.core.rota import load_roster
+    from bot.paging import deployment
 
+    here = deployment.current()
     at = getattr(args, "at", None)
     try:
-        when = parse_local(at) if at else now()
+        when = parse_local(at) if at else here.now()
     except ClockError as exc:
         if at:
             return None, None, f"--at {at!r} is not a local time like 2026-12-25T03:00"
         return None, None, str(exc)
     try:
-        roster = load_roster()
+        roster = here.roster(shared=False)
     except DataFileError as exc:
         return None, None, str(exc)
     return roster, when, None

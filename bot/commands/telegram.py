@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import re
 import signal
 import sys
@@ -89,10 +88,11 @@ def quiet_libraries() -> None:
 def rasa_urls(args: argparse.Namespace) -> list[str] | None:
     """The running Rasa servers to use, or None to start one here."""
     from bot.clients.rasa_client import urls_from_env
+    from bot.config import settings
 
     if args.rasa_url:
         return urls_from_env(",".join(args.rasa_url))
-    if os.environ.get("SAFEGUARD_RASA_URLS", "").strip():
+    if settings.current().rasa_urls:  # SAFEGUARD_RASA_URLS
         return urls_from_env()
     return None
 
@@ -129,7 +129,7 @@ async def check_token(token: str, base_url: str | None) -> tuple[str | None, str
 
 def run(args: argparse.Namespace) -> int:
     from bot.config.secrets import SecretError, secret
-    from bot.core import rota
+    from bot.paging import deployment
     from bot.records.access import AccessError, StaffDirectory
 
     quiet_libraries()
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         token = secret("TELEGRAM_BOT_TOKEN", required=True)
     except SecretError as exc:
         return fail(str(exc))
-    base_url = os.environ.get("TELEGRAM_BASE_URL", "").strip() or None
+    base_url = deployment.current().settings.telegram_base_url or None
     try:
         urls = rasa_urls(args)
     except ValueError as exc:
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         if webhook_secret and not _SECRET_OK.match(webhook_secret):
             return fail("TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256)")
     try:
-        roster = rota.load_roster()
+        roster = deployment.current().roster(shared=False)
     except ValueError as exc:
         return fail(f"the roster cannot be read, so nobody could be paged: {exc}")
     try:
