@@ -111,7 +111,7 @@ def install() -> None:
 
 def _check_action_results_once() -> None:
     """1. above: Rasa's check of an action server reply, with the schema checked once."""
-    from rasa.core.actions import (
+    from rasa.core.actions import (  # heavy: imported on first use, not at start-up
         action as rasa_action,  # heavy: imported on first use, not at start-up
     )
 
@@ -231,7 +231,7 @@ def _send_only_the_current_turn() -> None:
     """4. above: `RemoteAction._action_call_format` as in Rasa 3.6.21 (the only change:
     `current_turn` events, and so EventVerbosity.NONE for the rest of the state)."""
     import rasa  # heavy: imported on first use, not at start-up
-    from rasa.shared.core.trackers import (
+    from rasa.shared.core.trackers import (  # heavy: imported on first use, not at start-up
         EventVerbosity,  # heavy: imported on first use, not at start-up
     )
 
@@ -258,7 +258,7 @@ def _shared_session(endpoint: Any) -> Any:  # noqa: ANN401
     """This endpoint's keep-alive client session for the running event loop."""
 
     import aiohttp  # heavy: imported on first use, not at start-up
-    from rasa.utils.endpoints import (
+    from rasa.utils.endpoints import (  # heavy: imported on first use, not at start-up
         DEFAULT_REQUEST_TIMEOUT,  # heavy: imported on first use, not at start-up
     )
 
