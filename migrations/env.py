@@ -2,7 +2,7 @@
 
 Normally run through `bot.records.migrate.upgrade`, which passes an open connection in
 ``config.attributes["connection"]``. Run by the ``alembic`` command instead, it connects to
-SAFEGUARD_DB_URL (see `bot.settings`).
+SAFEGUARD_DB_URL (see `bot.config.settings`).
 """
 
 from __future__ import annotations
