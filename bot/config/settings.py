@@ -22,6 +22,7 @@ tests/test_settings.py).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -422,20 +423,17 @@ class Settings(BaseSettings):
     @classmethod
     def env_names(cls) -> dict[str, str]:
         """{environment variable: field name}, in the order of the table."""
-        return {f.field_info.extra["env"]: name for name, f in cls.__fields__.items()}
+        return dict(_field_names(cls))
 
     def text(self, env: str) -> str:
         """The value of the variable `env` as text, "" when unset; a secret's real value
         (for bot.config.secrets). KeyError for a name that is not a setting."""
-        value = getattr(self, self.env_names()[env])
+        value = getattr(self, _field_names(type(self))[env])
         if value is None:
             return ""
         if isinstance(value, SecretStr):
             return value.get_secret_value()
         return str(value)
-
-    def is_set(self, env: str) -> bool:
-        return self.text(env) != ""
 
     @property
     def var_path(self) -> Path:
@@ -471,6 +469,11 @@ class Settings(BaseSettings):
             )
         return out
 
+
+
+@functools.cache
+def _field_names(cls: type[Settings]) -> dict[str, str]:
+    return {f.field_info.extra["env"]: name for name, f in cls.__fields__.items()}
 
 
 def _bounded_seconds(env: str, raw: Any, fallback: float) -> tuple[float, str]:  # noqa: ANN401
