@@ -3,8 +3,9 @@
 Seed 002 section 4.7 (The Children's Society) lists terms that must not be used when
 recording child sexual or criminal exploitation, because such records have been used
 against children in court. The rules live in ``knowledge/language_rules.yml`` (data, with
-sources); this module compiles them into spaCy Matcher patterns and reports each finding
-with where it is, why it harms the child and what to consider writing instead.
+sources); the phrase-rule engine (`bot.core.phrases`) compiles them into spaCy Matcher
+patterns, and this module decides which matches the context lets stand and reports each
+finding with where it is, why it harms the child and what to consider writing instead.
 
 It is advice, never a block: the wording says "consider", and text inside quotation marks
 is never flagged, because it is what someone said and must be kept verbatim.
@@ -23,7 +24,6 @@ not checked; `was_truncated(text)` tells a caller to say so) in chunks of at mos
 from __future__ import annotations
 
 import bisect
-import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,14 @@ from pydantic import BaseModel, root_validator, validator
 
 from bot import ROOT
 from bot.core.datafile import DataFileError, load_model
+from bot.core.phrases import (
+    SENTENCE_WORDS,
+    PhraseMatcher,
+    Source,
+    compile_phrase,
+    entry_words,
+    split_word_hyphens,
+)
 
 RULES_PATH = ROOT / "knowledge" / "language_rules.yml"
 
@@ -42,7 +50,7 @@ MAX_CHARS = 500_000
 CHUNK_CHARS = 50_000
 """Text is tokenised in pieces of at most this size, split at line breaks where possible."""
 
-MAX_PATTERNS_PER_PHRASE = 2_000
+MAX_PATTERNS_PER_PHRASE = SENTENCE_WORDS.max_patterns
 """A phrase whose multi-word alternatives expand to more Matcher patterns than this is refused."""
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
@@ -135,12 +143,18 @@ class Rule(BaseModel):
 
 
 class RuleFile(BaseModel):
-    sources: dict[str, str]
+    sources: dict[str, Source]
     word_sets: dict[str, list[str]] = {}
     rules: list[Rule]
 
     class Config:
         extra = "forbid"
+
+    @validator("sources", pre=True)
+    def _plain_titles(cls, value: Any) -> Any:  # noqa: N805
+        if isinstance(value, dict):
+            return {key: Source.of(entry) for key, entry in value.items()}
+        return value
 
     @root_validator(skip_on_failure=True)
     def _consistent(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
@@ -204,7 +218,6 @@ class Finding:
 
 # --------------------------------------------------------------------------- text helpers
 
-_WORD_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")
 _PUNCT_RUN = re.compile(r"[^\w\s]{32,}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE_LIKE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -218,7 +231,7 @@ def normalise(text: str) -> str:
     Offsets stay valid because every replacement is one character for one.
     """
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
-    text = _WORD_HYPHEN.sub(" ", text)
+    text = split_word_hyphens(text)
     text = _SURROGATE.sub("\ufffd", text)  # spaCy cannot store lone surrogates
     text = _PUNCT_RUN.sub(lambda m: " " * len(m.group()), text)  # spaCy splits these slowly
     return _SPACE_LIKE.sub(" ", text)
@@ -464,15 +477,6 @@ def ages_in(sentence: str) -> list[int]:
 
 # --------------------------------------------------------------------------- compiling
 
-_WILDCARD = {
-    "IS_SPACE": False,
-    "ORTH": {"NOT_IN": [".", "!", "?", ";", ":", '"', "\u201c", "\u201d", "\u2026"]},
-}
-_REPEAT = re.compile(r"^_\{0,(\d+)\}$")
-MAX_GAP = 5
-"""At most this many wildcard words in one `_{0,N}`."""
-_PHRASE_ITEM = re.compile(r"\([^()]*\)\??|[^\s()]+")
-
 
 @dataclass
 class CompiledRule:
@@ -488,178 +492,49 @@ class RuleSet:
     path: Path
     rules: list[CompiledRule]
     word_sets: dict[str, frozenset[str]]
-    matcher: Any
+    matcher: PhraseMatcher
     nlp: Any
-    by_key: dict[int, CompiledRule]
-    anchors: frozenset[str] | None
+    by_key: dict[str, CompiledRule]
 
+    @property
+    def anchors(self) -> frozenset[str] | None:
+        """The anchor words of every rule (bot.core.phrases); None when the filter is off."""
+        return self.matcher.anchor_words if self.matcher.filtering else None
 
-def _tokens(nlp: Any, words: str) -> list[str]:
-    return [t.lower_ for t in nlp.make_doc(normalise(words)) if not t.is_space]
-
-
-def _alternative_tokens(nlp: Any, words: str) -> list[dict[str, Any]]:
-    """Token specs for one alternative (hyphenated words become separate words)."""
-    return [{"LOWER": token} for token in _tokens(nlp, words)]
-
-
-def _slot(nlp: Any, item: str, word_sets: dict[str, list[str]]) -> tuple[list[Any], bool]:
-    """One item of a phrase -> (alternatives, optional); each alternative is token specs."""
-    optional = item.endswith("?") and len(item) > 1
-    body = item[:-1] if optional else item
-    if body == "_":
-        return [[dict(_WILDCARD)]], optional
-    if body.startswith("(") != body.endswith(")"):
-        raise ValueError(f"unbalanced brackets in {item!r}")
-    if body.startswith("("):
-        body = body[1:-1]
-    if body.startswith("$") and "|" not in body:
-        name = body[1:]
-        if name not in word_sets:
-            raise ValueError(f"no word set {name!r}")
-        choices = word_sets[name]
-    else:
-        choices = body.split("|")
-        if any(choice.strip().startswith("$") for choice in choices):
-            raise ValueError(f"{item!r}: a $word_set cannot be one of several alternatives")
-    if any(not choice.strip() for choice in choices):
-        raise ValueError(f"empty alternative in {item!r}")
-    alternatives = [_alternative_tokens(nlp, choice) for choice in choices]
-    if any(not alt for alt in alternatives):
-        raise ValueError(f"{item!r} has an alternative with no words")
-    return alternatives, optional
-
-
-def _lower(words: set[str]) -> dict[str, Any]:
-    return {"LOWER": next(iter(words))} if len(words) == 1 else {"LOWER": {"IN": sorted(words)}}
-
-
-def _compress(alternatives: list[tuple[str, ...]]) -> list[list[dict[str, Any]]]:
-    """Alternatives (word tuples) -> as few token-spec sequences as match exactly the same.
-
-    ("spending", "time"), ("spends", "time"), ("hanging", "out"), ("hung", "out") become
-    [IN spending/spends, time] and [IN hanging/hung, out]: far fewer Matcher patterns than
-    one per alternative (the Matcher's time grows with the number of patterns).
-    """
-    out: list[list[dict[str, Any]]] = []
-    by_length: dict[int, list[tuple[str, ...]]] = {}
-    for alt in dict.fromkeys(alternatives):
-        by_length.setdefault(len(alt), []).append(alt)
-    for length, group in sorted(by_length.items()):
-        if length == 1:
-            out.append([_lower({alt[0] for alt in group})])
-            continue
-        firsts_by_rest: dict[tuple[str, ...], set[str]] = {}
-        for alt in group:
-            firsts_by_rest.setdefault(alt[1:], set()).add(alt[0])
-        rests_by_firsts: dict[frozenset[str], list[tuple[str, ...]]] = {}
-        for rest, firsts in firsts_by_rest.items():
-            rests_by_firsts.setdefault(frozenset(firsts), []).append(rest)
-        for firsts, rests in rests_by_firsts.items():
-            head = _lower(set(firsts))
-            out += [[head, *tail] for tail in _compress(rests)]
-    return out
-
-
-def compile_phrase(
-    nlp: Any, phrase: str, word_sets: dict[str, list[str]]
-) -> list[list[dict[str, Any]]]:
-    """Turn one phrase of the rule syntax into Matcher patterns (raises ValueError)."""
-    slots: list[list[list[dict[str, Any]]]] = []
-    items = _PHRASE_ITEM.findall(phrase)
-    if re.sub(r"\s", "", "".join(items)) != re.sub(r"\s", "", phrase):
-        raise ValueError("unbalanced brackets")
-    for item in items:
-        repeat = _REPEAT.match(item)
-        if repeat:
-            count = int(repeat.group(1))
-            if not 1 <= count <= MAX_GAP:
-                raise ValueError(f"{item!r}: give between 1 and {MAX_GAP} words")
-            for _ in range(count):
-                slots.append([[dict(_WILDCARD, OP="?")]])
-            continue
-        alternatives, optional = _slot(nlp, item, word_sets)
-        if "LOWER" in alternatives[0][0]:
-            alternatives = _compress([tuple(t["LOWER"] for t in alt) for alt in alternatives])
-        if len(alternatives) == 1 and len(alternatives[0]) == 1:
-            single = alternatives[0][0]
-            slots.append([[dict(single, OP="?") if optional else single]])
-        else:
-            slots.append([*alternatives, []] if optional else alternatives)
-    if not slots:
-        raise ValueError("empty phrase")
-    if items[0].startswith("_") or items[-1].startswith("_"):
-        raise ValueError("a phrase cannot start or end with a wildcard (_)")
-    if all(len(s) == 1 and len(s[0]) == 1 and s[0][0].get("OP") == "?" for s in slots):
-        raise ValueError("every word is optional")
-    count = 1
-    for choices in slots:
-        count *= len(choices)
-    if count > MAX_PATTERNS_PER_PHRASE:
-        raise ValueError(f"expands to {count} patterns (at most {MAX_PATTERNS_PER_PHRASE})")
-    patterns: list[list[dict[str, Any]]] = []
-    for combination in itertools.product(*slots):
-        tokens = [spec for part in combination for spec in part]
-        if not tokens or all(t.get("OP") == "?" for t in tokens):
-            continue
-        patterns.append([dict(spec) for spec in tokens])
-    return patterns
-
-
-def _anchor_words(patterns: list[list[dict[str, Any]]]) -> frozenset[str] | None:
-    """Words of which every match of these patterns holds at least one; None if some pattern
-    has no required word. From each pattern, the required slot with fewest common words."""
-    from spacy.lang.en.stop_words import STOP_WORDS  # heavy: imported on first use, not at start-up
-
-    anchors: set[str] = set()
-    for pattern in patterns:
-        best: tuple[tuple[bool, int, int], set[str]] | None = None
-        for spec in pattern:
-            if spec.get("OP") == "?" or "LOWER" not in spec:
-                continue
-            value = spec["LOWER"]
-            words = {value} if isinstance(value, str) else set(value["IN"])
-            common = len(words & STOP_WORDS)
-            rank = (common == len(words), common, len(words))
-            if best is None or rank < best[0]:
-                best = (rank, words)
-        if best is None:
-            return None
-        anchors |= best[1]
-    return frozenset(anchors)
+    @anchors.setter
+    def anchors(self, value: frozenset[str] | None) -> None:
+        """Set None to run every rule on every sentence (tests: the filter changes nothing)."""
+        self.matcher.filtering = value is not None
 
 
 def load_rules(path: Path | str | None = None) -> RuleSet:
     """Read, validate and compile a rules file; every problem is a one-line DataFileError."""
-    from bot.core.nlp import english, spacy  # bot.core.nlp imports spaCy without TensorFlow
+    from bot.core.nlp import english  # bot.core.nlp imports spaCy without TensorFlow
 
     path = Path(path) if path is not None else RULES_PATH
     data = load_model(path, RuleFile)
     nlp = english()
-    matcher = spacy.matcher.Matcher(nlp.vocab)
+    matcher = PhraseMatcher(nlp)
     compiled: list[CompiledRule] = []
-    by_key: dict[int, CompiledRule] = {}
+    by_key: dict[str, CompiledRule] = {}
     for i, rule in enumerate(data.rules):
         patterns: list[list[dict[str, Any]]] = []
         for j, phrase in enumerate(rule.phrases):
             try:
-                patterns += compile_phrase(nlp, phrase, data.word_sets)
+                patterns += compile_phrase(phrase, data.word_sets, nlp, SENTENCE_WORDS)
             except ValueError as exc:
                 raise DataFileError(f"{path}: rules[{i}].phrases[{j}]: {exc}") from None
-        key = nlp.vocab.strings.add(f"safeguard-language:{rule.id}")
         try:
-            matcher.add(key, patterns, greedy="LONGEST")
+            matcher.add(rule.id, patterns, greedy=True)
         except ValueError as exc:  # spaCy refuses a malformed pattern
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "bad pattern"
-            raise DataFileError(f"{path}: rules[{i}].phrases: {first}") from None
+            raise DataFileError(f"{path}: rules[{i}].phrases: {exc}") from None
         entry = CompiledRule(rule=rule, order=i, patterns=patterns)
         compiled.append(entry)
-        by_key[key] = entry
+        by_key[rule.id] = entry
     word_sets = {
-        name: frozenset(" ".join(_tokens(nlp, word)) for word in words)
+        name: frozenset(" ".join(entry_words(nlp, word, SENTENCE_WORDS)) for word in words)
         for name, words in data.word_sets.items()
     }
-    anchors = _anchor_words([p for entry in compiled for p in entry.patterns])
     loaded = RuleSet(
         path=path,
         rules=compiled,
@@ -667,7 +542,6 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
         matcher=matcher,
         nlp=nlp,
         by_key=by_key,
-        anchors=anchors,
     )
     if path == RULES_PATH:
         # Loading the shipped file (start-up checks, a reload) also refreshes what `check`
@@ -815,38 +689,10 @@ class _Words:
         return out
 
 
-_PARAGRAPH = "\n\n"
-
-
-def _matches(rules: RuleSet, ctx: _Words) -> list[tuple[int, int, int]]:
-    """Matcher results over the chunk, running the Matcher only on sentences that hold an
-    anchor word (every pattern needs one, see `_anchor_words`): most sentences of a note
-    have none, and the Matcher's cost grows with every word it is given.
-    """
-    if rules.anchors is None:
-        return list(rules.matcher(ctx.doc))
-    wanted = {ctx.sent[i] for i, word in enumerate(ctx.lower) if word in rules.anchors}
-    if not wanted:
-        return []
-    keep: list[int | None] = []
-    previous = -2
-    for i, sid in enumerate(ctx.sent):
-        if sid in wanted:
-            if keep and i != previous + 1:
-                keep.append(None)  # a gap: keep phrases from joining across it
-            keep.append(i)
-            previous = i
-    if len(keep) == len(ctx.sent):
-        return list(rules.matcher(ctx.doc))
-    from spacy.tokens import Doc  # heavy: imported on first use, not at start-up
-
-    words = [ctx.doc[i].text if i is not None else _PARAGRAPH for i in keep]
-    found: list[tuple[int, int, int]] = []
-    for key, start, end in rules.matcher(Doc(ctx.doc.vocab, words=words)):
-        first, last = keep[start], keep[end - 1]
-        if first is not None and last is not None:
-            found.append((key, first, last + 1))
-    return found
+def _matches(rules: RuleSet, ctx: _Words) -> list[tuple[str, int, int]]:
+    """Every rule's matches in the chunk. The engine's anchor filter runs a rule only on the
+    sentences that hold one of its anchor words: most sentences of a note hold none."""
+    return list(rules.matcher.find(ctx.doc, ctx.sent, ctx.lower))
 
 
 def _passes(test: ContextTest, ctx: _Words, start: int, end: int, rules: RuleSet) -> bool:
