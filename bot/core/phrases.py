@@ -511,12 +511,14 @@ class PhraseMatcher:
         doc: Any,
         sentence_of: Sequence[int] | None = None,
         lower: Sequence[str] | None = None,
+        only: set[int] | None = None,
     ) -> list[Match]:
         """Every match in `doc`, by key in the order keys were added, then by position.
 
         `sentence_of[i]` is the sentence number of token i (non-decreasing); without it the
         whole Doc is one sentence. A key runs only on sentences holding one of its anchors,
         unless `filtering` is off. `lower` (each token's lower-case text) saves recomputing.
+        `only` limits the search to these sentence numbers (needs `sentence_of`).
         """
         n = len(doc)
         if n == 0:
@@ -526,6 +528,12 @@ class PhraseMatcher:
         wanted = (
             self._wanted(doc, lower, sentence_of) if self.filtering else dict.fromkeys(self._groups)
         )
+        if only is not None and sentence_of is not None:
+            wanted = {
+                key: (set(only) if held is None else held & only)
+                for key, held in wanted.items()
+                if held is None or held & only
+            }
         if not wanted:
             return []
         bounds = _sentence_bounds(sentence_of) if sentence_of is not None else {}
