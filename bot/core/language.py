@@ -815,19 +815,21 @@ class _Words:
 
         tokenised = nlp.make_doc(text)
         sentences = _sentence_ids(tokenised)
-        kept = [t.i for t in tokenised if not t.is_space or _is_paragraph_break(t)]
+        kept = [t for t in tokenised if not t.is_space or _is_paragraph_break(t)]
         self.text = text
-        self.idx = [tokenised[i].idx for i in kept]
-        self.sent = [sentences[i] for i in kept]
-        self.doc = Doc(nlp.vocab, words=[tokenised[i].text for i in kept])
-        self.lower = [t.lower_ for t in self.doc]
+        self.idx = [t.idx for t in kept]
+        self.sent = [sentences[t.i] for t in kept]
+        self.lengths = [len(t.text) for t in kept]
+        self.lower = [t.lower_ for t in kept]
+        # Sentence ends become line breaks in the Doc the Matcher sees (SENTENCE_WORDS).
+        self.doc = Doc(nlp.vocab, words=[SENTENCE_WORDS.as_break(t.text) for t in kept])
         self._ages: dict[int, list[tuple[int, int]]] = {}
         self._bounds: dict[int, tuple[int, int]] = {}
         self.cues: dict[int, dict[str, list[tuple[int, int]]]] = {}
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Character offsets in the chunk of words [start, end)."""
-        return self.idx[start], self.idx[end - 1] + len(self.doc[end - 1].text)
+        return self.idx[start], self.idx[end - 1] + self.lengths[end - 1]
 
     def bounds(self, index: int) -> tuple[int, int]:
         """Words [start, end) of the sentence holding word `index`."""
@@ -898,7 +900,7 @@ def _passes(test: ContextTest, ctx: _Words, start: int, end: int, rules: RuleSet
         )
     if (
         test.if_first_word_in
-        and ctx.doc[start].lower_ not in rules.word_sets[test.if_first_word_in]
+        and ctx.lower[start] not in rules.word_sets[test.if_first_word_in]
     ):
         return False
     stop = rules.word_sets[test.stop_at] if test.stop_at else frozenset()

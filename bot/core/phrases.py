@@ -140,22 +140,30 @@ class Syntax:
     max_gap: int = 8
     split_hyphens: bool = False
     max_patterns: int = 1_000
+    breaks: frozenset[str] = frozenset()
+    """Tokens a caller must give the Matcher as white space (`as_break`), so that `_`,
+    which never matches white space, never crosses them."""
+
+    def as_break(self, word: str) -> str:
+        """The word to put in a Doc for a token of the text: a break becomes a line break."""
+        return "\n" if word in self.breaks else word
 
 
 WORDS = Syntax(wildcard={"IS_PUNCT": False, "IS_SPACE": False})
 """`_` is any word, never punctuation (the danger rules)."""
 
 SENTENCE_WORDS = Syntax(
-    wildcard={
-        "IS_SPACE": False,
-        "ORTH": {"NOT_IN": [".", "!", "?", ";", ":", '"', "\u201c", "\u201d", "\u2026"]},
-    },
+    wildcard={"IS_SPACE": False},
     max_gap=5,
     split_hyphens=True,
     max_patterns=2_000,
+    breaks=frozenset({".", "!", "?", ";", ":", '"', "\u201c", "\u201d", "\u2026", "..."}),
 )
 """`_` is any word or mark inside a sentence, a comma included; never a sentence end, a
-colon or a quotation mark (the language rules: "putting herself, again, at risk")."""
+colon or a quotation mark (the language rules: "putting herself, again, at risk"). The
+caller turns those marks into white space (`Syntax.as_break`): a plain "not white space"
+test is checked inside spaCy's Matcher, where a set of excluded marks would be a Python
+call per word and per pattern."""
 
 _WORD_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")
 _CLITIC = re.compile(r"'(?:ve|m|s|ll|re|d)")
@@ -450,6 +458,22 @@ class _Group:
     matcher: Any
     anchored: bool = True
     patterns: int = 0
+    slots: tuple[frozenset[str], ...] = ()
+    needs: tuple[int, ...] = ()
+    """Per pattern, a bit mask of the `slots` it requires (a required slot's lower-case
+    words): a pattern can only match text holding a word of each of its slots. Empty when
+    some pattern has no such slot, and then nothing is skipped."""
+
+    bits_of: dict[str, int] = field(default_factory=dict)
+    """word -> the bits of the slots that hold it"""
+
+    def may_match(self, words: Iterable[str]) -> bool:
+        """Could some pattern match text made of these words?"""
+        held = 0
+        bits_of = self.bits_of
+        for word in words:
+            held |= bits_of.get(word, 0)
+        return any(need & held == need for need in self.needs)
 
 
 @dataclass
@@ -481,7 +505,14 @@ class PhraseMatcher:
         except Exception as exc:  # spaCy reports bad patterns with several exception types
             text = str(exc).strip()
             raise ValueError(text.splitlines()[0] if text else type(exc).__name__) from None
-        group = _Group(key, matcher, patterns=len(patterns))
+        slots, needs = _needs(patterns)
+        bits_of: dict[str, int] = {}
+        for bit, slot in enumerate(slots):
+            for word in slot:
+                bits_of[word] = bits_of.get(word, 0) | 1 << bit
+        group = _Group(
+            key, matcher, patterns=len(patterns), slots=slots, needs=needs, bits_of=bits_of
+        )
         self._groups[key] = group
         found = [anchors_of(p) for p in patterns]
         if any(a is None for a in found):
@@ -536,13 +567,28 @@ class PhraseMatcher:
             }
         if not wanted:
             return []
-        bounds = _sentence_bounds(sentence_of) if sentence_of is not None else {}
+        one_sentence = sentence_of is None or sentence_of[0] == sentence_of[-1]
+        bounds: dict[int, tuple[int, int]] | None = None
+        words: dict[int, set[str]] | None = None
+        every_word: set[str] | None = None
         found: list[Match] = []
-        for key, group in self._groups.items():
-            if key not in wanted:
-                continue
-            sentences = wanted[key]
-            spans = [(0, n)] if sentences is None or not bounds else _runs(sentences, bounds)
+        for key, sentences in wanted.items():
+            group = self._groups[key]
+            whole = one_sentence or sentences is None
+            if self.filtering and group.needs:
+                # Every required slot of some pattern must have a word in these sentences.
+                if whole:
+                    held = every_word = every_word if every_word is not None else set(lower)
+                else:
+                    words = words if words is not None else _words_by_sentence(lower, sentence_of)
+                    held = set().union(*(words.get(sid, ()) for sid in sentences))  # type: ignore[union-attr]
+                if not group.may_match(held):
+                    continue
+            if whole:
+                spans = [(0, n)]
+            else:
+                bounds = bounds if bounds is not None else _sentence_bounds(sentence_of)  # type: ignore[arg-type]
+                spans = _runs(sentences, bounds)  # type: ignore[arg-type]
             for start, end in spans:
                 target = doc if (start, end) == (0, n) else doc[start:end]
                 for _hash, s, e in group.matcher(target):
@@ -572,6 +618,46 @@ class PhraseMatcher:
                 if held is not None:
                     held.add(sid)
         return wanted
+
+
+def _needs(patterns: Sequence[Pattern]) -> tuple[tuple[frozenset[str], ...], tuple[int, ...]]:
+    """The required literal slots of these patterns (each a set of lower-case words) and,
+    per pattern, a bit mask of the slots it needs. ((), ()) when a pattern has none."""
+    index: dict[frozenset[str], int] = {}
+    masks: set[int] = set()
+    for pattern in patterns:
+        mask = 0
+        for spec in pattern:
+            if spec.get("OP") not in (None, "+"):
+                continue
+            value = spec.get("LOWER", spec.get("ORTH", spec.get("TEXT")))
+            if isinstance(value, str):
+                slot = frozenset({value.lower()})
+            elif isinstance(value, dict) and set(value) == {"IN"} and value["IN"]:
+                slot = frozenset(str(v).lower() for v in value["IN"])
+            else:
+                continue
+            mask |= 1 << index.setdefault(slot, len(index))
+        if not mask:
+            return (), ()
+        masks.add(mask)
+    # A need that holds another is redundant (if it is met, the smaller one is too).
+    minimal: list[int] = []
+    for mask in sorted(masks, key=lambda m: (m.bit_count(), m)):
+        if not any(kept & mask == kept for kept in minimal):
+            minimal.append(mask)
+    return tuple(index), tuple(minimal)
+
+
+def _words_by_sentence(
+    lower: Sequence[str], sentence_of: Sequence[int] | None
+) -> dict[int, set[str]]:
+    if sentence_of is None:
+        return {0: set(lower)}
+    words: dict[int, set[str]] = {}
+    for word, sid in zip(lower, sentence_of, strict=True):
+        words.setdefault(sid, set()).add(word)
+    return words
 
 
 def _sentence_bounds(sentence_of: Sequence[int]) -> dict[int, tuple[int, int]]:
