@@ -578,12 +578,14 @@ class PhraseMatcher:
             if self.filtering and group.needs:
                 # Every required slot of some pattern must have a word in these sentences.
                 if whole:
-                    held = every_word = every_word if every_word is not None else set(lower)
+                    every_word = every_word if every_word is not None else set(lower)
+                    if not group.may_match(every_word):
+                        continue
                 else:
                     words = words if words is not None else _words_by_sentence(lower, sentence_of)
-                    held = set().union(*(words.get(sid, ()) for sid in sentences))  # type: ignore[union-attr]
-                if not group.may_match(held):
-                    continue
+                    sentences = {sid for sid in sentences if group.may_match(words[sid])}  # type: ignore[union-attr]
+                    if not sentences:
+                        continue
             if whole:
                 spans = [(0, n)]
             else:
