@@ -33,6 +33,11 @@ VOCABULARY_ROWS: dict[str, tuple[str, str, str]] = {
         "Police record that Kai is a known gang member.",
         "Police record that Kai was threatened by gang members.",
     ),
+    "child-as-offender": (
+        "LM",
+        "Kai is a prolific young offender according to the file.",
+        "Kai is a victim of child criminal exploitation.",
+    ),
     "money-mule": (
         "TCS22",
         "He has been used as a money mule by men he met online.",
