@@ -63,7 +63,7 @@ def action_server_cmd(port: int, host: str = LOOPBACK) -> list[str]:
     return [
         sys.executable, "-m", "bot.rasa.action_server",
         "--actions", "actions", "--port", str(port), "--host", host,
-    ]  # fmt: skip
+    ]
 
 
 def probe_host(host: str) -> str:
@@ -110,8 +110,14 @@ PAGER_INTERVAL_S = 0.5
 def pager_cmd(print_notices: bool = False) -> list[str]:
     """The paging loop: sends due pages, retries, escalates (bot/paging/pager.py)."""
     cmd = [
-        sys.executable, "-m", "bot.commands.cli", "pager", "run", "--interval", f"{PAGER_INTERVAL_S:g}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot.commands.cli",
+        "pager",
+        "run",
+        "--interval",
+        f"{PAGER_INTERVAL_S:g}",
+    ]
     return [*cmd, "--print-notices"] if print_notices else cmd
 
 
