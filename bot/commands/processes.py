@@ -63,7 +63,7 @@ def action_server_cmd(port: int, host: str = LOOPBACK) -> list[str]:
     return [
         sys.executable, "-m", "bot.rasa.action_server",
         "--actions", "actions", "--port", str(port), "--host", host,
-    ]  # fmt: skip
+    ]
 
 
 def probe_host(host: str) -> str:
