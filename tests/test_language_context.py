@@ -38,7 +38,7 @@ def test_the_shipped_contexts() -> None:
 # (silenced: the note refuses or corrects the term, still flagged: the same term used)
 CORRECTION = [
     ("Kian is not a drug runner; he is being exploited.", "Kian is a drug runner for the line."),
-    ("Mason is not a runner or a dealer.", "Mason is a runner for the line and a dealer."),
+    ("Ollie is not a dealer or a runner.", "Ollie is a dealer and a runner for the line."),
     ("This is not a lifestyle choice.", "This is a lifestyle choice."),
     ("She is no longer described as a runaway.", "She is described as a runaway."),
     ("Rather than streetwise, Ade is a child who is groomed.", "Ade is streetwise."),
@@ -62,7 +62,7 @@ def test_correction_silences_and_plain_use_is_flagged(corrected: str, used: str)
         "She is not in school and keeps going missing.",  # the negation is in another clause
         "He is not safe, he is drug running again.",
         "She is not only streetwise but also hard to reach.",  # "not only" is no correction
-        "She didn't scream or fight him off, so staff are unsure.",  # negation inside the term
+        "Staff are unsure because she didn't scream or fight back.",  # negation inside the term
     ],
 )
 def test_a_negation_elsewhere_is_no_correction(text: str) -> None:
@@ -97,13 +97,13 @@ def test_someone_describing_themselves() -> None:
 ADULT_ACTOR = [
     ("The men running the county line live in Liverpool.", "Kai is running the county line."),
     ("The adult dealer who recruited Jordan is known.", "Jordan was recruited by the line."),
-    ("Both adults at the flat are known drug dealers.", "Reece is a known drug dealer."),
-    ("The 31-year-old is a gang member.", "The 15-year-old is a gang member."),
+    ("The two men at the house are known drug dealers.", "Reece is a known drug dealer."),
+    ("The man, aged 29, is a gang member.", "The boy, aged 14, is a gang member."),
     (
         "The older men have been recruiting pupils to carry drugs.",
         "He is recruiting pupils to carry drugs.",
     ),
-    ("The 40-year-old has been taking risks with his bail.", "Imani has been taking risks."),
+    ("Her stepfather (44) has been taking risks with his licence.", "Imani has been taking risks."),
     ("Mum is disengaged from services.", "Leah is disengaged from services."),
 ]
 
@@ -157,8 +157,8 @@ PEERS = [
         "Jade (15) and her boyfriend (19) stayed at his house.",
     ),
     (
-        "Grace (17) is sexually active with her boyfriend, also 17.",
-        "Grace (15) is sexually active with a man of 23.",
+        "Poppy (16) is sexually active with her boyfriend (16).",
+        "Poppy (15) is sexually active with a man of 23.",
     ),
     (
         "Two pupils, both 15, were sexting each other.",
@@ -188,7 +188,7 @@ def test_ages_named_in_more_ways() -> None:
 
 
 def test_one_finding_for_one_piece_of_wording() -> None:
-    findings = check("It is a teenage phase that she will grow out of.")
+    findings = check("Mum thinks it is a teenage phase that she will grow out of.")
     assert [(f.rule, f.text) for f in findings] == [
         ("just-a-phase", "teenage phase that she will grow out of")
     ]

@@ -80,8 +80,8 @@ VOCABULARY_ROWS: dict[str, tuple[str, str, str]] = {
     ),
     "hard-to-reach": (
         "LM",
-        "Kira is a hard to reach young person.",
-        "We have not yet offered Kira a time that works for her.",
+        "Staff describe Ellie as a hard to reach young person.",
+        "We have not yet offered Ellie a time that works for her.",
     ),
     "brought-it-on-themselves": (
         "DSCP",
