@@ -40,6 +40,9 @@ KINDS = ("triage", "language", "questions")
 TRIAGE_LABELS = ("immediate", "urgent", "ask", "routine")
 LANGUAGE_LABELS = ("flagged", "clean")
 URGENCIES = ("immediate", "urgent", "routine")
+# What triage may answer: the three urgencies, or `ask` (harm told, timing unknown: the
+# reply keeps the 999 line and asks one question; it pages nobody until the answer is yes).
+OUTCOMES = ("immediate", "urgent", "ask", "routine")
 
 # The issues' targets. Each: (kind, figure key, comparison, threshold, how it reads).
 TARGETS: list[tuple[str, str, str, float, str]] = [
@@ -159,15 +162,16 @@ def _share(hits: int, n: int) -> float | None:
 
 
 def score_triage(items: Iterable[dict], assess: Callable[[str], str]) -> dict[str, Any]:
-    """Triage against the labels. `assess(text)` returns immediate|urgent|routine.
+    """Triage against the labels. `assess(text)` returns immediate|urgent|ask|routine.
 
-    `ask` items (the worker asks what to do) are kept apart: assessing one immediate is
-    acceptable, since the right reply to such a question carries 999 anyway."""
+    Recall on immediate counts only `immediate` (999 and a page at once); `ask` on an
+    immediate item is a miss, though that reply carries the 999 line (reported apart).
+    `ask` items assessed immediate are acceptable: that reply carries 999 anyway."""
     rows = [(item, assess(item["text"])) for item in items]
     confusion: dict[str, Counter] = {label: Counter() for label in TRIAGE_LABELS}
     for item, got in rows:
-        if got not in URGENCIES:
-            raise ValueError(f"assess gave {got!r}, not one of {', '.join(URGENCIES)}")
+        if got not in OUTCOMES:
+            raise ValueError(f"assess gave {got!r}, not one of {', '.join(OUTCOMES)}")
         confusion[item["label"]][got] += 1
 
     def ids(pick: Callable[[dict, str], bool]) -> list[str]:
@@ -189,6 +193,12 @@ def score_triage(items: Iterable[dict], assess: Callable[[str], str]) -> dict[st
         "false_immediate": false_imm,
         "urgent_or_routine": len(not_immediate),
         "ask_assessed_immediate": ask_imm,
+        "ask_agreement": _share(confusion["ask"]["ask"], len(_of(rows, "ask"))),
+        # The 999 line is in the first reply for immediate and ask alike.
+        "immediate_with_999_line": _share(
+            sum(g in ("immediate", "ask") for g in immediate), len(immediate)
+        ),
+        "false_ask": sum(g == "ask" for g in not_immediate),
         "urgent_agreement": _share(confusion["urgent"]["urgent"], len(_of(rows, "urgent"))),
         "routine_agreement": _share(confusion["routine"]["routine"], len(_of(rows, "routine"))),
         # Hard positives are written to be hard to catch; all of batch 1's are immediate.
@@ -357,7 +367,7 @@ def real_triage() -> Callable[[str], str]:
     from bot.core.triage import Detector, load_rules
 
     detector = Detector(load_rules())
-    return lambda text: detector.assess(text).urgency
+    return lambda text: detector.assess(text).outcome
 
 
 def real_language() -> Callable[[str], list[tuple[int, int]]]:
@@ -560,9 +570,21 @@ def _rows(kind: str, f: dict) -> list[tuple[str, str, str]]:
                 "false_immediate_rate",
             ),
             (
-                "immediate items assessed urgent / routine",
+                "immediate items assessed ask / urgent / routine",
+                f"{f['confusion']['immediate'].get('ask', 0)} / "
                 f"{f['confusion']['immediate'].get('urgent', 0)} / "
                 f"{f['confusion']['immediate'].get('routine', 0)}",
+                "",
+            ),
+            (
+                "immediate items whose first reply carries 999 (immediate or ask)",
+                _num(f.get("immediate_with_999_line")),
+                "",
+            ),
+            (
+                "agreement on ask (harm told, timing unknown)",
+                f"{_num(f.get('ask_agreement'))} "
+                f"({_ratio(f['confusion']['ask'].get('ask', 0), per['ask'])})",
                 "",
             ),
             (

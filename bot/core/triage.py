@@ -61,6 +61,39 @@ URGENCIES: tuple[str, ...] = ("routine", "urgent", "immediate")
 
 Urgency = Literal["routine", "urgent", "immediate"]
 
+OUTCOMES: tuple[str, ...] = ("routine", "urgent", "ask", "immediate")
+"""What the first reply does, lowest to highest. `ask`: harm is disclosed but nothing says
+whether the child is at risk today or tonight, so the reply keeps the 999 line and asks one
+question (the record is urgent; a yes takes the immediate path)."""
+
+Outcome = Literal["routine", "urgent", "ask", "immediate"]
+
+URGENCY_OF_OUTCOME: dict[str, Urgency] = {
+    "routine": "routine",
+    "urgent": "urgent",
+    "ask": "urgent",
+    "immediate": "immediate",
+}
+
+Factor = Literal[
+    "acute", "harm", "now", "escalated", "contact", "past", "safe", "question", "untimed"
+]
+"""The risk factors a sign is read with (knowledge/danger_rules.yml, `combine`):
+
+acute      WHAT: the sign is danger on its own (a rule with urgency immediate)
+harm       WHAT: harm that must reach the lead, whose urgency depends on when and who
+now        WHEN: a present or imminent time in the sign's sentence (tonight, after school)
+escalated  WHEN/WHAT: one of the rule's own escalation cues (a flight booked, pills to hand)
+contact    WHO: the person who harms still has the child, or will today (collecting her,
+           going home to him, waiting outside), for rules raised_by_current_risk
+past       LOWERS: non-recent time in the sign's sentence (last year, when she was 6)
+safe       LOWERS: it is over and the child is safe (arrested, moved away, safe at her nan's
+           tonight, a safety plan in place, the account blocked)
+question   LOWERS: a hypothetical, training, definition or guidance question
+untimed    the rule asks rather than guesses when nothing says when (ask_when_untimed)
+"""
+FACTORS: tuple[str, ...] = Factor.__args__  # type: ignore[attr-defined]
+
 SCAN_LIMIT_CHARS = 16_384
 """Characters read per message (16 KiB of characters, about 3,000 words: four times the
 longest Telegram message). Signs inside this prefix are always found; the rest is not read
@@ -121,6 +154,8 @@ class Rule(BaseModel):
     escalate_with: list[str] = []
     escalate_scope: Literal["sentence", "message"] = "sentence"
     raised_by_current_risk: bool = False
+    ask_when_untimed: bool = False
+    lowered_when_safe: bool = True
     source: list[Source]
     why: str
 
@@ -170,6 +205,41 @@ class Negation(BaseModel):
         return value
 
 
+class Combination(BaseModel):
+    """One row of the decision table: a sign with all of `when` and none of `unless` gets
+    `outcome`. Rows are read in order; the first that fits decides."""
+
+    id: str
+    when: list[Factor]
+    unless: list[Factor] = []
+    outcome: Outcome
+    why: str
+
+    class Config:
+        extra = "forbid"
+
+    @validator("id")
+    def _id(cls, value: str) -> str:  # noqa: N805
+        if not RULE_ID.match(value):
+            raise ValueError(f"{value!r} must be lower_snake_case")
+        return value
+
+    @validator("when")
+    def _when(cls, value: list[str]) -> list[str]:  # noqa: N805
+        if not value:
+            raise ValueError("give at least one factor")
+        return value
+
+    @validator("why")
+    def _why(cls, value: str) -> str:  # noqa: N805
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    def fits(self, factors: set[str]) -> bool:
+        return set(self.when) <= factors and not set(self.unless) & factors
+
+
 class DangerRules(BaseModel):
     """The whole of knowledge/danger_rules.yml."""
 
@@ -186,11 +256,26 @@ class DangerRules(BaseModel):
     guidance: CueList
     guidance_opening: CueList | None = None
     guidance_window: int = 3
+    safe_now: CueList
     escalation_cues: dict[str, CueList] = {}
+    combine: list[Combination]
     rules: list[Rule]
 
     class Config:
         extra = "forbid"
+
+    @validator("combine")
+    def _combine(cls, value: list[Combination]) -> list[Combination]:  # noqa: N805
+        seen: set[str] = set()
+        for row in value:
+            if row.id in seen:
+                raise ValueError(f"combination id {row.id!r} is used twice")
+            seen.add(row.id)
+        # Every sign must get an outcome: the table ends with a row for each kind of sign.
+        for kind in ("acute", "harm"):
+            if not any(row.when == [kind] and not row.unless for row in value):
+                raise ValueError(f"no catch-all row for {kind} signs (when: [{kind}], no unless)")
+        return value
 
     @validator("word_sets")
     def _set_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:  # noqa: N805
@@ -255,16 +340,21 @@ class Sign:
     start: int
     end: int
     urgency: Urgency
+    outcome: Outcome = "urgent"
+    factors: tuple[str, ...] = ()
+    combination: str = ""
 
 
 @dataclass(frozen=True)
 class Assessment:
-    """What the detector decided and why."""
+    """What the detector decided and why. `outcome` is what the first reply does
+    (immediate, ask, urgent or routine); `urgency` is the record's level (ask is urgent)."""
 
     urgency: Urgency
     signs: tuple[Sign, ...]
     reasons: tuple[str, ...]
     truncated: bool = False
+    outcome: Outcome = "routine"
 
 
 def raise_floor(detected: str, classified: str | None) -> str:
@@ -451,6 +541,7 @@ class Detector:
             "present",
             "present_pseudo",
             "current_risk",
+            "safe_now",
             "hypothetical",
             "guidance",
         ):
@@ -670,28 +761,32 @@ class _Reader:
         reasons: list[str] = []
         signs: list[Sign] = []
         current_risk = self._live("current_risk", self.cues.get("current_risk", ()))
+        safe_now = self._live("safe_now", self.cues.get("safe_now", ()))
         message_hypothetical = self._live(
             "hypothetical_message", self.cues.get("hypothetical_message", ())
         )
         for rule in self.rules.rules:
             for span in self._best_spans(rule):
-                sign = self._resolve(rule, span, current_risk, message_hypothetical, reasons)
+                sign = self._resolve(
+                    rule, span, current_risk, safe_now, message_hypothetical, reasons
+                )
                 if sign is not None:
                     signs.append(sign)
-        signs.sort(key=lambda s: (-URGENCIES.index(s.urgency), s.start, s.rule_id))
-        urgency: Urgency = "routine"
+        signs.sort(key=lambda s: (-OUTCOMES.index(s.outcome), s.start, s.rule_id))
+        outcome: Outcome = "routine"
         for sign in signs:
-            if URGENCIES.index(sign.urgency) > URGENCIES.index(urgency):
-                urgency = sign.urgency
+            if OUTCOMES.index(sign.outcome) > OUTCOMES.index(outcome):
+                outcome = sign.outcome
         if self.truncated:
             reasons.append(f"only the first {SCAN_LIMIT_CHARS:,} characters were read")
         if not signs:
             reasons.append("no danger sign found")
         return Assessment(
-            urgency=urgency,
+            urgency=URGENCY_OF_OUTCOME[outcome],
             signs=tuple(signs[:MAX_SIGNS]),
             reasons=tuple(_unique(reasons)),
             truncated=self.truncated,
+            outcome=outcome,
         )
 
     def _best_spans(self, rule: Rule) -> Iterator[_Span]:
@@ -714,6 +809,7 @@ class _Reader:
         rule: Rule,
         span: _Span,
         current_risk: list[_Span],
+        safe_now: list[_Span],
         message_hypothetical: list[_Span],
         reasons: list[str],
     ) -> Sign | None:
@@ -722,56 +818,11 @@ class _Reader:
         if negation is not None:
             reasons.append(f"'{quote}' is negated by '{self._quote(negation)}', so not counted")
             return None
-        sentence = self.sentence_of[span.start]
-        urgency: Urgency = rule.urgency
-        present = self._live("present", self._in_sentence("present", sentence))
-
-        if urgency == "urgent" and rule.escalate_with:
-            cue = self._escalation(rule, sentence)
-            if cue is not None:
-                urgency = "immediate"
-                reasons.append(f"{rule.sign}: '{quote}' with '{self._quote(cue)}' means now")
-
-        raised_by_risk = False
-        if rule.raised_by_current_risk and current_risk:
-            raised_by_risk = True
-            if urgency != "immediate":
-                urgency = "immediate"
-                reasons.append(
-                    f"{rule.sign}: '{quote}' and a current risk "
-                    f"('{self._quote(current_risk[0])}') mean the child may be in danger now"
-                )
-
-        non_recent = self._in_sentence("non_recent", sentence)
-        if (
-            urgency == "immediate"
-            and rule.lowered_by_non_recent
-            and non_recent
-            and not present
-            and not raised_by_risk
-        ):
-            urgency = "urgent"
-            reasons.append(
-                f"{rule.sign}: '{quote}' is non-recent ('{self._quote(non_recent[0])}') "
-                "with no sign of current risk, so urgent"
-            )
-
-        hypothetical = self._hypothetical(span, sentence) or (
-            message_hypothetical[0] if message_hypothetical else None
-        )
-        if hypothetical is not None:
-            reasons.append(
-                f"'{quote}' is in a hypothetical or guidance question "
-                f"('{self._quote(hypothetical)}'), so routine"
-            )
-            urgency = "routine"
-        elif urgency == "immediate":
-            reasons.append(f"{rule.sign}: '{quote}' - call 999 now")
-        elif urgency == "urgent" and not any(
-            r.startswith(f"{rule.sign}: '{quote}'") for r in reasons
-        ):
-            reasons.append(f"{rule.sign}: '{quote}' - tell the Safeguarding Lead today")
-
+        factors, evidence = self._factors(rule, span, current_risk, safe_now, message_hypothetical)
+        row = next(row for row in self.rules.combine if row.fits(factors))
+        cues = ", ".join(f"{name} '{self._quote(cue)}'" for name, cue in evidence.items())
+        label = "a question, not a case" if row.outcome == "routine" else rule.sign
+        reasons.append(f"{label}: '{quote}'" + (f" with {cues}" if cues else "") + f" - {row.why}")
         start, end = self._original_span(span)
         return Sign(
             rule_id=rule.id,
@@ -779,8 +830,49 @@ class _Reader:
             text=self.original[start:end],
             start=start,
             end=end,
-            urgency=urgency,
+            urgency=URGENCY_OF_OUTCOME[row.outcome],
+            outcome=row.outcome,
+            factors=tuple(sorted(factors)),
+            combination=row.id,
         )
+
+    def _factors(
+        self,
+        rule: Rule,
+        span: _Span,
+        current_risk: list[_Span],
+        safe_now: list[_Span],
+        message_hypothetical: list[_Span],
+    ) -> tuple[set[str], dict[str, _Span]]:
+        """The factors this sign is read with, and the cue behind each (for the reasons)."""
+        sentence = self.sentence_of[span.start]
+        factors: set[str] = {"acute" if rule.urgency == "immediate" else "harm"}
+        evidence: dict[str, _Span] = {}
+
+        def found(name: str, cue: _Span | None) -> None:
+            if cue is not None:
+                factors.add(name)
+                evidence[name] = cue
+
+        present = self._live("present", self._in_sentence("present", sentence))
+        found("now", present[0] if present else None)
+        if rule.escalate_with:
+            found("escalated", self._escalation(rule, sentence))
+        if rule.raised_by_current_risk and current_risk:
+            found("contact", current_risk[0])
+        if rule.lowered_by_non_recent:
+            past = self._in_sentence("non_recent", sentence)
+            found("past", past[0] if past else None)
+        if rule.lowered_by_non_recent and rule.lowered_when_safe:
+            found("safe", safe_now[0] if safe_now else None)
+        found(
+            "question",
+            self._hypothetical(span, sentence)
+            or (message_hypothetical[0] if message_hypothetical else None),
+        )
+        if rule.ask_when_untimed:
+            factors.add("untimed")
+        return factors, evidence
 
     def _escalation(self, rule: Rule, sentence: _Sentence) -> _Span | None:
         for name in rule.escalate_with:
@@ -810,10 +902,6 @@ class _Reader:
             if cue.end <= span.start <= cue.end + window or (cue.start <= span.start < cue.end):
                 return cue
         return None
-
-
-def _explained(reasons: list[str], rule: Rule, quote: str) -> bool:
-    return any(reason.startswith(f"{rule.sign}: '{quote}'") for reason in reasons)
 
 
 def _unique(items: Iterable[str]) -> list[str]:
