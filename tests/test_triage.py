@@ -474,6 +474,9 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "locked_in_habitually": "her dad locks her in her room",
         "ran_away_before": "she ran away",
         "taken_abroad": "she is being taken abroad",
+        "sent_by_exploiters": "they told him to go to an address in another town",
+        "young_child_alone": "the toddler is on his own in the flat",
+        "unsafe_carer_now": "her dad is drunk and has the car keys",
     }
     assert set(examples) == {rule.id for rule in load_rules().rules}
     for rule_id, text in examples.items():

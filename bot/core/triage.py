@@ -76,7 +76,16 @@ URGENCY_OF_OUTCOME: dict[str, Urgency] = {
 }
 
 Factor = Literal[
-    "acute", "harm", "now", "escalated", "contact", "past", "safe", "question", "untimed"
+    "acute",
+    "harm",
+    "now",
+    "escalated",
+    "contact",
+    "past",
+    "safe",
+    "not_a_case",
+    "question",
+    "untimed",
 ]
 """The risk factors a sign is read with (knowledge/danger_rules.yml, `combine`):
 
@@ -89,6 +98,8 @@ contact    WHO: the person who harms still has the child, or will today (collect
 past       LOWERS: non-recent time in the sign's sentence (last year, when she was 6)
 safe       LOWERS: it is over and the child is safe (arrested, moved away, safe at her nan's
            tonight, a safety plan in place, the account blocked)
+not_a_case LOWERS (with past or safe): the worker asks about a record, a closed case, a
+           policy or their own past
 question   LOWERS: a hypothetical, training, definition or guidance question
 untimed    the rule asks rather than guesses when nothing says when (ask_when_untimed)
 """
@@ -251,12 +262,14 @@ class DangerRules(BaseModel):
     present: CueList
     present_pseudo: CueList
     current_risk: CueList
+    current_risk_pseudo: CueList
     hypothetical: CueList
     hypothetical_message: CueList
     guidance: CueList
     guidance_opening: CueList | None = None
     guidance_window: int = 3
     safe_now: CueList
+    not_a_case: CueList
     escalation_cues: dict[str, CueList] = {}
     combine: list[Combination]
     rules: list[Rule]
@@ -458,6 +471,7 @@ def _clean(text: str) -> _Mapped:
     return _Mapped("".join(pieces), starts, ends)
 
 
+_WRAPPING_QUOTE = re.compile(r"(?<!\w)'(?=\w)|(?<=\w)'(?!\w)|\"")
 _LONG_RUN = re.compile(r"\S{" + str(LONG_RUN_CHARS + 1) + ",}")
 _SYMBOL = re.compile(r"([^\w'])")
 
@@ -541,7 +555,9 @@ class Detector:
             "present",
             "present_pseudo",
             "current_risk",
+            "current_risk_pseudo",
             "safe_now",
+            "not_a_case",
             "hypothetical",
             "guidance",
         ):
@@ -631,7 +647,10 @@ class Detector:
             )
         else:
             mapped = _Mapped(cleaned.text, mapped.starts, mapped.ends)
-        return _space_long_runs(mapped)
+        # Quote marks around words ("he'd 'finish him' tonight", a child's "secret games")
+        # say whose words they are, not what happened: read the words inside as words.
+        # Apostrophes inside a word ("he's", "can't") are kept.
+        return _space_long_runs(mapped.sub(_WRAPPING_QUOTE, lambda m: ""))
 
     def _fix_typo(self, match: re.Match[str]) -> str:
         found = match.group()
@@ -690,7 +709,11 @@ class _Reader:
             for cue in self.cues.get("guidance_opening", ())
             if cue.start == self._sentence_start(cue.start)
         ]
-        for cue_name, pseudo_name in (("negation", "pseudo"), ("present", "present_pseudo")):
+        for cue_name, pseudo_name in (
+            ("negation", "pseudo"),
+            ("present", "present_pseudo"),
+            ("current_risk", "current_risk_pseudo"),
+        ):
             pseudo = self.cues.get(pseudo_name, ())
             self.cues[cue_name] = [
                 cue
@@ -760,16 +783,14 @@ class _Reader:
     def assess(self) -> Assessment:
         reasons: list[str] = []
         signs: list[Sign] = []
-        current_risk = self._live("current_risk", self.cues.get("current_risk", ()))
-        safe_now = self._live("safe_now", self.cues.get("safe_now", ()))
-        message_hypothetical = self._live(
-            "hypothetical_message", self.cues.get("hypothetical_message", ())
-        )
+        # Cues read across the whole message (the others are read in the sign's sentence).
+        message = {
+            name: self._live(name, self.cues.get(name, ()))
+            for name in ("current_risk", "safe_now", "not_a_case", "hypothetical_message")
+        }
         for rule in self.rules.rules:
             for span in self._best_spans(rule):
-                sign = self._resolve(
-                    rule, span, current_risk, safe_now, message_hypothetical, reasons
-                )
+                sign = self._resolve(rule, span, message, reasons)
                 if sign is not None:
                     signs.append(sign)
         signs.sort(key=lambda s: (-OUTCOMES.index(s.outcome), s.start, s.rule_id))
@@ -808,9 +829,7 @@ class _Reader:
         self,
         rule: Rule,
         span: _Span,
-        current_risk: list[_Span],
-        safe_now: list[_Span],
-        message_hypothetical: list[_Span],
+        message: dict[str, list[_Span]],
         reasons: list[str],
     ) -> Sign | None:
         quote = self._quote(span)
@@ -818,7 +837,7 @@ class _Reader:
         if negation is not None:
             reasons.append(f"'{quote}' is negated by '{self._quote(negation)}', so not counted")
             return None
-        factors, evidence = self._factors(rule, span, current_risk, safe_now, message_hypothetical)
+        factors, evidence = self._factors(rule, span, message)
         row = next(row for row in self.rules.combine if row.fits(factors))
         cues = ", ".join(f"{name} '{self._quote(cue)}'" for name, cue in evidence.items())
         label = "a question, not a case" if row.outcome == "routine" else rule.sign
@@ -840,9 +859,7 @@ class _Reader:
         self,
         rule: Rule,
         span: _Span,
-        current_risk: list[_Span],
-        safe_now: list[_Span],
-        message_hypothetical: list[_Span],
+        message: dict[str, list[_Span]],
     ) -> tuple[set[str], dict[str, _Span]]:
         """The factors this sign is read with, and the cue behind each (for the reasons)."""
         sentence = self.sentence_of[span.start]
@@ -858,18 +875,19 @@ class _Reader:
         found("now", present[0] if present else None)
         if rule.escalate_with:
             found("escalated", self._escalation(rule, sentence))
-        if rule.raised_by_current_risk and current_risk:
-            found("contact", current_risk[0])
+
+        def first(name: str) -> _Span | None:
+            return message[name][0] if message[name] else None
+
+        if rule.raised_by_current_risk:
+            found("contact", first("current_risk"))
         if rule.lowered_by_non_recent:
             past = self._in_sentence("non_recent", sentence)
             found("past", past[0] if past else None)
+            found("not_a_case", first("not_a_case"))
         if rule.lowered_by_non_recent and rule.lowered_when_safe:
-            found("safe", safe_now[0] if safe_now else None)
-        found(
-            "question",
-            self._hypothetical(span, sentence)
-            or (message_hypothetical[0] if message_hypothetical else None),
-        )
+            found("safe", first("safe_now"))
+        found("question", self._hypothetical(span, sentence) or first("hypothetical_message"))
         if rule.ask_when_untimed:
             factors.add("untimed")
         return factors, evidence
