@@ -1,0 +1,281 @@
+"""Triage as risk factors: each factor and each combination row, both ways.
+
+knowledge/danger_rules.yml reads every sign with its factors (bot.core.triage.Factor: what,
+when, who, what lowers it) and decides from the `combine` table, first fitting row wins.
+These tests name the row a message must go through, and a near message that must not.
+The sentences are our own; none comes from a blind set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.core.datafile import DataFileError
+from bot.core.triage import (
+    FACTORS,
+    OUTCOMES,
+    RULES_PATH,
+    Assessment,
+    Detector,
+    detector,
+    load_rules,
+)
+
+
+def assess(text: str) -> Assessment:
+    return detector().assess(text)
+
+
+def rows(text: str) -> set[str]:
+    return {sign.combination for sign in assess(text).signs}
+
+
+def factors_of(text: str, rule_id: str) -> set[str]:
+    signs = [sign for sign in assess(text).signs if sign.rule_id == rule_id]
+    assert signs, f"{rule_id} not found in {text!r}: {[s.rule_id for s in assess(text).signs]}"
+    return set(signs[0].factors)
+
+
+# ------------------------------------------------------------------ each factor, both ways
+
+FACTOR_CASES = [
+    # (factor, rule, a message with it, a message without it)
+    ("acute", "weapon", "he has a machete in his rucksack", None),
+    ("harm", "physical_abuse", "her stepmum slaps her", None),
+    ("now", "physical_abuse", "her stepmum slapped her this morning", "her stepmum slaps her"),
+    (
+        "escalated",
+        "fgm",
+        "her aunt says she will be circumcised on the family trip next week",
+        "her aunt says she will be circumcised",
+    ),
+    (
+        "contact",
+        "sexual_abuse",
+        "the lodger touched her and he still lives with them",
+        "the lodger touched her",
+    ),
+    (
+        "contact",
+        "physical_abuse",
+        "her stepdad beat her with a slipper and he is collecting her from club",
+        "her stepdad beat her with a slipper",
+    ),
+    (
+        "contact",
+        "sexual_abuse",
+        "her cousin abused her, she is staying at his again this weekend",
+        "her cousin abused her, she never sees him",
+    ),
+    (
+        "past",
+        "physical_abuse",
+        "her stepmum slapped her when she was in year 2",
+        "her stepmum slapped her",
+    ),
+    (
+        "safe",
+        "physical_abuse",
+        "her stepdad punched her and the police arrested him",
+        "her stepdad punched her and the police were called",
+    ),
+    (
+        "safe",
+        "sexual_abuse",
+        "the man who groomed him online is blocked and reported",
+        "the man who groomed him online keeps messaging",
+    ),
+    (
+        "not_a_case",
+        "self_harm",
+        "a boy self-harmed years ago - can we archive the old file?",
+        "a boy self-harmed years ago",
+    ),
+    (
+        "question",
+        "physical_abuse",
+        "what if a pupil says her stepmum slaps her?",
+        "a pupil says her stepmum slaps her",
+    ),
+    ("untimed", "sexual_abuse", "the lodger touched her", None),
+]
+
+
+@pytest.mark.parametrize(
+    "factor, rule_id, present, absent", FACTOR_CASES, ids=[f"{c[0]}-{c[1]}" for c in FACTOR_CASES]
+)
+def test_each_factor_is_read_both_ways(
+    factor: str, rule_id: str, present: str, absent: str | None
+) -> None:
+    assert factor in factors_of(present, rule_id)
+    if absent is not None:
+        assert factor not in factors_of(absent, rule_id)
+
+
+def test_every_factor_has_a_case() -> None:
+    assert {case[0] for case in FACTOR_CASES} == set(FACTORS)
+
+
+def test_not_a_case_does_not_lower_danger_now() -> None:
+    # A question about a record does not lower a sign that is neither past nor over.
+    assert assess("he has a blade in his bag, can we close the file?").outcome == "immediate"
+
+
+def test_uncertainty_about_who_the_child_lives_with_is_no_contact() -> None:
+    text = "her stepdad batters her, I'm not sure if he still lives with them"
+    assert "contact" not in factors_of(text, "physical_abuse")
+    assert assess(text).outcome == "ask"
+
+
+def test_quote_marks_around_words_are_read_as_words() -> None:
+    assert assess("his uncle said he'd 'finish him off' tonight").outcome == "immediate"
+    assert assess('she says her uncle plays "tickle games" under her pants').outcome == "ask"
+
+
+# ------------------------------------------------------------------ each row, both ways
+
+ROW_CASES = [
+    # (row, outcome, a message that goes through the row, a near one that must not)
+    (
+        "question_not_a_case",
+        "routine",
+        "in a training scenario a child says her dad has a gun",
+        "a child says her dad has a gun",
+    ),
+    (
+        "person_still_has_access",
+        "immediate",
+        "her mum's partner hit her last year and he is picking her up tonight",
+        "her mum's partner hit her last year",
+    ),
+    (
+        "record_or_own_past",
+        "routine",
+        "the boy who took an overdose in 2019 - should we keep his record?",
+        "the boy who took an overdose in 2019",
+    ),
+    (
+        "closed_and_safe",
+        "routine",
+        "her dad punched her but he is in prison now - can we close the case?",
+        "her dad punched her but he is in prison now",
+    ),
+    (
+        "over_and_safe",
+        "urgent",
+        "the man who stabbed him has been arrested",
+        "the man who stabbed him is still around",
+    ),
+    (
+        "non_recent",
+        "urgent",
+        "she was raped when she was twelve",
+        "she was raped when she was twelve and it happened again last night",
+    ),
+    ("acute", "immediate", "he is bleeding badly from his arm", "he grazed his arm in PE"),
+    (
+        "harm_now_or_soon",
+        "immediate",
+        "her brother is hurting her right now",
+        "her brother hurts her",
+    ),
+    (
+        "harm_timing_unknown",
+        "ask",
+        "a girl in year 7 says her stepmum burns her with a lighter",
+        "a girl in year 7 says her stepmum burnt her with a lighter when she was in year 2",
+    ),
+    (
+        "harm",
+        "urgent",
+        "a boy in my group keeps coming in hungry and dirty",
+        "a boy in my group keeps coming in with new trainers",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "row, outcome, through, not_through", ROW_CASES, ids=[c[0] for c in ROW_CASES]
+)
+def test_each_combination_row_both_ways(
+    row: str, outcome: str, through: str, not_through: str
+) -> None:
+    result = assess(through)
+    assert row in rows(through), f"{through!r} went through {rows(through)}"
+    assert result.outcome == outcome
+    assert row not in rows(not_through), f"{not_through!r} went through {rows(not_through)}"
+
+
+def test_every_row_has_a_case() -> None:
+    assert {case[0] for case in ROW_CASES} == {row.id for row in load_rules().combine}
+
+
+# ------------------------------------------------------------------ outcomes and urgency
+
+
+@pytest.mark.parametrize(
+    "text, outcome, urgency",
+    [
+        ("she says her step dad smacks her hard", "ask", "urgent"),
+        ("he has a gun", "immediate", "immediate"),
+        ("what are the signs of neglect?", "routine", "routine"),
+        ("she was hit by her dad when she was four and he died in 2015", "urgent", "urgent"),
+    ],
+)
+def test_ask_is_an_urgent_record(text: str, outcome: str, urgency: str) -> None:
+    result = assess(text)
+    assert (result.outcome, result.urgency) == (outcome, urgency)
+
+
+def test_the_message_outcome_is_its_highest_sign() -> None:
+    result = assess("her uncle touches her. Also her brother has a knife.")
+    assert {s.outcome for s in result.signs} >= {"ask", "immediate"}
+    assert result.outcome == "immediate"
+    assert OUTCOMES.index("immediate") > OUTCOMES.index("ask") > OUTCOMES.index("urgent")
+
+
+# ------------------------------------------------------------------ the table is data
+
+
+def write_rules(tmp_path: Path, change) -> Path:  # noqa: ANN001
+    data = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "danger_rules.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_the_first_fitting_row_decides(tmp_path: Path) -> None:
+    def ask_before_contact(data: dict) -> None:
+        table = data["combine"]
+        ask = next(row for row in table if row["id"] == "harm_timing_unknown")
+        table.remove(ask)
+        table.insert(0, ask)
+
+    text = "her stepdad hits her and she goes home to him tonight"
+    assert assess(text).outcome == "immediate"
+    reordered = Detector(load_rules(write_rules(tmp_path, ask_before_contact)))
+    assert reordered.assess(text).outcome == "ask"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["combine"].pop(), "no catch-all row for harm signs"),
+        (lambda d: d["combine"].append(dict(d["combine"][0])), "is used twice"),
+        (
+            lambda d: d["combine"][0].__setitem__("when", ["tonight"]),
+            r"combine\[0\]\.when\[0\]: unexpected value",
+        ),
+        (lambda d: d["combine"][0].__setitem__("outcome", "panic"), r"combine\[0\]\.outcome"),
+        (lambda d: d["combine"][0].__setitem__("when", []), "give at least one factor"),
+    ],
+    ids=["no-catch-all", "duplicate-id", "unknown-factor", "unknown-outcome", "empty-when"],
+)
+def test_a_broken_table_is_refused_with_one_line(tmp_path: Path, change, message: str) -> None:  # noqa: ANN001
+    with pytest.raises(DataFileError, match=message) as caught:
+        load_rules(write_rules(tmp_path, change))
+    assert "\n" not in str(caught.value)
