@@ -527,7 +527,12 @@ class AskDangerNow(Action):
                     f"{earlier.opened_at:%H:%M}). What you record now is added to it. If this "
                     'is about a different child, say "new concern".',
                 )
-        dispatcher.utter_message(response="utter_ask_danger_now")
+        # Harm told with the timing unknown: ask, don't guess. This reply keeps the 999 line
+        # and asks whether the child will be with that person today or tonight; yes takes
+        # the immediate path (validate_danger_now).
+        outcome = (latest.get("triage") or {}).get("outcome")
+        response = "utter_ask_danger_now_timing" if outcome == "ask" else "utter_ask_danger_now"
+        dispatcher.utter_message(response=response)
         return []
 
 

@@ -651,3 +651,32 @@ def test_an_unclear_danger_answer_asks_once_with_999_then_is_kept() -> None:
     result, _ = validate("danger_now", "hard to say", {"danger_answer": "not sure really"})
     assert result["danger_now"] is False
     assert result["danger_answer"] == "not sure really\nhard to say"
+
+
+# -- ask, don't guess ------------------------------------------------------------------------
+
+
+def opening_tracker(outcome: str) -> Tracker:
+    tracker = make_tracker("her stepmum burns her with a lighter")
+    tracker.latest_message["triage"] = {"urgency": "urgent", "outcome": outcome}
+    return tracker
+
+
+def test_harm_with_unknown_timing_asks_with_the_999_line_first() -> None:
+    messages, events = run(disclosure_form.AskDangerNow(), opening_tracker("ask"))
+    assert events == []
+    assert messages[-1]["response"] == "utter_ask_danger_now_timing"
+
+
+@pytest.mark.parametrize("outcome", ["urgent", "routine", None])
+def test_other_openings_ask_the_plain_danger_question(outcome: str | None) -> None:
+    messages, _ = run(disclosure_form.AskDangerNow(), opening_tracker(outcome))
+    assert messages[-1]["response"] == "utter_ask_danger_now"
+
+
+def test_the_ask_reply_keeps_the_999_line_and_yes_no_buttons() -> None:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    [reply] = domain["responses"]["utter_ask_danger_now_timing"]
+    assert reply["text"].splitlines()[0] == "If the child is in danger right now, call 999."
+    assert "today or tonight" in reply["text"]
+    assert [b["payload"] for b in reply["buttons"]] == ["/affirm", "/deny"]

@@ -130,3 +130,35 @@ def test_config_runs_the_intent_floor_last_after_the_classifiers() -> None:
     assert names[-1] == "bot.rasa.intent_floor.IntentFloor"
     assert names.index("DIETClassifier") < names.index("FallbackClassifier") < len(names) - 1
     assert names.count("bot.rasa.intent_floor.IntentFloor") == 1
+
+
+# -- ask, don't guess: harm told with the timing unknown ----------------------------------
+
+
+@pytest.mark.parametrize("intent", ["ask_abuse_signs", "ask_child_definition", "nlu_fallback"])
+def test_a_situation_with_unknown_timing_is_never_answered_as_a_question(intent: str) -> None:
+    data = parse(intent, 0.8)
+    result = apply_floor(data, "a boy in my group says his stepdad burns him with a lighter")
+    assert result["outcome"] == "ask" and result["urgency"] == "urgent"
+    assert data["intent"] == {"name": "start_disclosure", "confidence": 1.0}
+    assert result["overrode_intent"] == intent
+
+
+@pytest.mark.parametrize("intent", ["start_disclosure", "check_note", "correct_answer"])
+def test_ask_leaves_the_concern_path_and_commands_alone(intent: str) -> None:
+    data = parse(intent, 0.8)
+    result = apply_floor(data, "a boy in my group says his stepdad burns him with a lighter")
+    assert result["outcome"] == "ask"
+    assert data["intent"]["name"] == intent and "overrode_intent" not in result
+
+
+def test_a_question_about_signs_stays_a_question() -> None:
+    data = parse("ask_abuse_signs", 0.8)
+    result = apply_floor(data, "what are the signs that a child is being burnt?")
+    assert result["outcome"] == "routine"
+    assert data["intent"]["name"] == "ask_abuse_signs"
+
+
+def test_the_classifier_raising_to_immediate_makes_the_outcome_immediate() -> None:
+    data = parse("report_danger", 0.9)
+    assert apply_floor(data, "his stepdad burns him")["outcome"] == "immediate"

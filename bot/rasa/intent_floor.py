@@ -56,6 +56,19 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 # in the middle of a disclosure. report_danger is untouched: the classifier may raise it.
 EMERGENCY_MIN_CONFIDENCE = 0.6
 
+# A situation is never answered as a question: when the detector finds harm told about a
+# child with the timing unknown (outcome `ask`), a question or fallback intent becomes the
+# concern path, whose first reply keeps the 999 line and asks one question.
+SITUATION_INTENT = "start_disclosure"
+NOT_FOR_SITUATIONS = {"nlu_fallback", "out_of_scope", "new_worker_what_to_do"}
+
+
+def answers_as_question(intent_name: str | None) -> bool:
+    """Intents whose reply is a general answer (an FAQ block or a definition)."""
+    return bool(intent_name) and (
+        intent_name in NOT_FOR_SITUATIONS or str(intent_name).startswith("ask_")
+    )
+
 
 # --------------------------------------------------------------------------- 1. cue guard
 
@@ -112,13 +125,30 @@ def apply_floor(parse: dict[str, Any], text: str) -> dict[str, Any]:
     classified = classify_urgency(intent.get("name"))
     try:
         assessment = triage.assess(text or "")
-        detected = assessment.urgency
+        detected, outcome = assessment.urgency, assessment.outcome
         signs = [sign.label for sign in assessment.signs]
     except Exception:  # never let the floor itself take the bot down
         logger.exception("danger detector failed; keeping the classifier's intent")
-        detected, signs = "routine", []
+        detected, outcome, signs = "routine", "routine", []
     urgency = triage.raise_floor(detected, classified)
-    result = {"urgency": urgency, "detected": detected, "classified": classified, "signs": signs}
+    if urgency == "immediate":
+        outcome = "immediate"
+    elif outcome != "ask":
+        outcome = urgency
+    result = {
+        "urgency": urgency,
+        "outcome": outcome,
+        "detected": detected,
+        "classified": classified,
+        "signs": signs,
+    }
+    if outcome == "ask" and answers_as_question(intent.get("name")):
+        result["overrode_intent"] = intent.get("name")
+        parse[INTENT] = {"name": SITUATION_INTENT, "confidence": 1.0}
+        ranking = [
+            r for r in parse.get(INTENT_RANKING_KEY) or [] if r.get("name") != SITUATION_INTENT
+        ]
+        parse[INTENT_RANKING_KEY] = [{"name": SITUATION_INTENT, "confidence": 1.0}, *ranking]
     if detected == "immediate" and intent.get("name") not in DANGER_INTENTS:
         result["overrode_intent"] = intent.get("name")
         parse[INTENT] = {"name": DANGER_INTENT, "confidence": 1.0}

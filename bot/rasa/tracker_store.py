@@ -94,7 +94,7 @@ NARRATIVE_SLOTS = _narrative_slots()
 
 # Parse-data keys kept on redaction: what the classifier decided, never what was typed.
 KEPT_PARSE_KEYS = ("intent", "intent_ranking", "message_id")
-KEPT_TRIAGE_KEYS = ("urgency", "detected", "classified")
+KEPT_TRIAGE_KEYS = ("urgency", "outcome", "detected", "classified")
 KEPT_BOT_METADATA = ("utter_action",)
 KEPT_USER_METADATA = ("model_id", "assistant_id")
 
