@@ -37,6 +37,10 @@ BLIND_DIR = ROOT / "tests" / "data" / "blind"
 FAMILIES_FILE = ROOT / "bench" / "blind_families.yml"
 MODEL = ROOT / "models" / "safeguard.tar.gz"
 KINDS = ("triage", "language", "questions")
+# Triage measured again through the trained NLU pipeline (the detector, then the classifier,
+# which can only raise): what a worker's message really gets. Needs the model.
+PIPELINE = "triage_nlu"
+SECTIONS = ("triage", PIPELINE, "language", "questions")
 TRIAGE_LABELS = ("immediate", "urgent", "ask", "routine")
 LANGUAGE_LABELS = ("flagged", "clean")
 URGENCIES = ("immediate", "urgent", "routine")
@@ -48,6 +52,8 @@ OUTCOMES = ("immediate", "urgent", "ask", "routine")
 TARGETS: list[tuple[str, str, str, float, str]] = [
     ("triage", "immediate_recall", ">=", 0.98, ">= 0.98"),
     ("triage", "false_immediate_rate", "<=", 0.05, "<= 5%"),
+    (PIPELINE, "immediate_recall", ">=", 0.98, ">= 0.98"),
+    (PIPELINE, "false_immediate_rate", "<=", 0.05, "<= 5%"),
     ("language", "term_precision", ">=", 0.95, ">= 0.95"),
     ("language", "term_recall", ">=", 0.90, ">= 0.90"),
     ("questions", "right_family_share", ">=", 0.85, ">= 85%"),
@@ -377,6 +383,14 @@ def real_language() -> Callable[[str], list[tuple[int, int]]]:
 
 
 def real_intents(model: Path) -> Callable[[Sequence[str]], list[str]]:
+    """Intent names from `real_parses`."""
+    parse_all = real_parses(model)
+    return lambda texts: [
+        ((parsed or {}).get("intent") or {}).get("name") or "none" for parsed in parse_all(texts)
+    ]
+
+
+def real_parses(model: Path) -> Callable[[Sequence[str]], list[dict]]:
     """Parse texts with the trained model, the project's own NLU components included (the
     cue guard and danger detector run inside the model's pipeline). Parse only: no server,
     no action server, no tracker."""
@@ -402,12 +416,11 @@ def real_intents(model: Path) -> Callable[[Sequence[str]], list[str]]:
         warnings.simplefilter("ignore")
         agent = Agent.load(str(model))
 
-    def parse_all(texts: Sequence[str]) -> list[str]:
-        async def go() -> list[str]:
+    def parse_all(texts: Sequence[str]) -> list[dict]:
+        async def go() -> list[dict]:
             out = []
             for text in texts:
-                parsed = await agent.parse_message(text)
-                out.append(((parsed or {}).get("intent") or {}).get("name") or "none")
+                out.append(await agent.parse_message(text) or {})
             return out
 
         return asyncio.run(go())
@@ -469,11 +482,17 @@ def blind_figures(
             }
         else:
             progress(f"blind questions: loading {_relative(model)} (parse only, no servers)")
-            parse_all = real_intents(model)
+            parses = real_parses(model)
+
+            def intents(texts: list[str]) -> list[str]:
+                return [
+                    ((parsed or {}).get("intent") or {}).get("name") or "none"
+                    for parsed in parses(texts)
+                ]
 
             def questions(items: list[dict], header: dict) -> dict:
                 texts = [item["text"] for item in items]
-                intent = dict(zip(texts, parse_all(texts), strict=True))
+                intent = dict(zip(texts, intents(texts), strict=True))
                 return score_questions(
                     items,
                     intent.__getitem__,
@@ -485,6 +504,19 @@ def blind_figures(
 
             scorers["questions"] = questions
             out["questions_model"] = {"path": _relative(model), "stale": _stale(model)}
+            if "triage" in loaded:
+
+                def pipeline(items: list[dict], header: dict) -> dict:
+                    texts = [item["text"] for item in items]
+                    outcome = {
+                        text: ((parsed or {}).get("triage") or {}).get("outcome") or "routine"
+                        for text, parsed in zip(texts, parses(texts), strict=True)
+                    }
+                    return score_triage(items, outcome.__getitem__)
+
+                out[PIPELINE] = {"batches": out["triage"]["batches"]}
+                loaded[PIPELINE] = loaded["triage"]
+                scorers[PIPELINE] = pipeline
     for kind, score in scorers.items():
         section = out[kind]
         for role, number, path, header, items in loaded[kind]:
@@ -511,7 +543,7 @@ def _relative(path: Path) -> str:
 
 
 def _headline(kind: str, f: dict) -> str:
-    if kind == "triage":
+    if kind in ("triage", PIPELINE):
         return (
             f"immediate recall {_num(f['immediate_recall'])}, "
             f"false immediate {_pct(f['false_immediate_rate'])}"
@@ -549,7 +581,7 @@ def _ratio(hits: int, n: int) -> str:
 
 def _rows(kind: str, f: dict) -> list[tuple[str, str, str]]:
     """(figure, cell, target key or '') for one batch's figures."""
-    if kind == "triage":
+    if kind in ("triage", PIPELINE):
         per = f["n_per_label"]
         return [
             (
@@ -677,6 +709,8 @@ def _rows(kind: str, f: dict) -> list[tuple[str, str, str]]:
 
 TITLES = {
     "triage": "Triage (bot.core.triage.Detector)",
+    PIPELINE: "Triage through the trained NLU pipeline (detector, then the classifier, which "
+    "can only raise)",
     "language": "Language checker (bot.core.language.check)",
     "questions": "Questions (trained NLU model -> bench/blind_families.yml)",
 }
@@ -687,7 +721,7 @@ def markdown(out: dict) -> str:
     batch meets it."""
     numbers = {
         (s["first"]["batch"], s["latest"]["batch"])
-        for s in (out.get(k, {}) for k in KINDS)
+        for s in (out.get(k, {}) for k in SECTIONS)
         if "first" in s
     }
     single = all(first == latest for first, latest in numbers)
@@ -709,7 +743,9 @@ def markdown(out: dict) -> str:
     ]
     wanted = {(t["kind"], t["figure"]): t for t in out.get("targets", [])}
     blank = " |" * len(heads)
-    for kind in KINDS:
+    for kind in SECTIONS:
+        if kind == PIPELINE and kind not in out:
+            continue  # no model: the questions line says so
         section = out.get(kind, {})
         if "first" not in section:
             lines.append(
