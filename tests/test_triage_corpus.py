@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.core.triage import URGENCIES, Detector, load_rules
+from bot.core.triage import OUTCOMES, URGENCIES, Detector, load_rules
 
 CORPUS = Path(__file__).parent / "data" / "triage_corpus.yml"
 
@@ -22,14 +22,41 @@ def load_cases() -> list[dict]:
     for index, case in enumerate(cases):
         assert set(case) <= {"text", "expect", "note"}, f"case {index}: unknown keys"
         assert isinstance(case["text"], str) and case["text"].strip(), f"case {index}: no text"
-        assert case["expect"] in URGENCIES, f"case {index}: bad expect {case['expect']!r}"
+        assert case["expect"] in OUTCOMES, f"case {index}: bad expect {case['expect']!r}"
     return cases
 
 
 @pytest.fixture(scope="module")
-def results() -> list[tuple[dict, str]]:
+def assessed() -> list[tuple[dict, str, str]]:
+    """(case, urgency, outcome) for every case; `ask` is an urgent record."""
     detector = Detector(load_rules())
-    return [(case, detector.assess(case["text"]).urgency) for case in load_cases()]
+    out = []
+    for case in load_cases():
+        result = detector.assess(case["text"])
+        out.append((case, result.urgency, result.outcome))
+    return out
+
+
+@pytest.fixture(scope="module")
+def results(assessed: list[tuple[dict, str, str]]) -> list[tuple[dict, str]]:
+    """(case, urgency), with `ask` cases expected as the urgent level they are."""
+    return [
+        ({**case, "expect": "urgent" if case["expect"] == "ask" else case["expect"]}, urgency)
+        for case, urgency, _ in assessed
+    ]
+
+
+def test_harm_with_unknown_timing_asks_and_never_lowers(
+    assessed: list[tuple[dict, str, str]],
+) -> None:
+    """`ask` cases: the reply must carry the 999 line (ask) or go further (immediate)."""
+    wrong = [
+        f"  expected ask, got {outcome}: {case['text']!r}"
+        for case, _, outcome in assessed
+        if case["expect"] == "ask" and outcome not in ("ask", "immediate")
+    ]
+    assert sum(case["expect"] == "ask" for case, _, _ in assessed) >= 10
+    assert not wrong, f"{len(wrong)} ask case(s) not asked:\n" + "\n".join(wrong)
 
 
 def test_corpus_is_big_and_balanced_enough() -> None:
