@@ -477,6 +477,10 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "sent_by_exploiters": "they told him to go to an address in another town",
         "young_child_alone": "the toddler is on his own in the flat",
         "unsafe_carer_now": "her dad is drunk and has the car keys",
+        "intoxicated_carer": "her mum is drunk",
+        "emotional_abuse": "her dad calls her worthless",
+        "image_blackmail": "a man online is blackmailing him",
+        "young_child_in_car": "the baby is in the car",
     }
     assert set(examples) == {rule.id for rule in load_rules().rules}
     for rule_id, text in examples.items():

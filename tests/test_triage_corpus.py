@@ -116,3 +116,26 @@ def test_report_precision_recall_and_false_alarms(results: list[tuple[dict, str]
     # The floor leans high on purpose, but a detector that cries wolf on most calm messages
     # would teach workers to ignore it.
     assert rate <= 0.25, "\n".join(lines)
+
+
+DEV_SET = Path(__file__).parent / "data" / "triage_dev.yml"
+
+
+def test_the_development_set_never_misses_danger_or_lowers_a_concern() -> None:
+    """tests/data/triage_dev.yml: 240 messages written from published case material for
+    tuning (not blind). Every immediate item is caught; ask and urgent items are never
+    routine; false immediates are reported, and bounded so the floor cannot drift to
+    crying wolf."""
+    items = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))["items"]
+    detector = Detector(load_rules())
+    got = {item["id"]: detector.assess(item["text"]).outcome for item in items}
+    missed = [i["id"] for i in items if i["label"] == "immediate" and got[i["id"]] != "immediate"]
+    lowered = [
+        i["id"] for i in items if i["label"] in ("ask", "urgent") and got[i["id"]] == "routine"
+    ]
+    calm = [i for i in items if i["label"] in ("urgent", "routine")]
+    alarms = [i["id"] for i in calm if got[i["id"]] == "immediate"]
+    print(f"\ntriage dev set: false immediate {len(alarms)}/{len(calm)} {alarms}")
+    assert not missed, f"immediate missed: {missed}"
+    assert not lowered, f"concerns assessed routine: {lowered}"
+    assert len(alarms) <= 0.1 * len(calm), f"false immediates: {alarms}"

@@ -259,6 +259,7 @@ class DangerRules(BaseModel):
     typos: dict[str, StrictStr] = {}
     negation: Negation
     non_recent: CueList
+    non_recent_pseudo: CueList
     present: CueList
     present_pseudo: CueList
     current_risk: CueList
@@ -552,6 +553,7 @@ class Detector:
         self._add(f"{source}: negation.pseudo", "cue:pseudo", rules.negation.pseudo)
         for name in (
             "non_recent",
+            "non_recent_pseudo",
             "present",
             "present_pseudo",
             "current_risk",
@@ -712,6 +714,7 @@ class _Reader:
         for cue_name, pseudo_name in (
             ("negation", "pseudo"),
             ("present", "present_pseudo"),
+            ("non_recent", "non_recent_pseudo"),
             ("current_risk", "current_risk_pseudo"),
         ):
             pseudo = self.cues.get(pseudo_name, ())
