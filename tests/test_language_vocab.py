@@ -183,6 +183,31 @@ VOCABULARY_ROWS: dict[str, tuple[str, str, str]] = {
         "Teachers see Noah as naive and easily led by the older lads.",
         "Teachers say the older lads have been grooming Noah since the spring.",
     ),
+    "associating-with-group": (
+        "LM",
+        "Reece hangs around with the lot from the garages most nights.",
+        "Reece hangs around with his friends from the boxing club most nights.",
+    ),
+    "dabbling-or-small-time": (
+        "NSPCC-RW",
+        "Officers said Callum has been dabbling in selling weed.",
+        "Officers said adults have been making Callum sell weed.",
+    ),
+    "own-line-or-patch": (
+        "HO-CL",
+        "Staff believe the trap house is his own.",
+        "Staff believe his line manager at the garage is supportive.",
+    ),
+    "blamed-for-online-harm": (
+        "UKCIS",
+        "It was foolish of her to trust the account that messaged her.",
+        "The account that messaged her was run by a man who is now on bail.",
+    ),
+    "silly-or-dramatic": (
+        "TCS24",
+        "The duty officer called her a silly little girl.",
+        "The duty officer took her statement in a quiet room.",
+    ),
 }
 
 # Forms added to existing rules for issue #19 (widening the vocabulary): rule, the guide,
@@ -405,3 +430,408 @@ NEW_RULE_CONTEXT = [
 def test_new_rules_keep_context(silent: str, fires: str) -> None:
     assert rules_of(silent) == []
     assert rules_of(fires) != []
+
+
+# Issue #19, second widening: whole families of phrasing the checker missed. Each row is a
+# rule, the guide it comes from, a sentence that must fire the rule and a look-alike that
+# must fire nothing (the ordinary sense of the words, or the same facts said without blame).
+FAMILY_FORMS: list[tuple[str, str, str, str]] = [
+    # -- 1. missing episodes as the child's choice or pleasure
+    (
+        "missing-as-choice",
+        "CSW",
+        "Kacey decided to go missing straight after contact with her dad.",
+        "Kacey was missing straight after contact with her dad.",
+    ),
+    (
+        "missing-as-choice",
+        "CSW",
+        "He wants to stay missing until the weekend, according to the carer.",
+        "He wants to stay with his nan until the weekend, according to the carer.",
+    ),
+    (
+        "missing-as-choice",
+        "TCS24",
+        "Staff say she makes herself missing when the men text her.",
+        "Staff say she makes herself toast when she gets in from school.",
+    ),
+    (
+        "missing-as-choice",
+        "TCS24",
+        "The home says he goes missing whenever he fancies.",
+        "The home says he goes to the gym whenever he fancies.",
+    ),
+    (
+        "missing-as-choice",
+        "TCS24",
+        "The carer feels Jodie enjoys the thrill of going missing.",
+        "The carer feels Jodie enjoys climbing at the youth centre.",
+    ),
+    (
+        "missing-as-choice",
+        "TCS24",
+        "Night staff think he likes being missing.",
+        "Night staff think he likes being read to.",
+    ),
+    (
+        "missing-as-choice",
+        "DSCP",
+        "She turns up at the unit when it suits her.",
+        "We will arrange the review for a day when it suits her carer.",
+    ),
+    (
+        "missing-as-choice",
+        "DSCP",
+        "The social worker wrote that he swanned back in at 4am.",
+        "The social worker wrote that he came back at 4am in a taxi paid for by a man.",
+    ),
+    (
+        "missing-as-choice",
+        "DSCP",
+        "She treats the unit like a doss house.",
+        "She stayed in a guest house with her mum over half term.",
+    ),
+    (
+        "missing-as-choice",
+        "DSCP",
+        "He only comes home to sleep and get changed.",
+        "He comes home after school and goes to sleep early.",
+    ),
+    (
+        "missing-as-choice",
+        "CSW",
+        "Police think she is out gallivanting with friends.",
+        "Police found her at a flat with two adult men.",
+    ),
+    (
+        "missing-as-choice",
+        "CSW",
+        "The log says he stays out as late as he likes.",
+        "The log says he stays out until 21:00, as agreed.",
+    ),
+    (
+        "staying-out",
+        "SAS",
+        "Mum says he is out at all hours with lads from the estate.",
+        "Mum says the buses run at all hours now.",
+    ),
+    (
+        "staying-out",
+        "SAS",
+        "She comes in at all hours of the night.",
+        "She comes in at 22:00 and says a car dropped her off.",
+    ),
+    # -- 2. criminal exploitation as the child's own trade or hobby
+    (
+        "dabbling-or-small-time",
+        "NSPCC-RW",
+        "Intelligence suggests Kyle dabbles with crack.",
+        "Intelligence suggests adults are supplying Kyle with crack.",
+    ),
+    (
+        "dabbling-or-small-time",
+        "HO-CL",
+        "The youth worker called it petty dealing.",
+        "The youth worker called it child criminal exploitation.",
+    ),
+    (
+        "dabbling-or-small-time",
+        "NSPCC-RW",
+        "He was doing a bit of selling at the skate park.",
+        "He was doing a bit of skating at the skate park.",
+    ),
+    (
+        "dabbling-or-small-time",
+        "TCS24",
+        "She has been dealing on the side for some time.",
+        "She has been living with her aunt for some time.",
+    ),
+    (
+        "dabbling-or-small-time",
+        "TCS24",
+        "He sells weed to his mates at college.",
+        "He sells programmes to the fans at the match.",
+    ),
+    (
+        "dabbling-or-small-time",
+        "CSW",
+        "Dad thinks he got into dealing over the summer.",
+        "Dad thinks he got into boxing over the summer.",
+    ),
+    (
+        "plugging",
+        "TCS22",
+        "Police believe he was banking drugs on the train.",
+        "Police believe he was banking his wages on the train.",
+    ),
+    (
+        "recruit-run-work",
+        "NSPCC-RW",
+        "He was minding a package for some older lads.",
+        "He was minding his little brother for his mum.",
+    ),
+    (
+        "recruit-run-work",
+        "NSPCC-RW",
+        "He has been getting paid for the olders since Easter.",
+        "He has been getting paid for his paper round since Easter.",
+    ),
+    (
+        "recruit-run-work",
+        "NSPCC-RW",
+        "He makes his money from running to the coast.",
+        "He makes his money from a paper round.",
+    ),
+    (
+        "recruit-run-work",
+        "NSPCC-RW",
+        "Police say he now runs his own line.",
+        "Police say he now runs his own football team.",
+    ),
+    (
+        "own-line-or-patch",
+        "HO-CL",
+        "Officers say the line is his now.",
+        "Officers say the decision is his now.",
+    ),
+    (
+        "own-line-or-patch",
+        "NSPCC-CL",
+        "He guards his patch near the station where he sells drugs.",
+        "She forgot to change her patch last week.",
+    ),
+    (
+        "associating-with-group",
+        "LM",
+        "He associates with negative peers at the park.",
+        "He associates the park with feeling frightened.",
+    ),
+    (
+        "associating-with-group",
+        "LM",
+        "She is mixing with the wrong people again.",
+        "She is mixing with the other girls in her form again.",
+    ),
+    (
+        "associating-with-group",
+        "GLOW",
+        "Mum says he spends time with individuals of concern.",
+        "Mum says he spends time with his grandad on Sundays.",
+    ),
+    (
+        "lifestyle-choice",
+        "DSCP",
+        "He fell in with older lads from the next town.",
+        "He was targeted by older lads from the next town.",
+    ),
+    (
+        "lifestyle-choice",
+        "DSCP",
+        "School felt she had got in with a rough crowd.",
+        "School felt she had got in with the netball team.",
+    ),
+    (
+        "chose-to",
+        "CSW",
+        "He chooses to socialise with people who are known to police.",
+        "He chooses to play football with people from his estate.",
+    ),
+    (
+        "chose-to",
+        "CSW",
+        "She insists on hanging around with the men at the takeaway.",
+        "The men at the takeaway keep hanging around her school.",
+    ),
+    # -- 3. minimising and trivialising
+    (
+        "just-a-phase",
+        "TCS24",
+        "Her file says she is experimenting sexually with older boys.",
+        "Her file says she is experimenting with oil paints in art.",
+    ),
+    (
+        "just-a-phase",
+        "TCS24",
+        "Grandad thinks it is just a phase.",
+        "Grandad thinks the next phase of the building work starts soon.",
+    ),
+    (
+        "just-a-phase",
+        "NSPCC",
+        "The school put it down to him pushing the boundaries.",
+        "The school put it down to adults grooming him.",
+    ),
+    (
+        "just-a-phase",
+        "NSPCC",
+        "The teacher put the change down to teenage hormones.",
+        "The nurse talked to her about hormonal contraception.",
+    ),
+    (
+        "silly-or-dramatic",
+        "TCS24",
+        "Her aunt says she is a drama queen.",
+        "Her aunt says she is in the drama club.",
+    ),
+    (
+        "silly-or-dramatic",
+        "DSCP",
+        "Officers thought he was being melodramatic about the threats.",
+        "Officers thought the threats against him were serious.",
+    ),
+    (
+        "silly-or-dramatic",
+        "TCS24",
+        "The report says she was only being silly with the older men.",
+        "The report says she was only being seen by the school nurse.",
+    ),
+    (
+        "overreacting",
+        "TCS24",
+        "Staff felt she was kicking up a fuss about nothing.",
+        "Staff felt she was kicking a football about the yard.",
+    ),
+    (
+        "overreacting",
+        "TCS24",
+        "Police think she exaggerated what happened at the flat.",
+        "Police think a man assaulted her at the flat.",
+    ),
+    (
+        "overreacting",
+        "NSPCC",
+        "The officer said Mum was blowing things out of all proportion.",
+        "The officer said the men at the flat have been arrested.",
+    ),
+    # -- 4. blame for online harm
+    (
+        "blamed-for-online-harm",
+        "UKCIS",
+        "It was stupid of him to send the pictures.",
+        "It was a man who made him send the pictures.",
+    ),
+    (
+        "blamed-for-online-harm",
+        "UKCIS",
+        "She was naive for trusting someone she had never met.",
+        "Someone she had never met was grooming her.",
+    ),
+    (
+        "blamed-for-online-harm",
+        "UKCIS",
+        "He could have just blocked the account.",
+        "The platform has now blocked the account.",
+    ),
+    (
+        "blamed-for-online-harm",
+        "SAS-ON",
+        "She should not have accepted the request.",
+        "She did accept the request from an account that looked like a girl her age.",
+    ),
+    (
+        "blamed-for-online-harm",
+        "SAS-ON",
+        "Why didn't she block him when he asked for photos?",
+        "When he asked for photos she told her mum.",
+    ),
+    (
+        "blamed-for-online-harm",
+        "SAS",
+        "Staff feel she fell for his lies online.",
+        "Staff feel a man deceived her online to groom her.",
+    ),
+    (
+        "sending-explicit-images",
+        "NSPCC-SX",
+        "Records show she has been trading nudes with a man on Snapchat.",
+        "Records show a man on Snapchat has been asking her for nudes.",
+    ),
+    (
+        "sending-explicit-images",
+        "LM",
+        "He was swapping naked pictures with an adult on Discord.",
+        "He was sent naked pictures by an adult on Discord.",
+    ),
+    (
+        "sending-explicit-images",
+        "LM",
+        "She kept sending him explicit photos.",
+        "He kept sending her explicit photos.",
+    ),
+    (
+        "online-friend",
+        "NSPCC-OF",
+        "Her Roblox friend turned out to be a man of 40.",
+        "Her Roblox avatar is a cat.",
+    ),
+    (
+        "online-friend",
+        "NSPCC-OF",
+        "She has been talking to a mate from a gaming site who says he is 22.",
+        "She has been talking to a mate from her class about the trip.",
+    ),
+    (
+        "online-friend",
+        "NSPCC-OF",
+        "He calls the 35-year-old his gaming buddy.",
+        "He calls his cousin (13) his gaming partner at weekends.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "source", "sentence", "look_alike"), FAMILY_FORMS)
+def test_every_family_form_fires_and_its_look_alike_does_not(
+    rule: str, source: str, sentence: str, look_alike: str
+) -> None:
+    assert rule in rules_of(sentence), sentence
+    assert rules_of(look_alike) == [], look_alike
+    compiled = default_rules().by_key[rule]
+    sources = [part.strip().split(" ", 1)[0] for part in compiled.rule.source.split(";")]
+    assert source in sources
+
+
+# Context that must hold, both ways, for the widened families: who the words are about, a
+# correct framing, the child's own words in quotation marks, and a note that corrects a term.
+FAMILY_CONTEXT = [
+    # (must stay silent, must fire)
+    (
+        "The 29-year-old must have known that she was only 13.",
+        "She must have known what she was getting into.",
+    ),
+    (
+        "The man (40) should have known better than to message a child.",
+        "She should have known better than to message him.",
+    ),
+    (
+        "Adults forced him into sending explicit pictures of himself.",
+        "He was sending him explicit pictures of himself.",
+    ),
+    (
+        "A 30-year-old pressured her into swapping nudes; this is child sexual abuse.",
+        "She has been swapping nudes with a 30-year-old.",
+    ),
+    (
+        "The olders are dabbling in recruiting children from the school.",
+        "He is dabbling in dealing at the school.",
+    ),
+    ('She told us "I go missing when I feel like it".', "She goes missing when she feels like it."),
+    ('He says he is just "doing a bit of selling".', "He is just doing a bit of selling."),
+    (
+        "She does not make herself missing; adults collect her from the home.",
+        "She makes herself missing and adults collect her from the home.",
+    ),
+    (
+        "Rather than a drama queen, she is a child who has been sexually abused.",
+        "She is a drama queen who has been sexually abused.",
+    ),
+    (
+        "Previously recorded as swanning back in, she was in fact brought back by a man.",
+        "She swanned back in after being brought back by a man.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("silent", "fires"), FAMILY_CONTEXT)
+def test_widened_families_keep_context(silent: str, fires: str) -> None:
+    assert rules_of(silent) == [], silent
+    assert rules_of(fires) != [], fires
