@@ -17,12 +17,15 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
 
-setup:  ## create .venv (Python 3.10), install pinned packages, write the spaCy pipeline
+setup:  ## create .venv (Python 3.10), install the hash-pinned locks, write the spaCy pipeline
 	@bash scripts/setup.sh
 
+# Rasa's own output (each component, the epoch progress bars) is the progress; the lines
+# before and after say why it runs and how long it took.
 $(MODEL): $(TRAINING_INPUTS) | setup
-	@echo "[train] training data or config changed: training the Rasa model (a few minutes)"
-	@$(RASA) train --fixed-model-name safeguard --out models --quiet
+	@echo "[train] training data or config changed: training the Rasa model (usually 1-3 minutes on 2 cores)"
+	@start=$$(date +%s); $(RASA) train --fixed-model-name safeguard --out models \
+	  && echo "[train] model written to $(MODEL) in $$(( $$(date +%s) - start ))s"
 	@touch $(MODEL)
 
 train: setup $(MODEL)  ## train the Rasa model if its training data or config changed
@@ -48,8 +51,15 @@ blind: setup  ## blind-set figures, first and latest batch (seconds; questions n
 fuzz: setup  ## long property-based fuzz run with a random seed (minutes; not in make test)
 	@$(VENV)/bin/python scripts/fuzz.py $(FUZZ_ARGS)
 
-lock: setup  ## rewrite requirements.txt from the current .venv
-	@$(VENV)/bin/pip freeze --exclude-editable | grep -v '^safeguard' > requirements.txt
+# uv keeps every pin already in a lock that still satisfies its .in file, so only what was
+# changed moves. UV_FLAGS=--upgrade moves everything to the newest allowed versions.
+LOCK_FLAGS := --custom-compile-command "make lock" --generate-hashes --python-version 3.10 --python-platform x86_64-unknown-linux-gnu --quiet
+lock: setup  ## recompile requirements.txt and requirements-dev.txt (with hashes) from the .in files
+	@echo "[lock] requirements.in -> requirements.txt"
+	@$(VENV)/bin/uv pip compile requirements.in $(LOCK_FLAGS) $(UV_FLAGS) -o requirements.txt
+	@echo "[lock] requirements-dev.in -> requirements-dev.txt (constrained by requirements.txt)"
+	@$(VENV)/bin/uv pip compile requirements-dev.in $(LOCK_FLAGS) $(UV_FLAGS) -o requirements-dev.txt
+	@echo "[lock] done: run make setup to install them"
 
 clean:  ## remove trained models and test results (keeps .venv and var/)
 	rm -rf models results .rasa

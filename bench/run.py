@@ -1,6 +1,7 @@
 """`make bench`: every performance figure of issue 8, measured in one run on this machine.
 
     .venv/bin/python bench/run.py [--quick] [--model models/safeguard.tar.gz] [--out DIR]
+    .venv/bin/python bench/run.py --plot-only   # redraw latest.png from latest.json only
 
 Phases (progress is printed as each starts):
 
@@ -21,7 +22,9 @@ Phases (progress is printed as each starts):
 6. The blind sets (bench/blind.py, also `make blind` on its own): triage, language checker
    and questions on the first and the latest batch of tests/data/blind/, under `blind`.
 
-Writes bench/results/latest.json, latest.md (the table, also printed) and latest.png.
+Writes bench/results/latest.json, latest.md (the table, also printed) and latest.png (two
+panels: ratios to the stock assistant against the 1.5x target, and absolute latencies on a
+log axis with their targets; `chart`).
 A measurement, not a test: it fails only when something could not be measured.
 `--quick` (fewer conversations, no cross-validation, the trained model in models/) is for
 trying the harness; its figures are not the ones to quote.
@@ -671,58 +674,181 @@ def markdown(r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+RATIO_TARGET = 1.5  # per-turn p95 against the stock assistant (docs/performance.md)
+CONCURRENT_TARGET_MS = 500  # per-turn p95 with CONCURRENCY conversations at once
+PAGE_TARGET_MS = 2000  # danger message -> page delivered, p95
+
+
 def chart(r: dict, path: Path) -> None:
+    """Two panels that answer "is it fast enough?" at a glance.
+
+    Top: safeguard's per-turn p95 (and p50) as a multiple of the stock assistant's, against
+    the 1.5x target line, for each load. Bottom: the absolute latencies on a log axis (p50
+    to p99 as a line, p95 as the dot), each absolute target (500 ms with 20 at once, 2 s
+    from danger to page) marked on the row it belongs to; the log axis keeps figures of
+    30 ms and 1.7 s both readable.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     conc, burst = f"concurrent_{CONCURRENCY}", f"back_to_back_{CONCURRENCY}"
-    groups = [
-        ("safeguard\none at a time", r["conversation"]["safeguard"]["sequential"]),
-        ("stock\none at a time", r["conversation"]["stock"]["sequential"]),
-        (f"safeguard\n{CONCURRENCY} at once", r["conversation"]["safeguard"][conc]),
-        (f"stock\n{CONCURRENCY} at once", r["conversation"]["stock"][conc]),
-        (f"safeguard\n{CONCURRENCY} back to back", r["conversation"]["safeguard"][burst]),
-        (f"stock\n{CONCURRENCY} back to back", r["conversation"]["stock"][burst]),
+    ours, stock = r["conversation"]["safeguard"], r["conversation"]["stock"]
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(12, 9.5), dpi=110, gridspec_kw={"height_ratios": [1, 1.9]}
+    )
+    met = sum(1 for t in r.get("targets", []) if t["met"])
+    judged = sum(1 for t in r.get("targets", []) if t["met"] is not None)
+    fig.suptitle(
+        f"safeguard benchmark {r['when'][:16].replace('T', ' ')} "
+        f"({r['machine']['cpus']} CPUs){' - QUICK RUN' if r.get('quick') else ''}: "
+        f"{met} of {judged} targets met",
+        fontsize=13,
+        fontweight="bold",
+    )
+
+    # -- top: ratios to the stock assistant ------------------------------------------------
+    loads = [
+        ("one at a time", "sequential", True),
+        (f"{CONCURRENCY} at once\n(1-3 s to type)", conc, True),
+        (f"{CONCURRENCY} at once, back to back\n(stress: no target)", burst, False),
+    ]
+    ys = list(range(len(loads)))[::-1]
+    height = 0.36
+    ratios = {  # mode -> (p95 ratio, p50 ratio)
+        mode: (
+            ours[mode]["p95_ms"] / stock[mode]["p95_ms"],
+            ours[mode]["p50_ms"] / stock[mode]["p50_ms"],
+        )
+        for _label, mode, _targeted in loads
+    }
+    xmax = max(2.0, max(max(pair) for pair in ratios.values()) * 1.45)
+    pad = xmax * 0.01  # labels sit just right of their bar, whatever the scale
+    for y, (_label, mode, targeted) in zip(ys, loads, strict=True):
+        p95, p50 = ratios[mode]
+        colour = ("tab:green" if p95 <= RATIO_TARGET else "tab:red") if targeted else "0.55"
+        top.barh(y + height / 2, p95, height, color=colour)
+        top.barh(y - height / 2, p50, height, color="0.82")
+        top.text(
+            p95 + pad,
+            y + height / 2,
+            f"p95 {p95:.2f}x  ({ours[mode]['p95_ms']:.0f} vs {stock[mode]['p95_ms']:.0f} ms)",
+            va="center",
+            fontsize=9,
+        )
+        top.text(
+            p50 + pad,
+            y - height / 2,
+            f"p50 {p50:.2f}x  ({ours[mode]['p50_ms']:.0f} vs {stock[mode]['p50_ms']:.0f} ms)",
+            va="center",
+            fontsize=8,
+            color="0.35",
+        )
+    top.axvline(1.0, color="0.3", linewidth=1)
+    top.axvline(RATIO_TARGET, color="red", linestyle="--", linewidth=1.2)
+    top.text(
+        RATIO_TARGET + pad, len(loads) - 0.45, f"target: p95 <= {RATIO_TARGET:g}x", color="red",
+        fontsize=9, va="top",
+    )  # fmt: skip
+    top.text(1.0 - pad, len(loads) - 0.45, "as fast as stock", ha="right", fontsize=8, va="top")
+    top.set_yticks(ys)
+    top.set_yticklabels([label for label, _mode, _targeted in loads], fontsize=9)
+    top.set_ylim(-0.6, len(loads) - 0.3)
+    top.set_xlim(0, xmax)
+    top.set_xlabel("safeguard's per-turn latency / the stock Rasa assistant's (lower is better)")
+    top.set_title(
+        "Against the stock assistant (rasa init), same machine, measured in alternation",
+        fontsize=10,
+        loc="left",
+    )
+
+    # -- bottom: absolute latencies, log axis ----------------------------------------------
+    # (label, figures, colour, p95 target in ms or None)
+    rows: list[tuple[str, dict, str, float | None]] = [
+        ("safeguard, one at a time", ours["sequential"], "tab:blue", None),
+        ("stock, one at a time", stock["sequential"], "0.5", None),
+        (f"safeguard, {CONCURRENCY} at once", ours[conc], "tab:blue", CONCURRENT_TARGET_MS),
+        (f"stock, {CONCURRENCY} at once", stock[conc], "0.5", None),
     ]
     if r.get("two_servers"):
-        groups += [
-            (f"two servers\n{CONCURRENCY} at once", r["two_servers"][conc]),
-            (f"two servers\n{CONCURRENCY} back to back", r["two_servers"][burst]),
-        ]
-    groups.append(("danger ->\npage", r["danger"]["to_page"]))
-    fig, ax = plt.subplots(figsize=(13, 5), dpi=110)
-    width = 0.26
-    for i, (key, label) in enumerate((("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99"))):
-        xs = [n + (i - 1) * width for n in range(len(groups))]
-        ax.bar(xs, [g[1][key] for g in groups], width, label=label)
-    ax.axhline(500, color="red", linestyle="--", linewidth=1)
-    ax.text(
-        len(groups) - 0.5,
-        510,
-        f"500 ms ({CONCURRENCY} at once p95 target)",
-        color="red",
-        ha="right",
-        fontsize=8,
+        rows.append(
+            (
+                f"safeguard on two servers, {CONCURRENCY} at once",
+                r["two_servers"][conc],
+                "tab:purple",
+                None,
+            )
+        )
+    rows += [
+        (f"safeguard, {CONCURRENCY} back to back (stress)", ours[burst], "tab:blue", None),
+        (f"stock, {CONCURRENCY} back to back (stress)", stock[burst], "0.5", None),
+    ]
+    if r.get("two_servers"):
+        rows.append(
+            (
+                f"two servers, {CONCURRENCY} back to back (stress)",
+                r["two_servers"][burst],
+                "tab:purple",
+                None,
+            )
+        )
+    danger = r["danger"]
+    rows += [
+        ("danger message -> reply with 999", danger["reply_with_999"], "tab:orange", None),
+        ("danger message -> page delivered", danger["to_page"], "tab:orange", PAGE_TARGET_MS),
+    ]
+    ys = list(range(len(rows)))[::-1]
+    for y, (_label, s, colour, target) in zip(ys, rows, strict=True):
+        bottom.plot([s["p50_ms"], s["p99_ms"]], [y, y], color=colour, linewidth=2.5, alpha=0.45)
+        bottom.plot(s["p50_ms"], y, "|", color=colour, markersize=12, markeredgewidth=2)
+        bottom.plot(s["p99_ms"], y, "|", color=colour, markersize=12, markeredgewidth=2)
+        bottom.plot(s["p95_ms"], y, "o", color=colour, markersize=8)
+        bottom.text(s["p99_ms"] * 1.12, y, f"p95 {s['p95_ms']:.0f} ms", va="center", fontsize=8.5)
+        if target is not None:
+            # The target belongs to this row only: a red bar across it, labelled.
+            ok = s["p95_ms"] < target
+            bottom.plot([target, target], [y - 0.4, y + 0.4], color="red", linewidth=2)
+            shown = f"{target / 1000:g} s" if target >= 1000 else f"{target:g} ms"
+            bottom.text(
+                target * 1.06, y + 0.28, f"target p95 < {shown} ({'met' if ok else 'MISSED'})",
+                color="red", fontsize=8, va="center",
+            )  # fmt: skip
+    bottom.set_xscale("log")
+    low = min(s["p50_ms"] for _l, s, _c, _t in rows)
+    high = max(max(s["p99_ms"] for _l, s, _c, _t in rows), PAGE_TARGET_MS)
+    bottom.set_xlim(low / 1.6, high * 3)
+    bottom.set_ylim(-0.7, len(rows) - 0.3)
+    from matplotlib.ticker import FuncFormatter
+
+    ticks = [v for v in (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)]
+    bottom.set_xticks([v for v in ticks if low / 1.6 <= v <= high * 3])
+    bottom.xaxis.set_minor_formatter(FuncFormatter(lambda _v, _pos: ""))
+    bottom.xaxis.set_major_formatter(
+        FuncFormatter(lambda v, _pos: f"{v / 1000:g} s" if v >= 1000 else f"{v:g} ms")
     )
-    ax.axhline(2000, color="darkred", linestyle=":", linewidth=1)
-    ax.text(
-        len(groups) - 0.5,
-        2030,
-        "2 s (danger -> page p95 target)",
-        color="darkred",
-        ha="right",
-        fontsize=8,
+    bottom.grid(axis="x", which="major", color="0.88")
+    bottom.set_yticks(ys)
+    bottom.set_yticklabels([label for label, _s, _c, _t in rows], fontsize=9)
+    bottom.set_xlabel(
+        "milliseconds per turn, log scale: the line runs from p50 to p99, the dot is p95"
     )
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([g[0] for g in groups], fontsize=8)
-    ax.set_ylabel("milliseconds")
-    ax.set_title(f"safeguard benchmark {r['when'][:16]} ({r['machine']['cpus']} CPUs)")
-    ax.legend()
+    bottom.set_title("Absolute latencies", fontsize=10, loc="left")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_only(out: Path, stem: str) -> int:
+    """Redraw {stem}.png from {stem}.json without measuring anything (`--plot-only`)."""
+    source = out / f"{stem}.json"
+    try:
+        result = json.loads(source.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"bench: cannot read {source} ({exc})") from None
+    chart(result, out / f"{stem}.png")
+    progress(f"drew {out / stem}.png from {source.name}")
+    return 0
 
 
 # ------------------------------------------------------------------------------------ main
@@ -737,7 +863,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--single-server", action="store_true", help="skip the two-server (PostgreSQL, Redis) run"
     )
+    parser.add_argument(
+        "--plot-only",
+        action="store_true",
+        help="redraw latest.png (quick.png with --quick) from its .json; measure nothing",
+    )
     args = parser.parse_args(argv)
+    if args.plot_only:
+        return plot_only(args.out, "quick" if args.quick else "latest")
 
     work = Path(tempfile.mkdtemp(prefix="sg-bench-"))
     var = work / "var"

@@ -1,12 +1,19 @@
-"""A throwaway PostgreSQL server on loopback for the test session.
+"""The PostgreSQL server of the test session: an existing one, or a throwaway on loopback.
 
 Register with ``pytest_plugins = ["tests.pg_server"]`` (tests/conftest.py) and ask for the
-``postgres_url`` fixture: a SQLAlchemy URL to an empty database on a server started in a
-temp dir on 127.0.0.1 (random free port), stopped and removed at the end of the session.
+``postgres_url`` fixture: a SQLAlchemy URL to an empty database. Which server (the order of
+tests/services.py):
 
-If the server binaries are missing they are installed (``apt-get install postgresql``;
-the tests run as root). initdb and postgres refuse to run as root, so as root they run as
-the ``postgres`` user the Debian package creates, in a temp dir that user owns.
+- ``SAFEGUARD_TEST_PG_URL`` set (``postgresql://user:password@host:5432/db``): that existing
+  database. Nothing is started or installed; every test namespace made in it is dropped at
+  the end of the session.
+- otherwise a server started in a temp dir on 127.0.0.1 (random free port), stopped and
+  removed at the end of the session. If the server binaries are missing they are installed
+  (``apt-get install postgresql``) when we are root with apt-get; where that cannot be, the
+  fixture fails with one line saying what to install or set, never a skip.
+
+initdb and postgres refuse to run as root, so as root they run as the ``postgres`` user the
+Debian package creates, in a temp dir that user owns.
 
 `fresh_database(url)` gives a new, empty namespace (a schema set as the search_path) on
 the same server, so each test gets a clean database without paying for a new server.
@@ -29,12 +36,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import POSTGRES, ServiceUnavailable, can_install, choose
+
 SERVICE_USER = "postgres"
 STARTUP_TIMEOUT_S = 60
 
 
-class PostgresUnavailable(RuntimeError):
-    """The server could not be installed or started (one line, with the reason)."""
+class PostgresUnavailable(ServiceUnavailable):
+    """The server could not be found, installed or started (one line, with the reason)."""
 
 
 class PortTaken(RuntimeError):
@@ -56,6 +65,12 @@ def _bin_dir() -> Path | None:
 
 
 def _install() -> Path:
+    if not can_install():
+        # The one line of tests/services.py: what to install, or which variable to set.
+        try:
+            choose(POSTGRES, {}, binary_found=False, installable=False)
+        except ServiceUnavailable as exc:
+            raise PostgresUnavailable(str(exc)) from None
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for args in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
         result = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
@@ -218,6 +233,10 @@ class PostgresServer:
         finally:
             connection.close()
 
+    def data_dir(self) -> Path | None:
+        """The server's data directory (tests that read its raw bytes on disk)."""
+        return self.data
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             # "fast" shutdown through pg_ctl, then make sure the process we started is gone.
@@ -238,24 +257,123 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-_servers: dict[str, PostgresServer] = {}
+class ExistingPostgres:
+    """The database named by SAFEGUARD_TEST_PG_URL: never started, stopped or installed by us.
+
+    Test namespaces (schemas) made in it are dropped again by `stop`.
+    """
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+        if not parsed.database:
+            raise PostgresUnavailable(
+                f"{POSTGRES.env} must name a database (its last part), like {POSTGRES.example}"
+            )
+        self.parsed = parsed
+        self.database = parsed.database
+        self.schemas: list[tuple[str, str]] = []
+
+    @property
+    def url(self) -> str:
+        return self.parsed.render_as_string(hide_password=False)
+
+    def connect(self, database: str | None = None):  # noqa: ANN201 - a psycopg2 connection
+        import psycopg2
+
+        p = self.parsed
+        return psycopg2.connect(
+            host=p.host,
+            port=p.port,
+            user=p.username,
+            password=p.password,
+            dbname=database or self.database,
+            connect_timeout=5,
+            **{k: v for k, v in p.query.items() if isinstance(v, str)},
+        )
+
+    def check(self) -> None:
+        import psycopg2
+
+        try:
+            self.connect().close()
+        except psycopg2.Error as exc:
+            first = (str(exc).strip().splitlines() or ["no reason given"])[0]
+            shown = self.parsed.render_as_string(hide_password=True)
+            raise PostgresUnavailable(f"{POSTGRES.env}={shown}: cannot connect ({first})") from None
+
+    def create_schema(self, database: str, name: str) -> None:
+        connection = self.connect(database)
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE SCHEMA "{name}"')
+        finally:
+            connection.close()
+        self.schemas.append((database, name))
+
+    def data_dir(self) -> Path | None:
+        """The data directory, if the server is on this machine and we may read it."""
+        try:
+            connection = self.connect()
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SHOW data_directory")
+                    path = Path(cursor.fetchone()[0])
+            finally:
+                connection.close()
+        except Exception:  # noqa: BLE001 - not allowed to see it: then we cannot read it
+            return None
+        return path if path.is_dir() and os.access(path, os.R_OK | os.X_OK) else None
+
+    def stop(self) -> None:
+        for database, name in reversed(self.schemas):
+            try:
+                connection = self.connect(database)
+                try:
+                    connection.autocommit = True
+                    with connection.cursor() as cursor:
+                        cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+                finally:
+                    connection.close()
+            except Exception:  # noqa: BLE001, S112 - best effort: the session is ending
+                continue
+        self.schemas.clear()
+
+
+_servers: dict[str, PostgresServer | ExistingPostgres] = {}
 _shared: dict[str, object] = {"server": None, "url": None, "users": 0}
 
 
+def _start_server() -> tuple[PostgresServer | ExistingPostgres, str]:
+    """The server tests/services.py chooses, ready, and the URL of its test database."""
+    choice = choose(
+        POSTGRES, os.environ, binary_found=_bin_dir() is not None, installable=can_install()
+    )
+    if choice.how == "existing":
+        existing = ExistingPostgres(str(choice.url))
+        existing.check()
+        return existing, existing.url
+    server = PostgresServer()  # installs the binaries first when choice.how == "install"
+    try:
+        server.start()
+        return server, server.create_database("safeguard_test")
+    except PostgresUnavailable:
+        server.stop()
+        raise
+
+
 def _acquire() -> str:
-    """Start the one shared server on first use; later users get the same database URL.
+    """Start (or reach) the one shared server on first use; later users get the same URL.
 
     Shared so that importing the fixture into a test module as well as registering the
     plugin never starts two servers.
     """
     if _shared["server"] is None:
-        server = PostgresServer()
-        try:
-            server.start()
-            url = server.create_database("safeguard_test")
-        except PostgresUnavailable:
-            server.stop()
-            raise
+        server, url = _start_server()
         _servers[url] = server
         _shared.update(server=server, url=url)
     _shared["users"] = int(_shared["users"]) + 1
@@ -265,8 +383,8 @@ def _acquire() -> str:
 def _release() -> None:
     _shared["users"] = int(_shared["users"]) - 1
     server = _shared["server"]
-    if int(_shared["users"]) <= 0 and isinstance(server, PostgresServer):
-        server.stop()
+    if int(_shared["users"]) <= 0 and server is not None:
+        server.stop()  # type: ignore[attr-defined]
         _servers.clear()
         _shared.update(server=None, url=None, users=0)
 
@@ -278,20 +396,29 @@ def fresh_database(url: str) -> str:
     database: tables, indexes, triggers, functions and ``alembic_version`` all land in it,
     and it costs milliseconds instead of copying a template database per test.
     """
+    from sqlalchemy.engine import make_url
+
     server = _servers[url]
     name = "t_" + uuid.uuid4().hex[:12]
-    server.create_schema(url.rsplit("/", 1)[1], name)
-    fresh = f"{url}?options=-csearch_path%3D{name}"
+    server.create_schema(str(make_url(url).database), name)
+    fresh = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{name}"
     _servers[fresh] = server
     return fresh
 
 
+def data_dir(url: str) -> Path | None:
+    """The data directory of the server behind `url`, where this machine can read it (our
+    own server, or an existing one on this machine that lets us); None otherwise."""
+    return _servers[url].data_dir()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """SQLAlchemy URL of an empty database on a throwaway loopback PostgreSQL server."""
+    """SQLAlchemy URL of an empty database: SAFEGUARD_TEST_PG_URL's, or a throwaway loopback
+    server's."""
     try:
         url = _acquire()
-    except PostgresUnavailable as exc:
+    except ServiceUnavailable as exc:
         pytest.fail(f"PostgreSQL test server: {exc}", pytrace=False)
     try:
         yield url

@@ -169,7 +169,7 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d["contacts"][2].update(number="12345"), "does not look like a UK phone"),
+        (lambda d: d["contacts"][2].update(number="12345"), "is not a valid UK phone number"),
         (lambda d: d["contacts"][2].update(number="024-7678-8555"), "digits and spaces only"),
         (lambda d: d["contacts"][2].update(purposes=["tea"]), "'tea' is not a purpose"),
         (lambda d: d["contacts"][2].update(email="nope"), "is not an email address"),

@@ -32,7 +32,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from bot.core.pack import available_orgs, digits, load_pack
+from bot.core import phones
+from bot.core.pack import available_orgs, load_pack
 
 TELEGRAM_LIMIT = 4096
 CALLBACK_LIMIT = 64
@@ -110,20 +111,14 @@ def split_text(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
 
 
 def international(number: str) -> str | None:
-    """'0808 800 5000' -> '+44 808 800 5000'; None for short codes or non-UK forms."""
-
-    d = digits(number)
-    if not re.fullmatch(r"0[1-9]\d{8,9}", d):
-        return None
-    groups = number.strip().split()
-    if groups and groups[0].startswith("0") and "".join(groups) == d:
-        return "+44 " + " ".join([groups[0][1:], *groups[1:]]).strip()
-    return "+44 " + d[1:]
+    """'0808 800 5000' -> '+44 808 800 5000'; None for short codes and what is no number
+    (libphonenumber's international form, `bot.core.phones.international`)."""
+    return phones.international(number)
 
 
 @lru_cache(maxsize=1)
 def pack_numbers() -> tuple[str, ...]:
-    """Every phone number written in any policy pack (longest first), as written there."""
+    """Every phone number of any policy pack (longest first), as written there and as shown."""
 
     found: set[str] = set()
     for org in available_orgs():
@@ -133,7 +128,9 @@ def pack_numbers() -> tuple[str, ...]:
             continue
         for contact in pack.contacts:
             if contact.number:
-                found.add(contact.number.strip())
+                # As written in the pack, and as the replies show it (format_number).
+                found.add(" ".join(contact.number.split()))
+                found.add(phones.display(contact.number))
     return tuple(sorted(found, key=len, reverse=True))
 
 

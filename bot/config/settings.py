@@ -338,6 +338,21 @@ class Settings(BaseSettings):
         "tests only: the organisations' policies every answer traces to",
         shown_default="`../shared/seeds` beside the checkout",
     )
+    test_pg_url: str | None = _setting(
+        None,
+        "SAFEGUARD_TEST_PG_URL",
+        "tests only: an existing PostgreSQL database for the suites "
+        "(`postgresql://user:password@host:5432/db`)",
+        shown_default="a throwaway server on loopback (installed if missing)",
+        url=True,
+    )
+    test_redis_url: str | None = _setting(
+        None,
+        "SAFEGUARD_TEST_REDIS_URL",
+        "tests only: an existing Redis server for the two-server tests (`redis://host:6379`)",
+        shown_default="a throwaway server on loopback (installed if missing)",
+        url=True,
+    )
     fuzz_examples: int | None = _setting(
         None,
         "SAFEGUARD_FUZZ_EXAMPLES",

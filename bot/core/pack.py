@@ -23,8 +23,10 @@ from pydantic import BaseModel, Field, root_validator, validator
 
 from bot import ROOT
 from bot.config.settings import org as configured_org
+from bot.core import phones
 from bot.core.datafile import DataFileError, read_yaml, validate
 from bot.core.hours import Duration, HoursRule, is_working_time, parse_duration, parse_rule
+from bot.core.phones import digits  # noqa: F401 - callers read digits() from here
 
 PACKS_DIR = ROOT / "packs"
 SCHEMA_VERSION = 1
@@ -70,40 +72,16 @@ SEED_FILE = re.compile(r"^\d{3}_[0-9a-f]+\.txt$")
 SEED_IN_TEXT = re.compile(r"\d{3}_[0-9a-f]+\.txt")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
-# UK numbers: 999/101/111/112, 116 xxx helplines, 0800/0808 freephone (8+ digits), and
-# ordinary 10–11 digit numbers starting 0.
-UK_NUMBER = re.compile(r"^(999|101|111|112|116\d{3}|080[08]\d{4,7}|0[1-9]\d{8,9})$")
 
 
 class PackError(DataFileError):
     """A pack is missing, not YAML, breaks the schema or has a dangling reference."""
 
 
-def digits(number: str) -> str:
-    """The digits of a phone number: '024 7683 3003' -> '02476833003'."""
-    return re.sub(r"\D", "", number)
-
-
 def format_number(number: str) -> str:
-    """Write a UK number the way people read it aloud, for tap-to-call on a phone."""
-    d = digits(number)
-    if len(d) <= 3:
-        return d
-    if d.startswith("116") and len(d) == 6:
-        return f"{d[:3]} {d[3:]}"
-    if d.startswith("02") and len(d) == 11:
-        return f"{d[:3]} {d[3:7]} {d[7:]}"
-    if (d.startswith("011") or d[:4] in {"0121", "0131", "0141", "0151", "0161", "0191"}) and len(
-        d
-    ) == 11:
-        return f"{d[:4]} {d[4:7]} {d[7:]}"
-    if d[:4] in {"0800", "0808"} and len(d) < 11:
-        return f"{d[:4]} {d[4:7]} {d[7:]}".strip() if len(d) == 10 else f"{d[:4]} {d[4:]}"
-    if d[:2] in {"03", "07", "08"} and len(d) == 11:
-        return f"{d[:4]} {d[4:7]} {d[7:]}"
-    if d.startswith("01") and len(d) == 11:
-        return f"{d[:5]} {d[5:]}"
-    return d
+    """A pack number written the way people read it aloud, for tap-to-call on a phone:
+    '02476 833003' -> '024 7683 3003', '116123' -> '116 123' (`bot.core.phones.display`)."""
+    return phones.display(number)
 
 
 class Strict(BaseModel):
@@ -189,11 +167,8 @@ class Contact(Strict):
 
     @validator("number")
     def _uk_number(cls, value: str | None) -> str | None:  # noqa: N805
-        if value is not None and not UK_NUMBER.match(digits(value)):
-            raise ValueError(f"{value!r} does not look like a UK phone number")
-        if value is not None and re.search(r"[^\d ]", value):
-            raise ValueError(f"{value!r}: write numbers with digits and spaces only")
-        return value
+        # libphonenumber (bot.core.phones): a UK number, or 999/112/101/111/116 xxx.
+        return None if value is None else phones.check_uk_contact(value)
 
     @validator("email")
     def _email(cls, value: str | None) -> str | None:  # noqa: N805

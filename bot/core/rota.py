@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, root_validator, validator
 
 from bot.config import settings
+from bot.core import phones
 from bot.core.clock import LONDON, ClockError, parse_local
 from bot.core.datafile import DataFileError, load_model
 
@@ -33,7 +34,6 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROLE_ORDER = {"lead": 0, "deputy": 1, "admin": 2, "worker": 3}
 
 _PERSON_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
-_PHONE = re.compile(r"^\+?[0-9][0-9 ]{6,18}[0-9]$")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _SHIFT = re.compile(r"^\s*(?P<days>[a-z,\- ]+?)\s+(?P<start>\d{2}:\d{2})-(?P<end>\d{2}:\d{2})\s*$")
 
@@ -168,9 +168,8 @@ class Person(BaseModel):
 
     @validator("phone")
     def _phone(cls, value: str | None) -> str | None:  # noqa: N805
-        if value is not None and not _PHONE.match(value):
-            raise ValueError(f"{value!r} is not a phone number like 07700 900123")
-        return value
+        # libphonenumber (bot.core.phones); kept written the one way the assistant shows it.
+        return None if value is None else phones.check_person(value)
 
     @validator("teams_webhook_url")
     def _webhook(cls, value: str | None) -> str | None:  # noqa: N805

@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.config import settings
 from bot.core import clock as _clock
-from bot.core import rota
+from bot.core import phones, rota
 from bot.core.people import Worker
 from bot.records.db import Base, make_engine, session_factory, transaction
 from bot.records.migrate import MigrationError, upgrade
@@ -57,7 +57,6 @@ PENDING, APPROVED, REFUSED = "pending", "approved", "refused"
 MAX_PENDING = 50
 NAME_MAX = 120
 
-_PHONE = re.compile(r"^\+?[0-9][0-9 ]{6,18}[0-9]$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
@@ -182,10 +181,10 @@ def _check_role(role: str) -> str:
 def _check_phone(phone: str | None) -> str | None:
     if phone is None or not phone.strip():
         return None
-    phone = " ".join(phone.split())
-    if not _PHONE.match(phone):
-        raise AccessError(f"{phone!r} is not a phone number like 07700 900123")
-    return phone
+    try:
+        return phones.check_person(phone)  # libphonenumber; written the way it is shown
+    except phones.PhoneNumberError as exc:
+        raise AccessError(str(exc)) from None
 
 
 class StaffDirectory:
