@@ -288,7 +288,38 @@ def retention_answer(pack: Pack) -> str:
     return "\n".join(lines + [_sources_line(pack, [r.source.cite() for r in retention.rules])])
 
 
-def after_report_answer(pack: Pack) -> str:
+# "Will they know it was me?", "can I stay anonymous?": who is told that you raised it.
+_ASKS_IDENTITY = re.compile(
+    r"anonym|\bit was me\b|\bknow (?:it was |that )?(?:me|i)\b|\bwho (?:reported|told|rang|"
+    r"called|raised|made)\b|\bmy name\b|\bname me\b|\bidentity\b|\bfind out (?:it was|that i|"
+    r"who)\b|\bknow i (?:reported|told|rang|called|raised|made)\b|\bkeep (?:me|my) (?:out|name)|"
+    r"\bwill (?:the |his |her |their |my )?(?:abuser|parents?|family|mum|dad|carers?|person|"
+    r"they|he|she|colleague) (?:ever )?(?:find out|know|be told)\b",
+    re.IGNORECASE,
+)
+# "What if I'm wrong?", "I don't have all the facts": not sure is no reason to wait.
+_ASKS_NOT_SURE = re.compile(
+    r"\bwrong\b|\bmistake|\bmistaken\b|\bnot (?:100% |completely |totally )?(?:sure|certain)\b|"
+    r"\bunsure\b|\ball the (?:facts|details|information|info)\b|\bfull (?:picture|story)\b|"
+    r"\b(?:turns?|turned) out (?:to be )?nothing\b|\bif it'?s nothing\b|\bif it was nothing\b|"
+    r"\boverreact|\bget (?:someone|them|him|her|the family|the parents|a family) (?:in|into) "
+    r"trouble\b|\bfalse alarm\b|\bnot true\b|\bmade (?:it|this|that) up\b",
+    re.IGNORECASE,
+)
+
+
+def after_report_answer(pack: Pack, text: str | None = None) -> str:
+    """What happens after a report. With the worker's question: "will they know it was
+    me?" is answered with who is told that they raised it, and "what if I'm wrong?" with
+    the policy on not being sure (`staff_answer`), instead of the list of next steps."""
+    asked = text or ""
+    parts = []
+    if _ASKS_IDENTITY.search(asked):
+        parts.append(staff_answer(pack, "reporter_identity"))
+    if _ASKS_NOT_SURE.search(asked):
+        parts.append(staff_answer(pack, "not_sure"))
+    if parts:
+        return "\n\n".join(parts)
     lines = ["After you report:"]
     lines.extend(BULLET + step.text for step in pack.after_report)
     lines.append(_sources_line(pack, [step.source.cite() for step in pack.after_report]))
