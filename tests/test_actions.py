@@ -109,6 +109,89 @@ def test_a_broken_pack_gives_a_plain_message_with_999(monkeypatch: pytest.Monkey
     assert "Traceback" not in texts(messages)
 
 
+# -- the questions staff ask (issue #17): an answer from the pack, never an alarm ------------
+
+QUESTION_ACTIONS = [
+    answers.AnswerHowToReport(),
+    answers.AnswerAllegation(),
+    answers.AnswerWhyChildrenDontTell(),
+    answers.AnswerInformationSharing(),
+    answers.AnswerRetention(),
+    answers.AnswerWhatIsEmergency(),
+    answers.AnswerFgmDuty(),
+    answers.AnswerPrevent(),
+    answers.AnswerOnlineSafety(),
+    answers.AnswerAfterReport(),
+]
+POLICY_LABELS = {
+    "crasac": "CRASAC policy",
+    "childrens-society": "The Children's Society policy",
+    "leics-seips": "Leicestershire SEIPS policy template",
+    "chelmsford-chsg": "Chelmsford County High School for Girls policy",
+}
+
+
+@pytest.mark.parametrize("org", sorted(POLICY_LABELS))
+@pytest.mark.parametrize("action", QUESTION_ACTIONS, ids=lambda a: a.name())
+def test_question_answers_come_from_each_organisations_pack(
+    org: str,
+    action,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_db: Path,
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_ORG", org)
+    messages, events = run(action, make_tracker("what counts as an emergency?", intent="x"))
+    assert events == []  # no slot, no form, no alarm
+    assert len(messages) == 1
+    reply = messages[0]["text"]
+    assert reply.splitlines()[-1].startswith(f"Source: {POLICY_LABELS[org]}")
+    assert ".txt" not in reply
+    # An answer, never the danger reply; nothing is written and nobody is paged.
+    assert "\U0001f6a8" not in reply and "I have paged" not in reply
+    assert not (fresh_db / "concerns.sqlite3").exists()
+
+
+def test_what_counts_as_an_emergency_is_explained_not_raised(
+    monkeypatch: pytest.MonkeyPatch, fresh_db: Path
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_ORG", "childrens-society")
+    messages, events = run(
+        answers.AnswerWhatIsEmergency(), make_tracker("when do I call 999?", intent="x")
+    )
+    reply = texts(messages)
+    assert reply.startswith("What counts as an emergency:")
+    assert "999" in reply  # the number to call in an emergency, explained
+    assert events == [] and not (fresh_db / "concerns.sqlite3").exists()
+
+
+def test_a_policy_that_is_silent_says_not_set_and_who_to_ask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_ORG", "childrens-society")
+    reply = texts(run(answers.AnswerFgmDuty(), make_tracker("what's the fgm duty?"))[0])
+    assert reply.startswith("The FGM reporting duty: not set in your policy.")
+    assert "Ask your line manager or the safeguarding team." in reply
+    monkeypatch.setenv("SAFEGUARD_ORG", "generic")
+    reply = texts(run(answers.AnswerPrevent(), make_tracker("what is prevent?"))[0])
+    assert "not set in your policy" in reply and "Ask your Safeguarding Lead / DSL." in reply
+
+
+@pytest.mark.parametrize(
+    ("question", "first_line"),
+    [
+        ("can I stay anonymous if I report?", "Who is told that you raised the concern:"),
+        ("will the family know it was me?", "Who is told that you raised the concern:"),
+        ("what if I'm wrong?", "If you are not sure, or worry you might be wrong:"),
+        ("I don't have all the facts", "If you are not sure, or worry you might be wrong:"),
+        ("what happens next?", "After you report:"),
+    ],
+)
+def test_after_report_answers_what_was_asked(question: str, first_line: str) -> None:
+    reply = texts(run(answers.AnswerAfterReport(), make_tracker(question))[0])
+    assert reply.splitlines()[0] == first_line
+    assert reply.splitlines()[-1].startswith("Source: CRASAC policy")
+
+
 def test_explain_category_and_menu() -> None:
     messages, _ = run(answers.ExplainCategory(), make_tracker("what are the signs of county lines"))
     assert "Source" in texts(messages)

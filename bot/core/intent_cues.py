@@ -29,9 +29,11 @@ class GatedIntent(BaseModel):
     contrast_not: bool = False
     max_words: int | None = None
     not_with: list[str] = []
-    # Where a message without a cue goes (default `nlu_fallback`): "got an emergency" read
-    # as the question "what counts as an emergency?" is the emergency itself.
+    # Where a short message without a cue goes (default `nlu_fallback`): "got an emergency"
+    # read as the question "what counts as an emergency?" is the emergency itself. Longer
+    # than `demote_max_words`, it goes to `nlu_fallback` (the menu, with 999 and the lead).
     demote_to: str | None = None
+    demote_max_words: int | None = None
 
     class Config:
         extra = "forbid"
@@ -172,4 +174,6 @@ def gate(intent: str | None, text: str) -> str | None:
         return situation.becomes
     if intent is None or has_cue(intent, text, cues):
         return intent
-    return cues.gated[intent].demote_to or DEMOTED_INTENT
+    gated = cues.gated[intent]
+    short = gated.demote_max_words is None or len(_tokens(text)) <= gated.demote_max_words
+    return (gated.demote_to if short else None) or DEMOTED_INTENT
