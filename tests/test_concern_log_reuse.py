@@ -1,4 +1,5 @@
-"""bot.paging.reporting.concern_log reuses one opened log only while nothing it depends on changed."""
+"""bot.paging.reporting.concern_log reuses one opened log only while nothing it depends on
+changed."""
 
 from __future__ import annotations
 

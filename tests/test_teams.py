@@ -642,7 +642,10 @@ def test_the_credentials_template_configures_both_channels(monkeypatch) -> None:
     monkeypatch.delenv(teams.TEST_TOKEN_ENV, raising=False)
     monkeypatch.delenv(teams.TEST_OPENID_ENV, raising=False)
     template = yaml.safe_load((ROOT / "deploy" / "credentials.teams.example.yml").read_text())
-    assert set(template) == {"bot.rasa.channels.rest.SafeRestInput", "bot.rasa.channels.teams.TeamsInput"}
+    assert set(template) == {
+        "bot.rasa.channels.rest.SafeRestInput",
+        "bot.rasa.channels.teams.TeamsInput",
+    }
     assert "app_password" not in template["bot.rasa.channels.teams.TeamsInput"]
     SafeRestInput.from_credentials(template["bot.rasa.channels.rest.SafeRestInput"])
     channel = TeamsInput.from_credentials(template["bot.rasa.channels.teams.TeamsInput"])

@@ -62,7 +62,8 @@ def test_the_card_is_a_workflows_message_with_the_reference_and_no_child_data() 
         "worker_name",
         "worker_contact",
         "step_label",
-        # why an updated page is sent again: a fixed phrase and a time (bot.paging.outbox.update_page)
+        # why an updated page is sent again: a fixed phrase and a time
+        # (bot.paging.outbox.update_page)
         "update",
     }
 

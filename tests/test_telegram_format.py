@@ -1,4 +1,5 @@
-"""bot.clients.telegram_format: splitting under Telegram's limit, tap-to-call numbers, button data."""
+"""bot.clients.telegram_format: splitting under Telegram's limit, tap-to-call numbers, button
+data."""
 
 from __future__ import annotations
 

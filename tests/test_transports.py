@@ -49,7 +49,8 @@ def test_a_page_message_has_only_whitelisted_fields() -> None:
         "worker_name",
         "worker_contact",
         "step_label",
-        # why an updated page is sent again: a fixed phrase and a time (bot.paging.outbox.update_page)
+        # why an updated page is sent again: a fixed phrase and a time
+        # (bot.paging.outbox.update_page)
         "update",
     }
     with pytest.raises(dataclasses.FrozenInstanceError):

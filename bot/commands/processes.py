@@ -110,7 +110,8 @@ PAGER_INTERVAL_S = 0.5
 def pager_cmd(print_notices: bool = False) -> list[str]:
     """The paging loop: sends due pages, retries, escalates (bot/paging/pager.py)."""
     cmd = [
-        sys.executable, "-m", "bot.commands.cli", "pager", "run", "--interval", f"{PAGER_INTERVAL_S:g}",
+        sys.executable, "-m", "bot.commands.cli", "pager", "run",
+        "--interval", f"{PAGER_INTERVAL_S:g}",
     ]  # fmt: skip
     return [*cmd, "--print-notices"] if print_notices else cmd
 

@@ -150,8 +150,8 @@ class Person(BaseModel):
     telegram_chat_id: int | None = None
     teams_webhook_url: str | None = None
     # The person's Microsoft Entra (AAD) object id: how the Teams channel, which verifies
-    # Microsoft's token, recognises them (bot.records.access.worker_for). Their roster role in a Teams
-    # chat comes from this match only, never from a name they send.
+    # Microsoft's token, recognises them (bot.records.access.worker_for). Their roster role in a
+    # Teams chat comes from this match only, never from a name they send.
     teams_aad_id: str | None = None
 
     class Config:

@@ -71,7 +71,11 @@ def add_notice(session: Session, page: Page, kind: str, text: str, now: datetime
         text = "If a child is in danger now, call 999 first. " + text
     session.add(
         PageNotice(
-            page_id=page.id, concern_ref=page.concern_ref, kind=kind, text=text, created_at=to_db(now)
+            page_id=page.id,
+            concern_ref=page.concern_ref,
+            kind=kind,
+            text=text,
+            created_at=to_db(now),
         )
     )
 
