@@ -695,6 +695,26 @@ def test_a_question_asked_as_one_is_answered_and_an_answer_is_kept() -> None:
     assert result["actions_taken"] == "told the DSL in person"
 
 
+def test_a_question_staff_ask_is_answered_in_the_middle_of_the_record() -> None:
+    """'Who do I report FGM to?' typed at 'when and where?' is a question (answered from the
+    pack, the record's question asked again), never that answer; an answer with the same
+    words in it is kept."""
+    result, messages = validate("when_where", "who do I report FGM to?", intent="ask_fgm_duty")
+    assert result["when_where"] is None
+    assert "FGM" in texts(messages) and "Source" in texts(messages)
+    answer = "FGM already done, her sister is at risk"
+    result, _ = validate("worker_view", answer, intent="ask_fgm_duty")
+    assert result["worker_view"] == answer
+
+
+def test_a_typed_no_read_as_no_is_still_kept_as_typed() -> None:
+    typed = "no, she's at her nan's this week and he doesn't know the address"
+    form = disclosure_form.ValidateDisclosureForm()
+    tracker = make_tracker(typed, slots={"requested_slot": "danger_now"}, intent="deny")
+    result = asyncio.run(form.validate_danger_now(False, CollectingDispatcher(), tracker, {}))
+    assert result == {"danger_now": False, "danger_answer": typed}
+
+
 def test_skip_words_skip_and_other_answers_are_kept_as_typed() -> None:
     assert validate("child_identity", "skip")[0] == {"child_identity": disclosure.SKIPPED}
     assert validate("child_identity", "Dunno")[0] == {"child_identity": disclosure.SKIPPED}
