@@ -150,18 +150,24 @@ def _tells(tokens: list[str], seen: list[str], situation: Situation) -> bool:
     if not _holds(tokens, situation.about):
         return False
     hypothetical = set(situation.hypothetical)
-    words_so_far = [*seen, *tokens]
+    # Across a comma only a condition carries over ("what would you do if, say, a girl told
+    # me ..."); "what happens now - a boy said ..." tells after a question.
+    carried = set(seen[-5:]) & _CONDITIONS
     for phrase in [*situation.told, *situation.observed]:
         words = _tokens(phrase)
         for start in range(len(tokens) - len(words) + 1):
             if tokens[start : start + len(words)] == words:
-                at = len(seen) + start
-                before = words_so_far[max(0, at - 5) : at]
+                before = set(tokens[max(0, start - 5) : start])
+                if start < 5:
+                    before |= carried
                 after = tokens[start + len(words) : start + len(words) + 1]
                 # "told me cos I promised" gives a reason, not what was told.
-                if not hypothetical & set(before) and not set(after) & {"cos", "because"}:
+                if not hypothetical & before and not set(after) & {"cos", "because"}:
                     return True
     return False
+
+
+_CONDITIONS = frozenset({"if", "unless", "whether", "suppose", "supposing", "imagine"})
 
 
 def gate(intent: str | None, text: str) -> str | None:
