@@ -1,4 +1,5 @@
-"""What every action needs to know: the worker, the policy pack, the urgency of a message."""
+"""What every action needs to know: the deployment (its settings, policy pack, roster,
+clock and concern log: `bot.paging.deployment`), the worker, the urgency of a message."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.core import replies
-from bot.core.pack import load_pack
 from bot.core.people import Worker
+from bot.paging import deployment as _deployment
+from bot.paging.deployment import Deployment
 from bot.records.access import worker_for
 
 logger = logging.getLogger(__name__)
@@ -37,9 +39,24 @@ def latest_urgency(tracker: Tracker) -> str:
     return str(triage.get("urgency") or "routine")
 
 
-def pack():  # noqa: ANN201
+def deployment() -> Deployment:
+    """The deployment this action server serves (built once from its settings)."""
+    return _deployment.current()
 
-    return load_pack()
+
+def pack():  # noqa: ANN201
+    """The organisation's policy pack."""
+    return deployment().pack
+
+
+def now():  # noqa: ANN201
+    """The time by the deployment's clock (Europe/London)."""
+    return deployment().now()
+
+
+def concern_log():  # noqa: ANN201
+    """The concern log, opened on first use."""
+    return deployment().concern_log()
 
 
 def say(dispatcher: CollectingDispatcher, text: str, **kwargs: Any) -> None:

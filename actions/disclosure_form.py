@@ -19,9 +19,9 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import conversation_of, pack, say, say_failure, worker_from
+from actions.context import conversation_of, now, pack, say, say_failure, worker_from
 from actions.danger import alarm_key, paged_message
-from bot.core import categories, clock, disclosure, language, policy_answers, replies
+from bot.core import categories, disclosure, language, policy_answers, replies
 from bot.core.disclosure import FIELDS, FIELDS_BY_SLOT, SKIPPED
 from bot.paging.alarm import ANSWERED_YES, raise_alarm_once, report_text, run_once, submission_key
 from bot.paging.reporting import (
@@ -452,11 +452,11 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
     answers = {slot: tracker.get_slot(slot) for slot in (*disclosure.RECORD_SLOTS, *TYPED_ANSWERS)}
     chosen = list(tracker.get_slot("categories") or [])
     urgency = "immediate" if tracker.get_slot("danger_now") is True else "urgent"
-    now = clock.now()
+    moment = now()
     ask_again: dict[str, Any] = {"confirm_record": None}
     try:
         draft = draft_from_answers(
-            answers, chosen, urgency, worker, tracker.get_slot("language_choices"), now
+            answers, chosen, urgency, worker, tracker.get_slot("language_choices"), moment
         )
         # Once per record: if Rasa gave up waiting for this save after it had saved (its
         # reply lost), saving again finds the first save (bot/failsafe/safety.py).
@@ -468,7 +468,7 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
         def save_once():  # noqa: ANN202
             return run_once(
                 key,
-                lambda: raise_concern(draft, now, worker, conversation),
+                lambda: raise_concern(draft, moment, worker, conversation),
                 retry_unsaved=True,
             )
 
@@ -481,14 +481,14 @@ async def save_record(dispatcher: CollectingDispatcher, tracker: Tracker) -> dic
         say(dispatcher, replies.record_still_saving())
         return ask_again
     if outcome.spooled:
-        say(dispatcher, spooled_message(urgency, now))
+        say(dispatcher, spooled_message(urgency, moment))
         # The record is safe in the spool: clear the answers as after a save.
         return {**closed_record(), "concern_ref": None}
     if not outcome.saved:
         problem = outcome.problems[0] if outcome.problems else "unknown error"
         say(dispatcher, replies.record_not_saved(problem, pack()))
         return ask_again
-    say(dispatcher, saved_message(outcome, chosen, now))
+    say(dispatcher, saved_message(outcome, chosen, moment))
     return {**closed_record(), "concern_ref": outcome.reference}
 
 
@@ -549,7 +549,7 @@ class AskDangerNow(Action):
                 answer = None
             if answer:
                 say(dispatcher, answer + "\n\nLet's write it down now, while it is fresh.")
-            earlier = open_concern_for(conversation_of(tracker), clock.now())
+            earlier = open_concern_for(conversation_of(tracker), now())
             if earlier is not None:
                 say(
                     dispatcher,

@@ -16,8 +16,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import latest_text, say, say_failure, worker_from
-from bot.paging.reporting import concern_log, lead_update_type
+from actions.context import concern_log, latest_text, say, say_failure, worker_from
+from bot.paging.reporting import lead_update_type
 from bot.records.access import worker_for
 from bot.records.concern_access import ConcernAccess, actor_for_chat, sees_all
 from bot.records.concern_log import ConcernLogError, normalise_reference

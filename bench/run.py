@@ -53,6 +53,8 @@ import blind  # noqa: E402
 import harness  # noqa: E402
 from harness import progress  # noqa: E402
 
+from bot.config import settings  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 RASA = harness.RASA
 SEED = 2026
@@ -120,7 +122,7 @@ def loadavg() -> list[float]:
 
 
 def rasa_env(cache: Path) -> dict[str, str]:
-    env = harness.bench_env(Path(os.environ["SAFEGUARD_VAR"]))
+    env = harness.bench_env(settings.current().var_path)
     env["RASA_CACHE_DIRECTORY"] = str(cache)
     return env
 
@@ -186,7 +188,7 @@ def acknowledge_pages(db_url: str) -> int:
 
     engine = make_engine(db_url)
     try:
-        pager = Pager(engine, load_roster(os.environ["SAFEGUARD_ROSTER"]), [])
+        pager = Pager(engine, load_roster(settings.current().roster_path), [])
         with session_factory(engine)() as session:
             ids = list(session.scalars(select(Page.id).where(Page.status == ACTIVE)))
         for page_id in ids:
@@ -390,6 +392,7 @@ def two_server_figures(model: Path, work: Path, var: Path, roster: Path) -> dict
         }
         # bot.commands.processes writes each Rasa endpoints file from this process's environment.
         os.environ.update({k: shared[k] for k in saved})
+        settings.reload()
         env = harness.bench_env(var, shared)
         stacks = [harness.safeguard_stack(model, env, work / "logs") for _ in range(2)]
         for n, stack in enumerate(stacks):
@@ -434,6 +437,7 @@ def two_server_figures(model: Path, work: Path, var: Path, roster: Path) -> dict
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        settings.reload()
         if redis_server is not None:
             redis_server.stop()
         pg.stop()
@@ -742,6 +746,7 @@ def main(argv: list[str] | None = None) -> int:
     roster = var / "roster.yml"
     roster.write_text(ROSTER)
     os.environ["SAFEGUARD_ROSTER"] = str(roster)
+    settings.reload()  # this process reads them too (settings are read once, then kept)
     from bot.core.clock import now
 
     result: dict = {

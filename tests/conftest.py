@@ -12,10 +12,43 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import settings
+
 # A throwaway PostgreSQL server on loopback, shared by every test that asks for it.
 pytest_plugins = ["tests.pg_server"]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class _SettingsFollowTheEnvironment(type(os.environ)):
+    """os.environ, except that changing a setting's variable makes the next
+    `settings.current()` read the environment again.
+
+    A process builds its settings once (bot/config/settings.py); tests change the environment
+    as they go, with monkeypatch.setenv/delenv (and their undo) and now and then straight
+    through os.environ, and expect the code to see it. Every such change goes through
+    __setitem__ or __delitem__ (update, pop, setdefault and clear do too), so no test has to
+    say so. Lazily: a bad value fails where the code next reads it, not in the set-up."""
+
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(key, value)
+        if key in _SETTING_NAMES:
+            settings.invalidate()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        if key in _SETTING_NAMES:
+            settings.invalidate()
+
+
+_SETTING_NAMES = frozenset(settings.Settings.env_names())
+os.environ.__class__ = _SettingsFollowTheEnvironment
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> None:
+    """Each test starts from settings read from the environment as it is now."""
+    settings.invalidate()
 
 
 def _seeds_dir() -> Path:

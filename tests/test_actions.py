@@ -340,7 +340,8 @@ def test_keep_in_a_few_words_keeps_but_a_new_sentence_with_keep_is_checked() -> 
     slots = {"language_review": "observations", "language_pending": pending}
     kept, _ = validate("observations", "keep it as it is", slots, intent="keep_wording")
     assert kept["observations"] == pending["text"]
-    new = "She keeps going missing; adults may be exploiting her."
+    # A clean new sentence that says "keep" (issue #19 made "keeps going missing" a term).
+    new = "She keeps asking about the men; adults may be exploiting her."
     result, _ = validate("observations", new, slots, intent="keep_wording")
     assert result["observations"] == new
     assert result["language_choices"][0]["choice"] == "rephrased"

@@ -93,11 +93,11 @@ def test_danger_wrapped_in_wordless_noise_is_still_immediate(
 
 @fuzz(25)
 @given(text=hostile_text(), intent=st.sampled_from(["greet", "report_danger", "nlu_fallback"]))
-def test_the_rasa_danger_component_never_raises(text: str, intent: str) -> None:
+def test_the_intent_floor_component_never_raises(text: str, intent: str) -> None:
     from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot.rasa.rasa_danger import TRIAGE_KEY, DangerDetector
+    from bot.rasa.intent_floor import TRIAGE_KEY, IntentFloor
 
     message = Message(
         data={
@@ -106,7 +106,7 @@ def test_the_rasa_danger_component_never_raises(text: str, intent: str) -> None:
             INTENT_RANKING_KEY: [{"name": intent, "confidence": 0.5}],
         }
     )
-    [out] = DangerDetector().process([message])
+    [out] = IntentFloor().process([message])
     result = out.get(TRIAGE_KEY)
     assert result["urgency"] in triage.URGENCIES
     if triage.assess(text).urgency == "immediate":

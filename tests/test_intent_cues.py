@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from bot.core import intent_cues
-from bot.rasa.rasa_cues import apply_cues
+from bot.rasa.intent_floor import apply_cues
 from tests.conftest import ROOT
 
 

@@ -32,6 +32,7 @@ from bot.core.language import (
     was_truncated,
 )
 from tests.conftest import SEEDS_DIR
+from tests.test_language_vocab import VOCABULARY_ROWS
 
 SEED_002 = SEEDS_DIR / "002_d3f9acad92c1597f.txt"
 GUIDANCE = SEEDS_DIR.parent / "reference" / "language-guidance.md"
@@ -290,6 +291,7 @@ def test_every_guidance_row_fires_and_its_near_miss_does_not(row: str) -> None:
 def test_every_rule_is_covered_by_a_row_test() -> None:
     tested = {r for _, _, r, _ in SEED_ROWS} | {r for _, r, _ in GUIDANCE_ROWS.values()}
     tested |= {"sexually-active", "for-attention"}  # tested below and in the corpus
+    tested |= set(VOCABULARY_ROWS)  # the guides' wider vocabulary (tests/test_language_vocab.py)
     assert {c.rule.id for c in default_rules().rules} <= tested
 
 

@@ -37,14 +37,8 @@ def test_pager_run_prints_worker_notices_once(tmp_path: Path) -> None:
     env["SAFEGUARD_TEAMS_DISABLED"] = "1"
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "bot.commands.cli",
-            "pager",
-            "run",
-            "--interval",
-            "0.05",
-            "--print-notices",
+            sys.executable, "-m", "bot.commands.cli", "pager", "run",
+            "--interval", "0.05", "--print-notices",
         ],
         cwd=ROOT,
         env=env,

@@ -1,11 +1,13 @@
 """The danger floor as Rasa applies it: the detector raises, never lowers; wordless
-answers (ages, dates) are not taken as danger by the classifier alone."""
+answers (ages, dates) are not taken as danger by the classifier alone. And the one NLU
+component (bot/rasa/intent_floor.py) applies the cue guard first, then the floor, last in
+the pipeline."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.rasa.rasa_danger import apply_floor, wordless
+from bot.rasa.intent_floor import IntentFloor, apply_floor, wordless
 
 
 def parse(intent: str, confidence: float = 0.9) -> dict:
@@ -71,3 +73,60 @@ def test_a_confident_emergency_command_and_the_detector_still_raise() -> None:
     # The detector raises real danger whatever the classifier guessed.
     low = parse("emergency", 0.3)
     assert apply_floor(low, "hes outside the centre with a knife now")["urgency"] == "immediate"
+
+
+# -- the one component: cue guard, then the danger floor, after the classifier -------------
+
+
+def message(intent: str, confidence: float, text: str):  # noqa: ANN201
+    from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    return Message(
+        data={
+            TEXT: text,
+            INTENT: {"name": intent, "confidence": confidence},
+            INTENT_RANKING_KEY: [{"name": intent, "confidence": confidence}],
+        }
+    )
+
+
+def test_the_cue_guard_runs_first_and_the_floor_still_raises_after_it() -> None:
+    """A gated command in a child's words is demoted, and danger in the same words is
+    still raised: the floor sees what the guard left and can only raise it."""
+    words = "i just want it all to stop, she's taken an overdose"
+    [out] = IntentFloor().process([message("cancel", 0.99, words)])
+    assert out.get("demoted_intent") == "cancel"
+    assert out.get("intent") == {"name": "report_danger", "confidence": 1.0}
+    assert out.get("intent_ranking")[0]["name"] == "report_danger"
+    triage = out.get("triage")
+    assert triage["urgency"] == "immediate" and triage["overrode_intent"] == "nlu_fallback"
+    assert {"intent", "intent_ranking", "demoted_intent", "triage"} <= out.output_properties
+
+
+def test_a_demoted_answer_stays_demoted_when_there_is_no_danger() -> None:
+    [out] = IntentFloor().process([message("correct_answer", 0.7, "scratches on both hands")])
+    assert out.get("intent") == {"name": "nlu_fallback", "confidence": 0.7}
+    assert out.get("intent_ranking")[0] == {"name": "nlu_fallback", "confidence": 0.7}
+    assert out.get("demoted_intent") == "correct_answer"
+    assert out.get("triage")["urgency"] == "routine"
+
+
+def test_an_untouched_intent_is_left_as_the_classifier_set_it() -> None:
+    [out] = IntentFloor().process([message("greet", 0.9, "hello there")])
+    assert out.get("intent") == {"name": "greet", "confidence": 0.9}
+    assert out.get("demoted_intent") is None
+    assert out.get("triage")["urgency"] == "routine"
+
+
+def test_config_runs_the_intent_floor_last_after_the_classifiers() -> None:
+    """DIET and the FallbackClassifier overwrite the intent: the floor must come after."""
+    import yaml
+
+    from tests.conftest import ROOT
+
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    names = [step["name"] for step in config["pipeline"]]
+    assert names[-1] == "bot.rasa.intent_floor.IntentFloor"
+    assert names.index("DIETClassifier") < names.index("FallbackClassifier") < len(names) - 1
+    assert names.count("bot.rasa.intent_floor.IntentFloor") == 1

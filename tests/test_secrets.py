@@ -177,7 +177,7 @@ def test_startup_refuses_a_world_readable_token_file(
     assert _problems_about(name) == []
 
 
-# -- every token read goes through bot.config.secrets ----------------------------------------------
+# -- every token read goes through bot.config.secrets ---------------------------------------
 
 
 def test_the_pager_reads_the_telegram_token_from_a_private_file(

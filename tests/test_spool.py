@@ -1,5 +1,5 @@
-"""Nothing is lost when the database is down (bot/records/spool.py, bot/paging/reporting.py,
-the pager).
+"""Nothing is lost when the database is down (bot/records/spool.py, bot/paging/replay.py,
+bot/paging/reporting.py, the pager).
 
 The database really goes away: an SQLite file whose directory does not exist, and a real
 PostgreSQL server stopped and started again. Crashes are real processes killed at a chosen

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import zlib
 from typing import Any
 
 import aiohttp
 
+from bot.config import settings
 from bot.config.secrets import CHANNEL_SECRET, SecretError, shared_secret
 from bot.core import channel_auth
 
-DEFAULT_URL = "http://127.0.0.1:5005"
+DEFAULT_URL = settings.DEFAULT_RASA_URL
 DEFAULT_TIMEOUT = 30.0
 ENV_URLS = "SAFEGUARD_RASA_URLS"
 WEBHOOK_PATH = "/webhooks/rest/webhook"
@@ -39,7 +39,7 @@ class RasaUnavailable(Exception):
 
 def urls_from_env(value: str | None = None) -> list[str]:
     """The Rasa server base URLs from SAFEGUARD_RASA_URLS (comma-separated), or the default."""
-    raw = os.environ.get(ENV_URLS, "") if value is None else value
+    raw = settings.current().rasa_urls if value is None else value
     urls = [u.strip().rstrip("/") for u in raw.split(",") if u.strip()]
     for url in urls:
         if not url.startswith(("http://", "https://")):

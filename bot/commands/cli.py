@@ -42,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # Every setting is read once, here: one that cannot be read stops the command with one
+    # line naming it, before anything starts.
+    from bot.config import settings  # heavy: imported on first use, not at start-up
+
+    problem = settings.check()
+    if problem:
+        print(f"safeguard: {problem}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

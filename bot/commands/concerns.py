@@ -274,7 +274,7 @@ def run_add_event(args: argparse.Namespace) -> int:
 
     def action(access) -> int:  # noqa: ANN001
         event = access.add_event(args.ref, args.type, args.text, when, reason=args.reason or "")
-        from bot.records.concern_log import (
+        from bot.records.concern_log import (  # heavy: imported on first use, not at start-up
             normalise_reference,  # heavy: imported on first use, not at start-up
         )
 
@@ -297,7 +297,7 @@ def _change_status(args: argparse.Namespace, closing: bool) -> int:
     def action(access) -> int:  # noqa: ANN001
         change = access.close if closing else access.reopen
         event = change(args.ref, reason, when)
-        from bot.records.concern_log import (
+        from bot.records.concern_log import (  # heavy: imported on first use, not at start-up
             normalise_reference,  # heavy: imported on first use, not at start-up
         )
 

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         PackError,
         load_pack,
     )
+    from bot.paging import deployment  # heavy: imported on first use, not at start-up
 
     if args.purpose and args.purpose not in PURPOSES:
         print(
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        when = clock.parse_local(args.at) if args.at else clock.now()
+        when = clock.parse_local(args.at) if args.at else deployment.current().now()
     except clock.ClockError:
         print(
             f"safeguard contacts: --at {args.at!r} is not an ISO time, e.g. 2026-12-28T19:30",
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        pack = load_pack(args.org)
+        pack = load_pack(args.org) if args.org else deployment.current().pack
     except PackError as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import signal
 import sys
 
@@ -77,7 +76,7 @@ def _pager():  # noqa: ANN202
     """A Pager on SAFEGUARD_DB_URL with the schema brought up to date, or an error line."""
     from bot.core.datafile import DataFileError  # heavy: imported on first use, not at start-up
     from bot.paging.pager import Pager  # heavy: imported on first use, not at start-up
-    from bot.paging.transports import (
+    from bot.paging.transports import (  # heavy: imported on first use, not at start-up
         TransportError,  # heavy: imported on first use, not at start-up
     )
     from bot.records.db import make_engine  # heavy: imported on first use, not at start-up
@@ -162,7 +161,9 @@ def run_ack(args: argparse.Namespace) -> int:
     if problem:
         print(f"safeguard pager: {problem}", file=sys.stderr)
         return 1
-    by = args.by or os.environ.get("SAFEGUARD_USER") or getpass.getuser()
+    from bot.config import settings  # heavy: imported on first use, not at start-up
+
+    by = args.by or settings.current().user or getpass.getuser()  # SAFEGUARD_USER
     try:
         result = pager.acknowledge(args.page, by)
     except PagerError as exc:

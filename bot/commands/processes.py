@@ -63,7 +63,7 @@ def action_server_cmd(port: int, host: str = LOOPBACK) -> list[str]:
     return [
         sys.executable, "-m", "bot.rasa.action_server",
         "--actions", "actions", "--port", str(port), "--host", host,
-    ]  # fmt: skip
+    ]
 
 
 def probe_host(host: str) -> str:
@@ -124,7 +124,7 @@ LOCK_URL_ENV = "SAFEGUARD_LOCK_URL"
 LOCK_KEY_PREFIX = "safeguard"
 
 
-def tracker_store_config(url: str, retention_days: str = "") -> dict:
+def tracker_store_config(url: str, retention_days: str | float | None = "") -> dict:
     """endpoints.yml `tracker_store:` for a SQLAlchemy URL: the protected SQL tracker store
     (bot/rasa/tracker_store.py: conversation text sealed with the concern key, redacted once the
     disclosure is saved). Raises ValueError (one line) for a URL it cannot use."""
@@ -141,7 +141,7 @@ def tracker_store_config(url: str, retention_days: str = "") -> dict:
             f"server), not {parsed.get_backend_name()}"
         )
     config: dict = {"type": "bot.rasa.tracker_store.ProtectedSQLTrackerStore", "url": url}
-    if retention_days.strip():
+    if retention_days is not None and str(retention_days).strip():
         try:
             days = float(retention_days)
         except ValueError:
@@ -182,15 +182,18 @@ def lock_store_config(url: str) -> dict:
 
 
 def store_endpoints(environ: dict[str, str] | None = None) -> dict:
-    """The tracker and lock store settings from the environment (empty when unset)."""
-    env = os.environ if environ is None else environ
+    """The tracker and lock store settings from the environment (empty when unset), or from
+    `environ` instead. Raises ValueError (one line) for a setting it cannot use."""
+    from bot.config import settings  # heavy: imported on first use, not at start-up
+
+    config = settings.current() if environ is None else settings.Settings.from_environ(environ)
     out: dict = {}
-    tracker = env.get(TRACKER_URL_ENV, "").strip()
-    if tracker:
-        out["tracker_store"] = tracker_store_config(tracker, env.get(TRACKER_RETENTION_ENV, ""))
-    lock = env.get(LOCK_URL_ENV, "").strip()
-    if lock:
-        out["lock_store"] = lock_store_config(lock)
+    if config.tracker_url:
+        out["tracker_store"] = tracker_store_config(
+            config.tracker_url, config.tracker_retention_days
+        )
+    if config.lock_url:
+        out["lock_store"] = lock_store_config(config.lock_url)
     return out
 
 
@@ -200,7 +203,9 @@ ACTIONS_URL_ENV = "SAFEGUARD_ACTIONS_ADDRESS"
 def action_host(action_port: int) -> str:
     """host:port Rasa calls the action server on: this machine's loopback, or the
     SAFEGUARD_ACTIONS_ADDRESS (host:port) of one elsewhere (it takes the same secret)."""
-    return os.environ.get(ACTIONS_URL_ENV, "").strip() or f"{LOOPBACK}:{action_port}"
+    from bot.config import settings  # heavy: imported on first use, not at start-up
+
+    return settings.current().actions_address or f"{LOOPBACK}:{action_port}"
 
 
 def endpoints_file(action_port: int) -> Path:

@@ -62,11 +62,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_day(text: str | None) -> date:
     """--at as a date (2026-11-24 or 24/11/2026); today in Europe/London by default."""
-    from bot.core import clock  # heavy: imported on first use, not at start-up
+    from bot.paging import deployment  # heavy: imported on first use, not at start-up
     from bot.records.retention import dates_in  # heavy: imported on first use, not at start-up
 
     if text is None:
-        return clock.now().date()
+        return deployment.current().now().date()
     days = dates_in(text)
     if len(days) != 1 or not text.strip()[:1].isdigit():
         raise ValueError(f"--at {text!r} is not a date; use e.g. 2026-11-24")
@@ -85,10 +85,8 @@ def _rule_dict(rule: Any) -> dict[str, Any]:
 
 
 def run_due(args: argparse.Namespace) -> int:
-    from bot.config import settings  # heavy: imported on first use, not at start-up
     from bot.core.datafile import DataFileError  # heavy: imported on first use, not at start-up
-    from bot.core.pack import load_pack  # heavy: imported on first use, not at start-up
-    from bot.paging.reporting import concern_log  # heavy: imported on first use, not at start-up
+    from bot.paging import deployment  # heavy: imported on first use, not at start-up
     from bot.records import retention  # heavy: imported on first use, not at start-up
     from bot.records.audit import AuditError  # heavy: imported on first use, not at start-up
     from bot.records.concern_access import (  # heavy: imported on first use, not at start-up
@@ -109,15 +107,16 @@ def run_due(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     try:
+        here = deployment.current()
         actor = actor_from_roster(args.person)
-        pack = load_pack()
-        access = ConcernAccess(concern_log(), actor)
+        pack = here.pack
+        access = ConcernAccess(here.concern_log(), actor)
         try:
             require_role(actor, READ_ALL_ROLES, "run a retention review")
         except AccessDenied:
             access.audit("refused", detail="retention-review", reason=args.reason or "")
             raise
-        concerns = visible(actor, access.log.list(), settings.org())
+        concerns = visible(actor, access.log.list(), here.org)
         items = (retention.review_items if args.all else retention.due)(pack, concerns, at)
         counts = {state: sum(i.state == state for i in items) for state in ("due", "unknown")}
         access.audit(

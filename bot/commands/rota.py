@@ -82,21 +82,21 @@ def print_alarm(warnings: list[str], stream=None) -> None:  # noqa: ANN001
 def _load(args: argparse.Namespace):  # noqa: ANN202
     from bot.core.clock import (  # heavy: imported on first use, not at start-up
         ClockError,
-        now,
         parse_local,
     )
     from bot.core.datafile import DataFileError  # heavy: imported on first use, not at start-up
-    from bot.core.rota import load_roster  # heavy: imported on first use, not at start-up
+    from bot.paging import deployment  # heavy: imported on first use, not at start-up
 
+    here = deployment.current()
     at = getattr(args, "at", None)
     try:
-        when = parse_local(at) if at else now()
+        when = parse_local(at) if at else here.now()
     except ClockError as exc:
         if at:
             return None, None, f"--at {at!r} is not a local time like 2026-12-25T03:00"
         return None, None, str(exc)
     try:
-        roster = load_roster()
+        roster = here.roster(shared=False)
     except DataFileError as exc:
         return None, None, str(exc)
     return roster, when, None

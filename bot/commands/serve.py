@@ -41,17 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def hosts(args: argparse.Namespace) -> tuple[str, str]:
     """(Rasa's, the action server's) listening address: loopback unless told otherwise."""
-    import os  # heavy: imported on first use, not at start-up
+    from bot.paging import deployment  # heavy: imported on first use, not at start-up
 
-    from bot.commands import processes  # heavy: imported on first use, not at start-up
-
-    rasa = args.host or os.environ.get("SAFEGUARD_HOST", "").strip() or processes.LOOPBACK
-    actions = (
-        args.actions_host
-        or os.environ.get("SAFEGUARD_ACTIONS_HOST", "").strip()
-        or processes.LOOPBACK
-    )
-    return rasa, actions
+    config = deployment.current().settings  # SAFEGUARD_HOST, SAFEGUARD_ACTIONS_HOST
+    return args.host or config.host, args.actions_host or config.actions_host
 
 
 def preflight(model: Path) -> str | None:
@@ -74,10 +67,12 @@ def preflight(model: Path) -> str | None:
 
 def cover_alarms() -> list[str]:
     """Gaps in Safeguarding Lead cover now or in the next 72 hours: shown loudly at start-up."""
-    from bot.core import clock, rota  # heavy: imported on first use, not at start-up
+    from bot.core import rota  # heavy: imported on first use, not at start-up
+    from bot.paging import deployment  # heavy: imported on first use, not at start-up
 
     try:
-        return rota.cover_warnings(rota.load_roster(), clock.now())
+        here = deployment.current()
+        return rota.cover_warnings(here.roster(), here.now())
     except ValueError as exc:  # a broken roster is itself a gap in cover
         return [f"THE ROSTER CANNOT BE READ, SO NOBODY CAN BE PAGED: {exc}"]
 
@@ -98,14 +93,14 @@ def ready_to_start(command: str, model: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os  # heavy: imported on first use, not at start-up
 
     from bot.commands import processes  # heavy: imported on first use, not at start-up
+    from bot.paging import deployment  # heavy: imported on first use, not at start-up
     from bot.rasa.channels.rest import DEV_REST_ENV  # heavy: imported on first use, not at start-up
 
     model = args.model or processes.DEFAULT_MODEL
     rasa_host, actions_host = hosts(args)
-    if os.environ.get(DEV_REST_ENV, "").strip() == "1" and not processes.is_loopback(rasa_host):
+    if deployment.current().settings.dev_rest and not processes.is_loopback(rasa_host):
         print(
             f"safeguard serve: {DEV_REST_ENV}=1 (unsigned REST, for development) is for "
             "loopback only: unset it or drop --host",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import re
 import signal
 import sys
@@ -88,13 +87,14 @@ def quiet_libraries() -> None:
 
 def rasa_urls(args: argparse.Namespace) -> list[str] | None:
     """The running Rasa servers to use, or None to start one here."""
-    from bot.clients.rasa_client import (
-        urls_from_env,  # heavy: imported on first use, not at start-up
+    from bot.clients.rasa_client import (  # heavy: imported on first use, not at start-up
+        urls_from_env,
     )
+    from bot.config import settings  # heavy: imported on first use, not at start-up
 
     if args.rasa_url:
         return urls_from_env(",".join(args.rasa_url))
-    if os.environ.get("SAFEGUARD_RASA_URLS", "").strip():
+    if settings.current().rasa_urls:  # SAFEGUARD_RASA_URLS
         return urls_from_env()
     return None
 
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         SecretError,
         secret,
     )
-    from bot.core import rota  # heavy: imported on first use, not at start-up
+    from bot.paging import deployment  # heavy: imported on first use, not at start-up
     from bot.records.access import (  # heavy: imported on first use, not at start-up
         AccessError,
         StaffDirectory,
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         token = secret("TELEGRAM_BOT_TOKEN", required=True)
     except SecretError as exc:
         return fail(str(exc))
-    base_url = os.environ.get("TELEGRAM_BASE_URL", "").strip() or None
+    base_url = deployment.current().settings.telegram_base_url or None
     try:
         urls = rasa_urls(args)
     except ValueError as exc:
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         if webhook_secret and not _SECRET_OK.match(webhook_secret):
             return fail("TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256)")
     try:
-        roster = rota.load_roster()
+        roster = deployment.current().roster(shared=False)
     except ValueError as exc:
         return fail(f"the roster cannot be read, so nobody could be paged: {exc}")
     try:
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
 
     group = None
     if urls is None:
-        from bot.commands.serve import (
+        from bot.commands.serve import (  # heavy: imported on first use, not at start-up
             ready_to_start,  # heavy: imported on first use, not at start-up
         )
 
@@ -310,7 +310,7 @@ async def serve_gateway(
                 url=args.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
             mode = f"webhook {args.webhook_url} (listening on {args.listen}:{args.listen_port})"
-            from bot.commands.processes import (
+            from bot.commands.processes import (  # heavy: imported on first use, not at start-up
                 is_loopback,  # heavy: imported on first use, not at start-up
             )
 

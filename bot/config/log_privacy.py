@@ -26,7 +26,7 @@ whatever handlers, files or levels are configured later:
   plain lines are kept: they name actions, slots and errors, and an operator needs them.
 
 `install()` sets this up once per process; importing `bot` calls it, so the Rasa server
-(which loads `bot.rasa.rasa_danger` with the model), the action server and the pager all get it.
+(which loads `bot.rasa.intent_floor` with the model), the action server and the pager all get it.
 safeguard's own modules never log message text (each logs types and counts, never the
 content), and their records pass untouched.
 
@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Any
+
+from bot.config import settings
 
 UNSAFE_ENV = "SAFEGUARD_UNSAFE_DEBUG_LOGS"
 
@@ -166,9 +167,19 @@ def scrub_structured(data: dict[str, Any], keep_only_known: bool) -> dict[str, A
     return out
 
 
+def _unsafe() -> bool:
+    """SAFEGUARD_UNSAFE_DEBUG_LOGS. Settings that cannot be read keep the logs scrubbed (and
+    stop start-up elsewhere)."""
+
+    try:
+        return settings.current().unsafe_debug_logs
+    except ValueError:
+        return False
+
+
 def scrub(record: logging.LogRecord) -> logging.LogRecord:
     """Make `record` safe to write anywhere (in place; see the module doc)."""
-    if os.environ.get(UNSAFE_ENV) == "1":
+    if _unsafe():
         return record
     library = _is_library(record.name)
     if not library and not (isinstance(record.msg, str) and record.msg.lstrip().startswith("{")):

@@ -36,11 +36,16 @@ def check_private(path: Path, what: str) -> None:
 
 
 def secret(name: str, required: bool = False) -> str:
-    """The value of secret `name` from the environment or `<name>_FILE`; "" if unset."""
-    value = os.environ.get(name, "").strip()
+    """The value of secret `name` from the environment or `<name>_FILE`; "" if unset.
+
+    Both variables are read through the process's settings (bot.config.settings), where
+    each secret is a field marked secret (never shown) beside its `_FILE` field."""
+
+    config = settings.current()
+    value = config.text(name)
     if value:
         return value
-    file_name = os.environ.get(f"{name}_FILE", "").strip()
+    file_name = config.text(f"{name}_FILE")
     if file_name:
         path = Path(file_name)
         check_private(path, f"{name}_FILE")

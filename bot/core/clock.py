@@ -9,9 +9,16 @@ from ``datetime.now()``.
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from bot.config import settings
+
+if TYPE_CHECKING:
+    from bot.config.settings import Settings
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -36,24 +43,40 @@ def parse_local(text: str) -> datetime:
 NOW_FILE_ENV = "SAFEGUARD_NOW_FILE"
 
 
-def _pinned() -> str:
-    """SAFEGUARD_NOW_FILE's first line (read at every call, so a running demo or test stack
-    can be moved to another time without restarting), else SAFEGUARD_NOW."""
-    path = os.environ.get(NOW_FILE_ENV, "").strip()
-    if path:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                line = handle.readline().strip()
-        except OSError as exc:
-            raise ClockError(f"{NOW_FILE_ENV}={path!r} cannot be read ({exc.strerror})") from None
-        if line:
-            return line
-    return os.environ.get("SAFEGUARD_NOW", "").strip()
+@dataclass(frozen=True)
+class Clock:
+    """One deployment's clock: pinned by `pinned` (SAFEGUARD_NOW) or by the first line of
+    `pinned_file` (SAFEGUARD_NOW_FILE, read at every call, so a running demo or test stack
+    can be moved to another time without restarting), else the real time."""
+
+    pinned: str = ""
+    pinned_file: Path | None = None
+
+    @classmethod
+    def from_settings(cls, config: Settings) -> Clock:
+        return cls(config.now, config.now_file)
+
+    def pinned_text(self) -> str:
+        if self.pinned_file:
+            try:
+                with open(self.pinned_file, encoding="utf-8") as handle:
+                    line = handle.readline().strip()
+            except OSError as exc:
+                raise ClockError(
+                    f"{NOW_FILE_ENV}={str(self.pinned_file)!r} cannot be read ({exc.strerror})"
+                ) from None
+            if line:
+                return line
+        return self.pinned
+
+    def now(self) -> datetime:
+        """The current time in Europe/London (aware)."""
+        pinned = self.pinned_text()
+        if pinned:
+            return parse_local(pinned)
+        return datetime.now(LONDON)
 
 
 def now() -> datetime:
     """The current time in Europe/London (aware), honouring SAFEGUARD_NOW(_FILE)."""
-    pinned = _pinned()
-    if pinned:
-        return parse_local(pinned)
-    return datetime.now(LONDON)
+    return Clock.from_settings(settings.current()).now()

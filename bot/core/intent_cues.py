@@ -5,7 +5,7 @@ one of the intent's cue words (and, for commands such as `cancel`, is short and 
 about somebody: "he told me to stop" is a child's words, not a command); otherwise it is
 demoted to `nlu_fallback`, which the disclosure form takes as the answer to the question
 it asked. Rasa-independent: the NLU
-component in bot/rasa/rasa_cues.py only translates.
+component in bot/rasa/intent_floor.py only translates.
 """
 
 from __future__ import annotations

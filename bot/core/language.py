@@ -3,8 +3,9 @@
 Seed 002 section 4.7 (The Children's Society) lists terms that must not be used when
 recording child sexual or criminal exploitation, because such records have been used
 against children in court. The rules live in ``knowledge/language_rules.yml`` (data, with
-sources); this module compiles them into spaCy Matcher patterns and reports each finding
-with where it is, why it harms the child and what to consider writing instead.
+sources); the phrase-rule engine (`bot.core.phrases`) compiles them into spaCy Matcher
+patterns, and this module decides which matches the context lets stand and reports each
+finding with where it is, why it harms the child and what to consider writing instead.
 
 It is advice, never a block: the wording says "consider", and text inside quotation marks
 is never flagged, because it is what someone said and must be kept verbatim.
@@ -23,7 +24,6 @@ not checked; `was_truncated(text)` tells a caller to say so) in chunks of at mos
 from __future__ import annotations
 
 import bisect
-import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,14 @@ from pydantic import BaseModel, root_validator, validator
 
 from bot import ROOT
 from bot.core.datafile import DataFileError, load_model
+from bot.core.phrases import (
+    SENTENCE_WORDS,
+    PhraseMatcher,
+    Source,
+    compile_phrase,
+    entry_words,
+    split_word_hyphens,
+)
 
 RULES_PATH = ROOT / "knowledge" / "language_rules.yml"
 
@@ -42,7 +50,7 @@ MAX_CHARS = 500_000
 CHUNK_CHARS = 50_000
 """Text is tokenised in pieces of at most this size, split at line breaks where possible."""
 
-MAX_PATTERNS_PER_PHRASE = 2_000
+MAX_PATTERNS_PER_PHRASE = SENTENCE_WORDS.max_patterns
 """A phrase whose multi-word alternatives expand to more Matcher patterns than this is refused."""
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
@@ -65,22 +73,32 @@ class ContextTest(BaseModel):
     age_at_least: int | None = None
     age_below: int | None = None
     age_gap: int | None = None
+    ages_within: int | None = None
+    youngest_at_least: int = 0
+    inside: bool = False
 
     class Config:
         extra = "forbid"
 
     @root_validator(skip_on_failure=True)
     def _one_kind(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
-        kinds = [k for k in ("words", "age_at_least", "age_below", "age_gap") if values.get(k)]
+        names = ("words", "age_at_least", "age_below", "age_gap", "ages_within")
+        kinds = [k for k in names if values.get(k) is not None and values.get(k) != ""]
         if len(kinds) != 1:
-            raise ValueError("give exactly one of words, age_at_least, age_below, age_gap")
+            raise ValueError(
+                "give exactly one of words, age_at_least, age_below, age_gap, ages_within"
+            )
         if values.get("words"):
             if values["before"] < 0 or values["after"] < 0:
                 raise ValueError("before and after must not be negative")
-            if values["before"] == 0 and values["after"] == 0:
+            if values["before"] == 0 and values["after"] == 0 and not values.get("inside"):
                 raise ValueError("a words test needs before or after (how many words to look at)")
         elif any(values.get(k) for k in ("before", "after", "stop_at", "if_first_word_in")):
             raise ValueError("before/after/stop_at/if_first_word_in only go with words")
+        if values.get("inside") and not values.get("words"):
+            raise ValueError("inside only goes with words")
+        if values.get("youngest_at_least") and values.get("ages_within") is None:
+            raise ValueError("youngest_at_least only goes with ages_within")
         return values
 
 
@@ -103,6 +121,60 @@ class Condition(BaseModel):
         return values
 
 
+class Context(BaseModel):
+    """Context that silences a term: the note refuses it, names the words themselves, or the
+    words describe an adult and not the child (see the header of language_rules.yml).
+
+    Two kinds. `cues`: a cue phrase ending at most `window` words before the term, in its
+    sentence, with no `stop_at` word between (a `pseudo` phrase covering the cue is no cue);
+    `cues_after`: a cue phrase starting at most `after_window` words after the term, in its
+    sentence or the next ("...called him a money mule; I have corrected this").
+    `adult`/`child`: the nearest person named before the term, within `window` words of its
+    sentence and before any `stop_at` word, is an adult (an `adult` phrase, or an age of at
+    least `adult_age`), not the child (a `child` phrase, an age under `adult_age`, or a
+    capitalised name that is not in word set `not_names`). With `speaker_verbs` (a word
+    set) it is the speaker who decides: the nearest person before a word like "claims" or
+    "said" that comes before the term ("Dean (31) claims the sex was consensual").
+    """
+
+    text: str
+    every_rule: bool = False
+    cues: list[str] = []
+    cues_after: list[str] = []
+    after_window: int = 0
+    pseudo: list[str] = []
+    adult: list[str] = []
+    child: list[str] = []
+    adult_age: int = 18
+    not_names: str | None = None
+    speaker_verbs: str | None = None
+    window: int = 4
+    stop_at: str | None = None
+
+    class Config:
+        extra = "forbid"
+
+    @root_validator(skip_on_failure=True)
+    def _one_kind(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if not values.get("text", "").strip():
+            raise ValueError("say in words when the context holds")
+        cues = bool(values.get("cues") or values.get("cues_after"))
+        people = bool(values.get("adult"))
+        if cues == people:
+            raise ValueError("give either cues (a cue before the term) or adult (who it describes)")
+        if cues and (values.get("child") or values.get("not_names") or values.get("speaker_verbs")):
+            raise ValueError("child, not_names and speaker_verbs go with adult, not with cues")
+        if people and values.get("pseudo"):
+            raise ValueError("pseudo goes with cues")
+        if bool(values.get("cues_after")) != bool(values.get("after_window")):
+            raise ValueError("cues_after and after_window go together")
+        if not 0 <= values["after_window"] <= 20:
+            raise ValueError("after_window must be 0 to 20 words")
+        if not 0 <= values["window"] <= 12:
+            raise ValueError("window must be 0 to 12 words")
+        return values
+
+
 class Rule(BaseModel):
     id: str
     phrases: list[str]
@@ -111,6 +183,8 @@ class Rule(BaseModel):
     source: str
     severity: Literal["high", "medium", "low"]
     condition: Condition | None = None
+    silent_when: list[str] = []
+    guides_differ: str | None = None
 
     class Config:
         extra = "forbid"
@@ -135,12 +209,28 @@ class Rule(BaseModel):
 
 
 class RuleFile(BaseModel):
-    sources: dict[str, str]
+    sources: dict[str, Source]
     word_sets: dict[str, list[str]] = {}
+    contexts: dict[str, Context] = {}
     rules: list[Rule]
 
     class Config:
         extra = "forbid"
+
+    @validator("word_sets", pre=True)
+    def _words_are_text(cls, value: Any) -> Any:  # noqa: N805
+        # YAML reads unquoted on/off/yes/no as true/false and 18 as a number: say so.
+        for name, words in (value or {}).items() if isinstance(value, dict) else ():
+            for word in words or ():
+                if not isinstance(word, str):
+                    raise ValueError(f'{name}: {word!r} is not text (quote it: "{word}")')
+        return value
+
+    @validator("sources", pre=True)
+    def _plain_titles(cls, value: Any) -> Any:  # noqa: N805
+        if isinstance(value, dict):
+            return {key: Source.of(entry) for key, entry in value.items()}
+        return value
 
     @root_validator(skip_on_failure=True)
     def _consistent(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
@@ -163,6 +253,17 @@ class RuleFile(BaseModel):
                 for name in (test.words, test.stop_at, test.if_first_word_in):
                     if name and name not in values["word_sets"]:
                         raise ValueError(f"rules[{i}].condition: no word set {name!r}")
+            for name in rule.silent_when:
+                if name not in values["contexts"]:
+                    raise ValueError(f"rules[{i}].silent_when: no context {name!r}")
+                if values["contexts"][name].every_rule:
+                    raise ValueError(f"rules[{i}].silent_when: {name!r} applies to every rule")
+        for name, context in values["contexts"].items():
+            if not KEBAB.match(name):
+                raise ValueError(f"contexts: {name!r} is not kebab-case")
+            for set_name in (context.stop_at, context.not_names, context.speaker_verbs):
+                if set_name and set_name not in values["word_sets"]:
+                    raise ValueError(f"contexts.{name}: no word set {set_name!r}")
         for name, words in values["word_sets"].items():
             if not words or any(not w.strip() for w in words):
                 raise ValueError(f"word_sets.{name}: needs words, none blank")
@@ -204,7 +305,6 @@ class Finding:
 
 # --------------------------------------------------------------------------- text helpers
 
-_WORD_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")
 _PUNCT_RUN = re.compile(r"[^\w\s]{32,}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE_LIKE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -218,7 +318,7 @@ def normalise(text: str) -> str:
     Offsets stay valid because every replacement is one character for one.
     """
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
-    text = _WORD_HYPHEN.sub(" ", text)
+    text = split_word_hyphens(text)
     text = _SURROGATE.sub("\ufffd", text)  # spaCy cannot store lone surrogates
     text = _PUNCT_RUN.sub(lambda m: " " * len(m.group()), text)  # spaCy splits these slowly
     return _SPACE_LIKE.sub(" ", text)
@@ -384,6 +484,41 @@ def _inside(spans: list[tuple[int, int]], starts: list[int], offset: int) -> boo
     return index >= 0 and spans[index][0] <= offset < spans[index][1]
 
 
+def _only_framing_outside(
+    ctx: _Words,
+    start: int,
+    end: int,
+    chunk_start: int,
+    quotes: list[tuple[int, int]],
+    quote_starts: list[int],
+) -> bool:
+    """The match runs into a quotation and its words outside the quotation are only little
+    words ('he is "out of control"'): the term is the quoted speaker's, so it is kept.
+    ('associating with "elders"' keeps "associating" outside: that is the note's framing.)"""
+    outside = [
+        ctx.lower[k]
+        for k in range(start, end)
+        if not _inside(quotes, quote_starts, chunk_start + ctx.idx[k])
+    ]
+    return len(outside) < end - start and all(word in _STOP_WORDS for word in outside)
+
+
+class _StopWords:
+    """spaCy's English stop words, imported on first use (spaCy is heavy at start-up)."""
+
+    _words: frozenset[str] | None = None
+
+    def __contains__(self, word: object) -> bool:
+        if self._words is None:
+            from spacy.lang.en.stop_words import STOP_WORDS  # heavy: imported on first use
+
+            type(self)._words = frozenset(STOP_WORDS)
+        return word in self._words  # type: ignore[operator]
+
+
+_STOP_WORDS = _StopWords()
+
+
 # --------------------------------------------------------------------------- ages
 
 _NUMBER_WORDS = {
@@ -413,7 +548,13 @@ _AGE_PATTERNS = [
     ),
     re.compile(rf"\b(?:since|from|at)\s+{_NUM}\b{_NOT_AGE_AFTER}"),
     re.compile(rf"\((?:aged?\s+)?{_NUM}\)"),
-    re.compile(rf"\b(?:is|was|turned|who's|who is|who was|,)\s+{_NUM}(?=\s*(?:[.,;)]|$|and\b))"),
+    re.compile(
+        rf"\b(?:is|was|turned|who's|who is|who was|,|also)\s+{_NUM}(?=\s*(?:[.,;)]|$|and\b))"
+    ),
+    re.compile(
+        rf"\b(?:man|woman|men|women|male|female|adult|person|boy|girl|lad|guy)\s+(?:of|aged)\s+"
+        rf"{_NUM}\b{_NOT_AGE_AFTER}"
+    ),
     re.compile(rf"\bunder\s+(?:the\s+age\s+of\s+)?{_NUM}\b{_NOT_AGE_AFTER}"),
 ]
 _DECADE = re.compile(
@@ -441,7 +582,16 @@ def ages_in(sentence: str) -> list[int]:
     """Ages of people mentioned in a sentence ("her 24-year-old boyfriend" -> [24]).
 
     "under 13" counts as 12. A school year counts as its youngest age (Year 7 -> 11).
+    "both 15" is two people aged 15.
     """
+    return [age for _, age in age_mentions(sentence)]
+
+
+_PAIR = re.compile(rf"\b(?:both|all)\s+(?:aged\s+)?{_NUM}\b{_NOT_AGE_AFTER}")
+
+
+def age_mentions(sentence: str) -> list[tuple[int, int]]:
+    """(character offset, age) of each age mentioned in a sentence, in text order."""
     lowered = sentence.lower()
     found: dict[int, int] = {}  # where the number is -> age (two patterns may find one number)
     for index, pattern in enumerate(_AGE_PATTERNS):
@@ -459,19 +609,15 @@ def ages_in(sentence: str) -> list[int]:
         year = int(match.group(1))
         if 1 <= year <= 13:
             found.setdefault(match.start(1), year + 4)
-    return [found[at] for at in sorted(found)]
+    mentions = sorted(found.items())
+    for match in _PAIR.finditer(lowered):
+        value = _number(match.group(1))
+        if value is not None and 1 <= value <= 99:
+            mentions += [(match.start(1), value)] * (1 if match.start(1) in found else 2)
+    return sorted(mentions)
 
 
 # --------------------------------------------------------------------------- compiling
-
-_WILDCARD = {
-    "IS_SPACE": False,
-    "ORTH": {"NOT_IN": [".", "!", "?", ";", ":", '"', "\u201c", "\u201d", "\u2026"]},
-}
-_REPEAT = re.compile(r"^_\{0,(\d+)\}$")
-MAX_GAP = 5
-"""At most this many wildcard words in one `_{0,N}`."""
-_PHRASE_ITEM = re.compile(r"\([^()]*\)\??|[^\s()]+")
 
 
 @dataclass
@@ -479,6 +625,8 @@ class CompiledRule:
     rule: Rule
     order: int
     patterns: list[list[dict[str, Any]]]
+    contexts: tuple[str, ...] = ()
+    """Names of the contexts that silence this rule: every_rule ones, then its silent_when."""
 
 
 @dataclass
@@ -488,178 +636,71 @@ class RuleSet:
     path: Path
     rules: list[CompiledRule]
     word_sets: dict[str, frozenset[str]]
-    matcher: Any
+    matcher: PhraseMatcher
     nlp: Any
-    by_key: dict[int, CompiledRule]
-    anchors: frozenset[str] | None
+    by_key: dict[str, CompiledRule]
+    contexts: dict[str, Context] = field(default_factory=dict)
+    context_matcher: PhraseMatcher | None = None
 
+    @property
+    def anchors(self) -> frozenset[str] | None:
+        """The anchor words of every rule (bot.core.phrases); None when the filter is off."""
+        return self.matcher.anchor_words if self.matcher.filtering else None
 
-def _tokens(nlp: Any, words: str) -> list[str]:
-    return [t.lower_ for t in nlp.make_doc(normalise(words)) if not t.is_space]
-
-
-def _alternative_tokens(nlp: Any, words: str) -> list[dict[str, Any]]:
-    """Token specs for one alternative (hyphenated words become separate words)."""
-    return [{"LOWER": token} for token in _tokens(nlp, words)]
-
-
-def _slot(nlp: Any, item: str, word_sets: dict[str, list[str]]) -> tuple[list[Any], bool]:
-    """One item of a phrase -> (alternatives, optional); each alternative is token specs."""
-    optional = item.endswith("?") and len(item) > 1
-    body = item[:-1] if optional else item
-    if body == "_":
-        return [[dict(_WILDCARD)]], optional
-    if body.startswith("(") != body.endswith(")"):
-        raise ValueError(f"unbalanced brackets in {item!r}")
-    if body.startswith("("):
-        body = body[1:-1]
-    if body.startswith("$") and "|" not in body:
-        name = body[1:]
-        if name not in word_sets:
-            raise ValueError(f"no word set {name!r}")
-        choices = word_sets[name]
-    else:
-        choices = body.split("|")
-        if any(choice.strip().startswith("$") for choice in choices):
-            raise ValueError(f"{item!r}: a $word_set cannot be one of several alternatives")
-    if any(not choice.strip() for choice in choices):
-        raise ValueError(f"empty alternative in {item!r}")
-    alternatives = [_alternative_tokens(nlp, choice) for choice in choices]
-    if any(not alt for alt in alternatives):
-        raise ValueError(f"{item!r} has an alternative with no words")
-    return alternatives, optional
-
-
-def _lower(words: set[str]) -> dict[str, Any]:
-    return {"LOWER": next(iter(words))} if len(words) == 1 else {"LOWER": {"IN": sorted(words)}}
-
-
-def _compress(alternatives: list[tuple[str, ...]]) -> list[list[dict[str, Any]]]:
-    """Alternatives (word tuples) -> as few token-spec sequences as match exactly the same.
-
-    ("spending", "time"), ("spends", "time"), ("hanging", "out"), ("hung", "out") become
-    [IN spending/spends, time] and [IN hanging/hung, out]: far fewer Matcher patterns than
-    one per alternative (the Matcher's time grows with the number of patterns).
-    """
-    out: list[list[dict[str, Any]]] = []
-    by_length: dict[int, list[tuple[str, ...]]] = {}
-    for alt in dict.fromkeys(alternatives):
-        by_length.setdefault(len(alt), []).append(alt)
-    for length, group in sorted(by_length.items()):
-        if length == 1:
-            out.append([_lower({alt[0] for alt in group})])
-            continue
-        firsts_by_rest: dict[tuple[str, ...], set[str]] = {}
-        for alt in group:
-            firsts_by_rest.setdefault(alt[1:], set()).add(alt[0])
-        rests_by_firsts: dict[frozenset[str], list[tuple[str, ...]]] = {}
-        for rest, firsts in firsts_by_rest.items():
-            rests_by_firsts.setdefault(frozenset(firsts), []).append(rest)
-        for firsts, rests in rests_by_firsts.items():
-            head = _lower(set(firsts))
-            out += [[head, *tail] for tail in _compress(rests)]
-    return out
-
-
-def compile_phrase(
-    nlp: Any, phrase: str, word_sets: dict[str, list[str]]
-) -> list[list[dict[str, Any]]]:
-    """Turn one phrase of the rule syntax into Matcher patterns (raises ValueError)."""
-    slots: list[list[list[dict[str, Any]]]] = []
-    items = _PHRASE_ITEM.findall(phrase)
-    if re.sub(r"\s", "", "".join(items)) != re.sub(r"\s", "", phrase):
-        raise ValueError("unbalanced brackets")
-    for item in items:
-        repeat = _REPEAT.match(item)
-        if repeat:
-            count = int(repeat.group(1))
-            if not 1 <= count <= MAX_GAP:
-                raise ValueError(f"{item!r}: give between 1 and {MAX_GAP} words")
-            for _ in range(count):
-                slots.append([[dict(_WILDCARD, OP="?")]])
-            continue
-        alternatives, optional = _slot(nlp, item, word_sets)
-        if "LOWER" in alternatives[0][0]:
-            alternatives = _compress([tuple(t["LOWER"] for t in alt) for alt in alternatives])
-        if len(alternatives) == 1 and len(alternatives[0]) == 1:
-            single = alternatives[0][0]
-            slots.append([[dict(single, OP="?") if optional else single]])
-        else:
-            slots.append([*alternatives, []] if optional else alternatives)
-    if not slots:
-        raise ValueError("empty phrase")
-    if items[0].startswith("_") or items[-1].startswith("_"):
-        raise ValueError("a phrase cannot start or end with a wildcard (_)")
-    if all(len(s) == 1 and len(s[0]) == 1 and s[0][0].get("OP") == "?" for s in slots):
-        raise ValueError("every word is optional")
-    count = 1
-    for choices in slots:
-        count *= len(choices)
-    if count > MAX_PATTERNS_PER_PHRASE:
-        raise ValueError(f"expands to {count} patterns (at most {MAX_PATTERNS_PER_PHRASE})")
-    patterns: list[list[dict[str, Any]]] = []
-    for combination in itertools.product(*slots):
-        tokens = [spec for part in combination for spec in part]
-        if not tokens or all(t.get("OP") == "?" for t in tokens):
-            continue
-        patterns.append([dict(spec) for spec in tokens])
-    return patterns
-
-
-def _anchor_words(patterns: list[list[dict[str, Any]]]) -> frozenset[str] | None:
-    """Words of which every match of these patterns holds at least one; None if some pattern
-    has no required word. From each pattern, the required slot with fewest common words."""
-    from spacy.lang.en.stop_words import STOP_WORDS  # heavy: imported on first use, not at start-up
-
-    anchors: set[str] = set()
-    for pattern in patterns:
-        best: tuple[tuple[bool, int, int], set[str]] | None = None
-        for spec in pattern:
-            if spec.get("OP") == "?" or "LOWER" not in spec:
-                continue
-            value = spec["LOWER"]
-            words = {value} if isinstance(value, str) else set(value["IN"])
-            common = len(words & STOP_WORDS)
-            rank = (common == len(words), common, len(words))
-            if best is None or rank < best[0]:
-                best = (rank, words)
-        if best is None:
-            return None
-        anchors |= best[1]
-    return frozenset(anchors)
+    @anchors.setter
+    def anchors(self, value: frozenset[str] | None) -> None:
+        """Set None to run every rule on every sentence (tests: the filter changes nothing)."""
+        self.matcher.filtering = value is not None
 
 
 def load_rules(path: Path | str | None = None) -> RuleSet:
     """Read, validate and compile a rules file; every problem is a one-line DataFileError."""
-    from bot.core.nlp import english, spacy  # bot.core.nlp imports spaCy without TensorFlow
+    from bot.core.nlp import english  # bot.core.nlp imports spaCy without TensorFlow
 
     path = Path(path) if path is not None else RULES_PATH
     data = load_model(path, RuleFile)
     nlp = english()
-    matcher = spacy.matcher.Matcher(nlp.vocab)
+    matcher = PhraseMatcher(nlp)
     compiled: list[CompiledRule] = []
-    by_key: dict[int, CompiledRule] = {}
+    by_key: dict[str, CompiledRule] = {}
     for i, rule in enumerate(data.rules):
         patterns: list[list[dict[str, Any]]] = []
         for j, phrase in enumerate(rule.phrases):
             try:
-                patterns += compile_phrase(nlp, phrase, data.word_sets)
+                patterns += compile_phrase(phrase, data.word_sets, nlp, SENTENCE_WORDS)
             except ValueError as exc:
                 raise DataFileError(f"{path}: rules[{i}].phrases[{j}]: {exc}") from None
-        key = nlp.vocab.strings.add(f"safeguard-language:{rule.id}")
         try:
-            matcher.add(key, patterns, greedy="LONGEST")
+            matcher.add(rule.id, patterns, greedy=True)
         except ValueError as exc:  # spaCy refuses a malformed pattern
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "bad pattern"
-            raise DataFileError(f"{path}: rules[{i}].phrases: {first}") from None
-        entry = CompiledRule(rule=rule, order=i, patterns=patterns)
+            raise DataFileError(f"{path}: rules[{i}].phrases: {exc}") from None
+        every = tuple(name for name, context in data.contexts.items() if context.every_rule)
+        entry = CompiledRule(rule, i, patterns, contexts=every + tuple(rule.silent_when))
         compiled.append(entry)
-        by_key[key] = entry
+        by_key[rule.id] = entry
+    context_matcher = PhraseMatcher(nlp)
+    for name, context in data.contexts.items():
+        for part, phrases in (
+            ("cue", context.cues),
+            ("after", context.cues_after),
+            ("pseudo", context.pseudo),
+            ("adult", context.adult),
+            ("child", context.child),
+        ):
+            cue_patterns: list[list[dict[str, Any]]] = []
+            field_name = {"cue": "cues", "after": "cues_after"}.get(part, part)
+            for j, phrase in enumerate(phrases):
+                try:
+                    cue_patterns += compile_phrase(phrase, data.word_sets, nlp, SENTENCE_WORDS)
+                except ValueError as exc:
+                    where = f"{path}: contexts.{name}.{field_name}[{j}]"
+                    raise DataFileError(f"{where}: {exc}") from None
+            if cue_patterns:
+                context_matcher.add(f"{name}:{part}", cue_patterns)
     word_sets = {
-        name: frozenset(" ".join(_tokens(nlp, word)) for word in words)
+        name: frozenset(" ".join(entry_words(nlp, word, SENTENCE_WORDS)) for word in words)
         for name, words in data.word_sets.items()
     }
-    anchors = _anchor_words([p for entry in compiled for p in entry.patterns])
     loaded = RuleSet(
         path=path,
         rules=compiled,
@@ -667,7 +708,8 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
         matcher=matcher,
         nlp=nlp,
         by_key=by_key,
-        anchors=anchors,
+        contexts=dict(data.contexts),
+        context_matcher=context_matcher,
     )
     if path == RULES_PATH:
         # Loading the shipped file (start-up checks, a reload) also refreshes what `check`
@@ -773,30 +815,49 @@ class _Words:
 
         tokenised = nlp.make_doc(text)
         sentences = _sentence_ids(tokenised)
-        kept = [t.i for t in tokenised if not t.is_space or _is_paragraph_break(t)]
+        kept = [t for t in tokenised if not t.is_space or _is_paragraph_break(t)]
         self.text = text
-        self.idx = [tokenised[i].idx for i in kept]
-        self.sent = [sentences[i] for i in kept]
-        self.doc = Doc(nlp.vocab, words=[tokenised[i].text for i in kept])
-        self.lower = [t.lower_ for t in self.doc]
-        self._ages: dict[int, list[int]] = {}
+        self.idx = [t.idx for t in kept]
+        self.sent = [sentences[t.i] for t in kept]
+        self.lengths = [len(t.text) for t in kept]
+        self.lower = [t.lower_ for t in kept]
+        # Sentence ends become line breaks in the Doc the Matcher sees (SENTENCE_WORDS).
+        self.doc = Doc(nlp.vocab, words=[SENTENCE_WORDS.as_break(t.text) for t in kept])
+        self._ages: dict[int, list[tuple[int, int]]] = {}
+        self._bounds: dict[int, tuple[int, int]] = {}
+        self.cues: dict[int, dict[str, list[tuple[int, int]]]] = {}
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Character offsets in the chunk of words [start, end)."""
-        return self.idx[start], self.idx[end - 1] + len(self.doc[end - 1].text)
+        return self.idx[start], self.idx[end - 1] + self.lengths[end - 1]
 
-    def sentence_ages(self, index: int) -> list[int]:
+    def bounds(self, index: int) -> tuple[int, int]:
+        """Words [start, end) of the sentence holding word `index`."""
         sid = self.sent[index]
-        if sid not in self._ages:
+        if sid not in self._bounds:
             lo = hi = index
             while lo > 0 and self.sent[lo - 1] == sid:
                 lo -= 1
             while hi + 1 < len(self.sent) and self.sent[hi + 1] == sid:
                 hi += 1
-            self._ages[sid] = ages_in(
-                self.text[self.span(lo, hi + 1)[0] : self.span(lo, hi + 1)[1]]
-            )
+            self._bounds[sid] = (lo, hi + 1)
+        return self._bounds[sid]
+
+    def age_words(self, index: int) -> list[tuple[int, int]]:
+        """(word index, age) of each age mentioned in the sentence holding word `index`."""
+        sid = self.sent[index]
+        if sid not in self._ages:
+            lo, hi = self.bounds(index)
+            first, last = self.span(lo, hi)
+            words = []
+            for offset, age in age_mentions(self.text[first:last]):
+                at = bisect.bisect_right(self.idx, first + offset, lo, hi) - 1
+                words.append((max(at, lo), age))
+            self._ages[sid] = words
         return self._ages[sid]
+
+    def sentence_ages(self, index: int) -> list[int]:
+        return [age for _, age in self.age_words(index)]
 
     def neighbours(
         self, start: int, end: int, before: int, after: int, stop: frozenset[str]
@@ -815,38 +876,10 @@ class _Words:
         return out
 
 
-_PARAGRAPH = "\n\n"
-
-
-def _matches(rules: RuleSet, ctx: _Words) -> list[tuple[int, int, int]]:
-    """Matcher results over the chunk, running the Matcher only on sentences that hold an
-    anchor word (every pattern needs one, see `_anchor_words`): most sentences of a note
-    have none, and the Matcher's cost grows with every word it is given.
-    """
-    if rules.anchors is None:
-        return list(rules.matcher(ctx.doc))
-    wanted = {ctx.sent[i] for i, word in enumerate(ctx.lower) if word in rules.anchors}
-    if not wanted:
-        return []
-    keep: list[int | None] = []
-    previous = -2
-    for i, sid in enumerate(ctx.sent):
-        if sid in wanted:
-            if keep and i != previous + 1:
-                keep.append(None)  # a gap: keep phrases from joining across it
-            keep.append(i)
-            previous = i
-    if len(keep) == len(ctx.sent):
-        return list(rules.matcher(ctx.doc))
-    from spacy.tokens import Doc  # heavy: imported on first use, not at start-up
-
-    words = [ctx.doc[i].text if i is not None else _PARAGRAPH for i in keep]
-    found: list[tuple[int, int, int]] = []
-    for key, start, end in rules.matcher(Doc(ctx.doc.vocab, words=words)):
-        first, last = keep[start], keep[end - 1]
-        if first is not None and last is not None:
-            found.append((key, first, last + 1))
-    return found
+def _matches(rules: RuleSet, ctx: _Words) -> list[tuple[str, int, int]]:
+    """Every rule's matches in the chunk. The engine's anchor filter runs a rule only on the
+    sentences that hold one of its anchor words: most sentences of a note hold none."""
+    return list(rules.matcher.find(ctx.doc, ctx.sent, ctx.lower))
 
 
 def _passes(test: ContextTest, ctx: _Words, start: int, end: int, rules: RuleSet) -> bool:
@@ -857,13 +890,23 @@ def _passes(test: ContextTest, ctx: _Words, start: int, end: int, rules: RuleSet
     if test.age_gap is not None:
         ages = ctx.sentence_ages(start)
         return len(ages) >= 2 and min(ages) < 18 and max(ages) - min(ages) >= test.age_gap
+    if test.ages_within is not None:
+        ages = ctx.sentence_ages(start)
+        return (
+            len(ages) >= 2
+            and max(ages) < 18
+            and max(ages) - min(ages) <= test.ages_within
+            and min(ages) >= test.youngest_at_least
+        )
     if (
         test.if_first_word_in
-        and ctx.doc[start].lower_ not in rules.word_sets[test.if_first_word_in]
+        and ctx.lower[start] not in rules.word_sets[test.if_first_word_in]
     ):
         return False
     stop = rules.word_sets[test.stop_at] if test.stop_at else frozenset()
     words = rules.word_sets[test.words or ""]
+    if test.inside and any(w in words for w in ctx.lower[start:end]):
+        return True
     return any(w in words for w in ctx.neighbours(start, end, test.before, test.after, stop))
 
 
@@ -875,6 +918,103 @@ def _condition_holds(
     if condition.any_of and not any(_passes(t, ctx, start, end, rules) for t in condition.any_of):
         return False
     return not any(_passes(t, ctx, start, end, rules) for t in condition.none_of)
+
+
+def _context_cues(rules: RuleSet, ctx: _Words, sentences: set[int]) -> None:
+    """Find every context phrase in these sentences once (ctx.cues[sid][key] = spans)."""
+    todo = sentences - set(ctx.cues)
+    if not todo or rules.context_matcher is None:
+        return
+    for sid in todo:
+        ctx.cues[sid] = {}
+    for key, start, end in rules.context_matcher.find(ctx.doc, ctx.sent, ctx.lower, only=todo):
+        ctx.cues[ctx.sent[start]].setdefault(key, []).append((start, end))
+
+
+def _cue_before(
+    name: str, context: Context, ctx: _Words, start: int, end: int, rules: RuleSet
+) -> bool:
+    """A cue of `name` ends at most `window` words before the term, nothing stopping it."""
+    found = ctx.cues.get(ctx.sent[start], {})
+    pseudo = found.get(f"{name}:pseudo", [])
+    stop = rules.word_sets[context.stop_at] if context.stop_at else frozenset()
+    for cue_start, cue_end in found.get(f"{name}:cue", []):
+        if cue_end > start or start - cue_end > context.window:
+            continue  # after the term, inside it, or too far before it
+        if any(p <= cue_start and cue_end <= q for p, q in pseudo):
+            continue  # a look-alike ("not only", "not sure")
+        if any(ctx.lower[k] in stop for k in range(cue_end, start)):
+            continue
+        return True
+    return False
+
+
+def _nearest_person_is_adult(
+    name: str, context: Context, ctx: _Words, start: int, rules: RuleSet
+) -> bool:
+    """Who the words describe: the nearest person named before them in their clause."""
+    found = ctx.cues.get(ctx.sent[start], {})
+    who: dict[int, str] = {}
+    spans = [
+        (cue_start, cue_end, kind)
+        for kind in ("child", "adult")
+        for cue_start, cue_end in found.get(f"{name}:{kind}", [])
+        if cue_end <= start  # a phrase running into the term is part of it, not its subject
+    ]
+    for cue_start, cue_end, kind in sorted(spans, key=lambda s: s[1] - s[0]):
+        for k in range(cue_start, cue_end):
+            who[k] = kind  # the longer phrase wins: "older boys" is adult, "young man" a child
+    for k, age in ctx.age_words(start):
+        who.setdefault(k, "adult" if age >= context.adult_age else "child")
+    lo, _ = ctx.bounds(start)
+    stop = rules.word_sets[context.stop_at] if context.stop_at else frozenset()
+    not_names = rules.word_sets[context.not_names] if context.not_names else None
+    speaker_verbs = rules.word_sets[context.speaker_verbs] if context.speaker_verbs else None
+    heard = speaker_verbs is None  # with speaker verbs, people before one are not the speaker
+    for k in range(start - 1, max(lo, start - context.window) - 1, -1):
+        if not heard:
+            if ctx.lower[k] in speaker_verbs:  # type: ignore[operator]
+                heard = True
+            elif ctx.lower[k] in stop:
+                return False
+            continue
+        if k in who:
+            return who[k] == "adult"
+        if ctx.lower[k] in stop:
+            return False
+        if not_names is not None and ctx.doc[k].text.istitle() and ctx.lower[k] not in not_names:
+            return False  # a name: the child
+    return False
+
+
+def _cue_after(name: str, context: Context, ctx: _Words, end: int) -> bool:
+    """A `cues_after` phrase starts at most `after_window` words after the term, in its
+    sentence or the next one."""
+    sid = ctx.sent[end - 1]
+    for where in (sid, _next_sentence(ctx, end - 1)):
+        for cue_start, _ in ctx.cues.get(where, {}).get(f"{name}:after", []):
+            if end <= cue_start and cue_start - end <= context.after_window:
+                return True
+    return False
+
+
+def _next_sentence(ctx: _Words, index: int) -> int:
+    _, hi = ctx.bounds(index)
+    return ctx.sent[hi] if hi < len(ctx.sent) else -1
+
+
+def _silenced(compiled: CompiledRule, ctx: _Words, start: int, end: int, rules: RuleSet) -> bool:
+    for name in compiled.contexts:
+        context = rules.contexts[name]
+        if context.adult:
+            if _nearest_person_is_adult(name, context, ctx, start, rules):
+                return True
+            continue
+        if context.cues and _cue_before(name, context, ctx, start, end, rules):
+            return True
+        if context.cues_after and _cue_after(name, context, ctx, end):
+            return True
+    return False
 
 
 def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
@@ -897,13 +1037,29 @@ def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
     for chunk_start, chunk_end in _chunks(matchable):
         piece = matchable[chunk_start:chunk_end]
         ctx = _Words(rules.nlp, piece)
+        kept: list[tuple[CompiledRule, int, int, int]] = []
         for key, start, end in _matches(rules, ctx):
             compiled = rules.by_key[key]
-            char_start, char_end = (chunk_start + at for at in ctx.span(start, end))
+            char_start = chunk_start + ctx.span(start, end)[0]
             if _inside(quotes, quote_starts, char_start):
+                continue
+            if quotes and _only_framing_outside(ctx, start, end, chunk_start, quotes, quote_starts):
                 continue
             if not _condition_holds(compiled.rule.condition, ctx, start, end, rules):
                 continue
+            kept.append((compiled, start, end, char_start))
+        wanted = {ctx.sent[start] for compiled, start, _, _ in kept if compiled.contexts}
+        wanted |= {
+            _next_sentence(ctx, end - 1) for compiled, _, end, _ in kept if compiled.contexts
+        }
+        _context_cues(rules, ctx, wanted - {-1})
+        standing = [
+            (compiled, start, end)
+            for compiled, start, end, _ in kept
+            if not _silenced(compiled, ctx, start, end, rules)
+        ]
+        for compiled, start, end in _merge_near(standing, ctx, chunk_start, quotes, quote_starts):
+            char_start, char_end = (chunk_start + at for at in ctx.span(start, end))
             char_end = _with_closing_mark(checked, char_start, char_end, single_set)
             candidates.append((char_start, char_end, compiled))
     findings: list[Finding] = []
@@ -927,21 +1083,57 @@ def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
     return findings
 
 
+MERGE_GAP = 3
+"""Findings of one rule this many words apart or closer, in one sentence, are one finding
+("a teenage phase that she will grow out of" is one piece of minimising, not two); the same
+words twice stay two findings."""
+
+
+def _merge_near(
+    found: list[tuple[CompiledRule, int, int]],
+    ctx: _Words,
+    chunk_start: int,
+    quotes: list[tuple[int, int]],
+    quote_starts: list[int],
+) -> list[tuple[CompiledRule, int, int]]:
+    """Join a rule's findings that are at most MERGE_GAP words apart in one sentence, unless
+    quoted words lie between them (a quotation is never part of a finding)."""
+    out: list[tuple[CompiledRule, int, int]] = []
+    for compiled, start, end in sorted(found, key=lambda f: (f[0].order, f[1], f[2])):
+        if out:
+            held, held_start, held_end = out[-1]
+            if (
+                held is compiled
+                and ctx.sent[held_start] == ctx.sent[start]
+                and ctx.lower[held_start:held_end] != ctx.lower[start:end]  # a repeat is two
+                and 0 <= start - held_end <= MERGE_GAP
+                and not any(
+                    _inside(quotes, quote_starts, chunk_start + ctx.idx[k])
+                    for k in range(held_end, start)
+                )
+            ):
+                out[-1] = (held, held_start, max(held_end, end))
+                continue
+        out.append((compiled, start, end))
+    return out
+
+
 def _resolve(
     candidates: list[tuple[int, int, CompiledRule]],
 ) -> list[tuple[int, int, CompiledRule]]:
-    """Drop duplicates; where two rules find the very same words, keep the more severe."""
-    best: dict[tuple[int, int], tuple[int, int, CompiledRule]] = {}
-    for cand in candidates:
-        span = (cand[0], cand[1])
-        held = best.get(span)
-        if held is None or _priority(cand[2]) > _priority(held[2]):
-            best[span] = cand
-    return sorted(best.values(), key=lambda c: (c[0], c[1], c[2].order))
-
-
-def _priority(compiled: CompiledRule) -> tuple[int, int]:
-    return SEVERITY_RANK[compiled.rule.severity], -compiled.order
+    """One finding per piece of wording: where findings share words, keep the one that
+    starts first, then the more severe, then the longer ("chose to go missing" over "chose
+    to go"), then the earlier rule."""
+    unique = {(c[0], c[1], c[2].order): c for c in candidates}
+    ranked = sorted(
+        unique.values(),
+        key=lambda c: (c[0], -SEVERITY_RANK[c[2].rule.severity], -(c[1] - c[0]), c[2].order),
+    )
+    kept: list[tuple[int, int, CompiledRule]] = []
+    for cand in ranked:
+        if not any(cand[0] < held[1] and held[0] < cand[1] for held in kept):
+            kept.append(cand)
+    return sorted(kept, key=lambda c: (c[0], c[1], c[2].order))
 
 
 # --------------------------------------------------------------------------- chat

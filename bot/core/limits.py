@@ -8,10 +8,11 @@ send it in parts, and is given 999 and the Safeguarding Lead's number in the sam
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
+
+from bot.config import settings
 
 # Twice Telegram's 4,096-character message limit: a long pasted note fits, a runaway paste
 # (or a hostile 100 KB message) does not reach the language model or the concern log.
@@ -34,28 +35,14 @@ RATE_ENV = "SAFEGUARD_RATE_PER_MINUTE"
 BURST_ENV = "SAFEGUARD_RATE_BURST"
 # A whole disclosure (about 15 turns, many of them button taps) fits in the burst however
 # fast the worker taps; a script sending hundreds a minute does not.
-DEFAULT_PER_MINUTE = 60.0
-DEFAULT_BURST = 30.0
+DEFAULT_PER_MINUTE = settings.DEFAULT_RATE_PER_MINUTE
+DEFAULT_BURST = settings.DEFAULT_RATE_BURST
 MAX_SENDERS = 10_000  # buckets kept; the longest idle are forgotten first (all full by then)
 # The largest request body the REST channel reads. Far above any message a client sends (the
 # gateway's are Telegram's 4,096 characters), because a body under it that is too long is
 # still read for danger (999 first and a page, then "send it in parts"); over it, the reply
 # is one plain line with 999 and the numbers, and nothing is read.
 MAX_BODY_BYTES = 1024 * 1024
-
-
-def _env_number(name: str, default: float) -> float:
-
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a positive number, not {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive number, not {raw!r}")
-    return value
 
 
 class RateLimiter:
@@ -68,8 +55,9 @@ class RateLimiter:
         clock=None,  # noqa: ANN001 - a () -> seconds callable (tests pin it)
     ) -> None:
 
-        self.rate = (per_minute or _env_number(RATE_ENV, DEFAULT_PER_MINUTE)) / 60.0
-        self.burst = burst or _env_number(BURST_ENV, DEFAULT_BURST)
+        config = settings.current()  # SAFEGUARD_RATE_PER_MINUTE, SAFEGUARD_RATE_BURST
+        self.rate = (per_minute or config.rate_per_minute) / 60.0
+        self.burst = burst or config.rate_burst
         self.clock = clock or time.monotonic
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()

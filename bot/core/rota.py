@@ -15,7 +15,6 @@ ends at the local times written (and is an hour longer or shorter in real time).
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -24,11 +23,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, root_validator, validator
 
-from bot import ROOT
+from bot.config import settings
 from bot.core.clock import LONDON, ClockError, parse_local
 from bot.core.datafile import DataFileError, load_model
 
-DEFAULT_ROSTER = ROOT / "deploy" / "roster.example.yml"
+DEFAULT_ROSTER = settings.DEFAULT_ROSTER
 URGENCIES = ("immediate", "urgent", "routine")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROLE_ORDER = {"lead": 0, "deputy": 1, "admin": 2, "worker": 3}
@@ -150,8 +149,8 @@ class Person(BaseModel):
     telegram_chat_id: int | None = None
     teams_webhook_url: str | None = None
     # The person's Microsoft Entra (AAD) object id: how the Teams channel, which verifies
-    # Microsoft's token, recognises them (bot.records.access.worker_for). Their roster role in a
-    # Teams chat comes from this match only, never from a name they send.
+    # Microsoft's token, recognises them (bot.records.access.worker_for). Their roster role in
+    # a Teams chat comes from this match only, never from a name they send.
     teams_aad_id: str | None = None
 
     class Config:
@@ -345,7 +344,8 @@ class Roster(BaseModel):
 
 
 def roster_path() -> Path:
-    return Path(os.environ.get("SAFEGUARD_ROSTER", "").strip() or DEFAULT_ROSTER)
+    """SAFEGUARD_ROSTER, else the fictional example roster."""
+    return settings.current().roster_path
 
 
 _parsed: dict[Path, tuple[tuple[int, int, int], Roster]] = {}

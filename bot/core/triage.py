@@ -49,6 +49,7 @@ from pydantic import BaseModel, StrictStr, root_validator, validator
 
 from bot import ROOT
 from bot.core.datafile import DataFileError, load_model
+from bot.core.phrases import WORDS, PhraseMatcher, Source, check_pattern, compile_phrase
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -74,10 +75,9 @@ LONG_RUN_CHARS = 32
 tokenising: spaCy's tokenizer is quadratic on long runs of punctuation or emoji (65,000
 '!' take minutes); real words are never this long, so no word is split."""
 
-MAX_PATTERNS_PER_PHRASE = 1_000
+MAX_PATTERNS_PER_PHRASE = WORDS.max_patterns
 """A phrase whose alternatives expand to more Matcher patterns than this is refused."""
 
-SEED_FILE = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 SET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -89,28 +89,6 @@ _SENTENCE_END = {".", "!", "?", ";", "\u2026", "...", "..", "\n"}
 
 
 # --------------------------------------------------------------------------- schema
-
-
-class Source(BaseModel):
-    """Where a rule comes from: a seed policy file and the section in it."""
-
-    seed: str
-    section: str
-
-    class Config:
-        extra = "forbid"
-
-    @validator("seed")
-    def _seed_file(cls, value: str) -> str:  # noqa: N805
-        if not SEED_FILE.match(value):
-            raise ValueError(f"{value!r} is not a seed file name like 000_49172c100f0fd48e.txt")
-        return value
-
-    @validator("section")
-    def _section(cls, value: str) -> str:  # noqa: N805
-        if not value.strip():
-            raise ValueError("section must not be empty")
-        return value
 
 
 class CueList(BaseModel):
@@ -428,170 +406,10 @@ def _space_long_runs(mapped: _Mapped) -> _Mapped:
 
 # --------------------------------------------------------------------------- phrases
 
-
-def _tokens(nlp: Any, text: str) -> list[str]:
-    return list(_tokens_cached(nlp, text))
-
-
-@lru_cache(maxsize=8192)
-def _tokens_cached(nlp: Any, text: str) -> tuple[str, ...]:
-    text = text.lower()
-    if _CLITIC.fullmatch(text):
-        # Alone, "'ve" and "'m" tokenise as "'" + "ve"; inside "they've" they are one token.
-        return (text,)
-    return tuple(token.lower_ for token in nlp.make_doc(text) if not token.is_space)
-
-
-_CLITIC = re.compile(r"'(?:ve|m|s|ll|re|d)")
-
-
-def compile_phrase(
-    phrase: str, word_sets: dict[str, list[str]], nlp: Any
-) -> list[list[dict[str, Any]]]:
-    """Turn one phrase of the compact syntax into spaCy Matcher patterns.
-
-    Syntax (see the header of danger_rules.yml): words separated by spaces; ``a|b|c`` any
-    one of; ``(a b|c)`` alternatives of several words (groups may nest); ``$set`` any entry
-    of a word set; ``~word`` any inflection by lemma; suffix ``?`` optional; ``_`` any one
-    word, ``_{0,3}`` up to three words. Raises ValueError with a plain message.
-    """
-    patterns = _sequence(phrase, word_sets, nlp, depth=0)
-    out = []
-    for pattern in patterns:
-        if not pattern:
-            raise ValueError("every word is optional, so it would match nothing")
-        if all(spec.get("OP") == "?" for spec in pattern):
-            raise ValueError("every word is optional, so it would match nothing")
-        out.append(pattern)
-    return out
-
-
-def _sequence(
-    phrase: str, word_sets: dict[str, list[str]], nlp: Any, depth: int
-) -> list[list[dict[str, Any]]]:
-    if depth > 5:
-        raise ValueError("groups nested too deeply")
-    slots = _split_top(phrase.strip(), " ")
-    if not slots:
-        raise ValueError("empty phrase or alternative")
-    combos: list[list[dict[str, Any]]] = [[]]
-    for slot in slots:
-        variants = _slot_variants(slot, word_sets, nlp, depth)
-        combos = [done + variant for done in combos for variant in variants]
-        if len(combos) > MAX_PATTERNS_PER_PHRASE:
-            raise ValueError(f"expands to more than {MAX_PATTERNS_PER_PHRASE} patterns")
-    return combos
-
-
-def _split_top(text: str, separator: str) -> list[str]:
-    """Split at `separator` (" " means any white space) outside parentheses.
-
-    Splitting at spaces drops empty pieces; splitting at "|" keeps them so that an empty
-    alternative can be reported.
-    """
-    by_space = separator == " "
-    parts: list[str] = []
-    current = ""
-    depth = 0
-    for char in text:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise ValueError("unbalanced ')'")
-        if depth == 0 and (char.isspace() if by_space else char == separator):
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    if depth:
-        raise ValueError("unbalanced '('")
-    parts.append(current)
-    if by_space:
-        return [part for part in (p.strip() for p in parts) if part]
-    return parts
-
-
-_GAP = re.compile(r"^_\{(\d+),(\d+)\}$")
-_NOT_PUNCT = {"IS_PUNCT": False, "IS_SPACE": False}
-
-
-def _wraps(body: str) -> bool:
-    """True when `body` is one parenthesised group: "(a|b c)" but not "(a) (b)"."""
-    if not (body.startswith("(") and body.endswith(")")):
-        return False
-    depth = 0
-    for index, char in enumerate(body):
-        depth += char == "("
-        depth -= char == ")"
-        if depth == 0 and index < len(body) - 1:
-            return False
-    return True
-
-
-def _slot_variants(
-    slot: str, word_sets: dict[str, list[str]], nlp: Any, depth: int
-) -> list[list[dict[str, Any]]]:
-    gap = _GAP.match(slot)
-    if gap:
-        low, high = int(gap.group(1)), int(gap.group(2))
-        if low > high or high > 8:
-            raise ValueError(f"{slot!r}: a gap is _{{low,high}} with high at most 8")
-        return [[dict(_NOT_PUNCT)] * low + [dict(_NOT_PUNCT, OP="?")] * (high - low)]
-    optional = slot.endswith("?") and len(slot) > 1
-    body = slot[:-1] if optional else slot
-    if body == "_":
-        return [[dict(_NOT_PUNCT, OP="?") if optional else dict(_NOT_PUNCT)]]
-    grouped = _wraps(body)
-    if grouped:
-        body = body[1:-1]
-    elif "(" in body or ")" in body:
-        raise ValueError(f"{slot!r}: a group must stand alone, as in '(a|b)' or '(a|b)?'")
-    options = _split_top(body, "|")
-    if any(not option.strip() for option in options):
-        raise ValueError(f"{slot!r}: empty alternative")
-    singles: list[str] = []
-    lemmas: list[str] = []
-    sequences: list[list[dict[str, Any]]] = []
-    for option in (o.strip() for o in options):
-        if option.startswith("$"):
-            name = option[1:]
-            if name not in word_sets:
-                raise ValueError(f"{slot!r}: unknown word set ${name}")
-            entries = word_sets[name]
-        elif option.startswith("~"):
-            if not re.fullmatch(r"~[\w'-]+", option):
-                raise ValueError(f"{slot!r}: ~lemma must be one word")
-            lemmas.append(option[1:].lower())
-            continue
-        elif "(" in option or (grouped and " " in option) or "$" in option or "_" in option:
-            sequences.extend(_sequence(option, word_sets, nlp, depth + 1))
-            continue
-        else:
-            entries = [option]
-        for entry in entries:
-            words = _tokens(nlp, entry)
-            if not words:
-                raise ValueError(f"{slot!r}: alternative {entry!r} has no words")
-            if len(words) == 1:
-                singles.append(words[0])
-            else:
-                sequences.append([{"LOWER": word} for word in words])
-    variants: list[list[dict[str, Any]]] = []
-    if singles:
-        unique = sorted(set(singles))
-        variants.append([{"LOWER": unique[0]} if len(unique) == 1 else {"LOWER": {"IN": unique}}])
-    if lemmas:
-        unique = sorted(set(lemmas))
-        variants.append([{"LEMMA": unique[0]} if len(unique) == 1 else {"LEMMA": {"IN": unique}}])
-    variants.extend(sequences)
-    if optional:
-        if len(variants) == 1 and len(variants[0]) == 1:
-            variants = [[dict(variants[0][0], OP="?")]]
-        else:
-            variants.append([])  # the whole slot may be absent
-    return variants
+# The phrase syntax, its compiler and the anchor filter live in bot.core.phrases (one engine
+# for every rule file); `compile_phrase` is re-exported here with the danger rules' syntax
+# (WORDS: `_` is any word, never punctuation), its default.
+__all__ = ["compile_phrase", "Source"]
 
 
 # --------------------------------------------------------------------------- detector
@@ -616,17 +434,11 @@ class Detector:
         from bot.core.nlp import english  # first: it imports spaCy without loading TensorFlow
 
         self.nlp = english()
-        from spacy.matcher import Matcher  # heavy: imported on first use, not at start-up
-
-        # Phrases compile to well-formed patterns; raw `patterns` from the data file are
-        # checked once by a validating Matcher (validating every pattern is slow).
-        self._new_matcher = lambda: Matcher(self.nlp.vocab, validate=False)
-        self._validator = Matcher(self.nlp.vocab, validate=True)
         self.rules = rules
-        # Patterns are grouped by the words they cannot match without ("anchors"); a group
-        # is only run when one of its anchors is in the message. spaCy's Matcher tries every
-        # pattern at every token, so this keeps long texts fast (see bench/bench_triage.py).
-        self._groups: dict[frozenset[str] | None, Any] = {}
+        # One engine for every rule file (bot.core.phrases): a key's patterns run only on the
+        # sentences holding one of its anchor words, so the cost follows the danger words
+        # present, not every pattern in the file (see bench/bench_triage.py).
+        self.phrases = PhraseMatcher(self.nlp)
         self.terminators = {word.lower() for word in rules.negation.terminators}
         # Subject words end a topic heading's clause (guidance_opening).
         self.subjects = {word.lower() for word in rules.word_sets.get("subj", ())}
@@ -669,46 +481,30 @@ class Detector:
         compiled: list[list[dict[str, Any]]] = []
         for index, phrase in enumerate(phrases):
             try:
-                compiled.extend(compile_phrase(phrase, self.rules.word_sets, self.nlp))
+                compiled.extend(compile_phrase(phrase, self.rules.word_sets, self.nlp, WORDS))
             except ValueError as exc:
                 raise DataFileError(f"{where}: phrase {index} {phrase!r}: {exc}") from None
+        # Phrases compile to well-formed patterns; raw `patterns` from the data file are
+        # checked once by a validating Matcher (validating every pattern is slow).
         for index, pattern in enumerate(patterns):
             if not pattern:
                 raise DataFileError(f"{where}: pattern {index} is empty")
             try:
-                self._validator.add(f"{key}#{index}", [pattern])
-            except Exception as exc:  # spaCy reports bad patterns with several exception types
-                text = str(exc).strip()
-                first = text.splitlines()[0] if text else type(exc).__name__
-                raise DataFileError(f"{where}: bad Matcher pattern {index}: {first}") from None
+                check_pattern(self.nlp, pattern)
+            except ValueError as exc:
+                raise DataFileError(f"{where}: bad Matcher pattern {index}: {exc}") from None
             compiled.append(pattern)
-        by_anchor: dict[frozenset[str] | None, list[list[dict[str, Any]]]] = {}
-        for pattern in compiled:
-            by_anchor.setdefault(_anchors(pattern), []).append(pattern)
-        for anchors, group in by_anchor.items():
-            matcher = self._groups.get(anchors)
-            if matcher is None:
-                matcher = self._groups[anchors] = self._new_matcher()
-            try:
-                matcher.add(key, group)
-            except Exception as exc:  # spaCy reports bad patterns with several exception types
-                text = str(exc).strip()
-                first = text.splitlines()[0] if text else type(exc).__name__
-                raise DataFileError(f"{where}: bad Matcher pattern: {first}") from None
+        try:
+            self.phrases.add(key, compiled)
+        except ValueError as exc:
+            raise DataFileError(f"{where}: bad Matcher pattern: {exc}") from None
 
-    def matches(self, doc: Doc) -> Iterator[tuple[str, int, int]]:
-        """(key, start, end) of every pattern match in `doc`.
-
-        A group of patterns runs only when one of its anchors is in the text, so the cost
-        follows the danger words present, not every pattern in the file.
-        """
-        words = {token.lower_ for token in doc} | {token.lemma_.lower() for token in doc}
-        strings = doc.vocab.strings
-        for anchors, matcher in self._groups.items():
-            if anchors is not None and anchors.isdisjoint(words):
-                continue
-            for key_hash, start, end in matcher(doc):
-                yield strings[key_hash], start, end
+    def matches(
+        self, doc: Doc, sentence_of: list[int] | None = None
+    ) -> Iterator[tuple[str, int, int]]:
+        """(key, start, end) of every pattern match in `doc` (`sentence_of`: each token's
+        sentence number; a key runs only on sentences holding one of its anchors)."""
+        yield from self.phrases.find(doc, sentence_of)
 
     @staticmethod
     def _compile_typos(
@@ -779,7 +575,9 @@ class _Reader:
         self.cues: dict[str, list[_Span]] = {}
         self.rule_spans: dict[str, list[_Span]] = {}
         self.exceptions: dict[str, list[_Span]] = {}
-        for key, start, end in detector.matches(doc):
+        numbers = {id(sentence): n for n, sentence in enumerate(self.sentences)}
+        sentence_numbers = [numbers[id(sentence)] for sentence in self.sentence_of]
+        for key, start, end in detector.matches(doc, sentence_numbers):
             kind, _, name = key.partition(":")
             target = {"cue": self.cues, "rule": self.rule_spans, "except": self.exceptions}[kind]
             target.setdefault(name, []).append(_Span(start, end))
@@ -1012,24 +810,6 @@ class _Reader:
             if cue.end <= span.start <= cue.end + window or (cue.start <= span.start < cue.end):
                 return cue
         return None
-
-
-def _anchors(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
-    """Words a pattern cannot match without: the literal values of its first required token.
-
-    None when no required token names literal words (the pattern is tried on every text).
-    """
-    for spec in pattern:
-        if spec.get("OP") in ("?", "*", "!"):
-            continue
-        for attr in ("LOWER", "LEMMA", "ORTH", "TEXT", "NORM"):
-            value = spec.get(attr)
-            if isinstance(value, str):
-                return frozenset({value.lower()})
-            if isinstance(value, dict) and set(value) == {"IN"} and value["IN"]:
-                if all(isinstance(item, str) for item in value["IN"]):
-                    return frozenset(item.lower() for item in value["IN"])
-    return None
 
 
 def _explained(reasons: list[str], rule: Rule, quote: str) -> bool:

@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import os
 import re
 import time
 import uuid
@@ -45,6 +44,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.config import settings
 from bot.core import replies, triage
 from bot.core.limits import MAX_MESSAGE_CHARS, too_long
 from bot.core.people import Worker
@@ -94,10 +94,10 @@ ACTION_TIMEOUT_ENV = "SAFEGUARD_ACTION_TIMEOUT_SECONDS"
 # A worker waits at most this long for a reply. Rasa runs up to three custom actions for one
 # danger message in the form (alarm, validation, next question), each cut off at the action
 # timeout below, so 3 x 4 s fits inside it with room for the language model.
-DEFAULT_REPLY_WITHIN = 15.0
+DEFAULT_REPLY_WITHIN = settings.DEFAULT_REPLY_SECONDS
 # Rasa's own is 300 s per action; four seconds is ten times what the slowest action (saving
 # a concern and its pages) takes on a loaded server.
-DEFAULT_ACTION_TIMEOUT = 4.0
+DEFAULT_ACTION_TIMEOUT = settings.DEFAULT_ACTION_TIMEOUT_SECONDS
 # How long an intent lookup may take for a message whose processing ran out of time.
 CLASSIFY_WITHIN = 3.0
 # A Rasa server runs every conversation on one event loop (one core). Let in all at once,
@@ -112,33 +112,20 @@ CLASSIFY_WITHIN = 3.0
 # message the danger floor flags never waits.
 TURNS_AT_ONCE = 2
 TURN_WAIT_SECONDS = 0.25
-SECONDS_RANGE = (0.5, 600.0)
-
-
-def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        logger.warning("%s=%r is not a number of seconds; using %s", name, raw, default)
-        return default
-    low, high = SECONDS_RANGE
-    if not low <= value <= high:
-        logger.warning("%s=%s is outside %s-%s seconds; using %s", name, raw, low, high, default)
-        return default
-    return value
+SECONDS_RANGE = settings.SECONDS_RANGE
 
 
 def reply_within_seconds() -> float:
-    """How long a worker waits before the plain fallback reply (env SAFEGUARD_REPLY_SECONDS)."""
-    return _seconds(REPLY_WITHIN_ENV, DEFAULT_REPLY_WITHIN)
+    """How long a worker waits before the plain fallback reply (env SAFEGUARD_REPLY_SECONDS;
+    a value that cannot be used is the default, with a warning: bot.config.settings)."""
+    value = settings.current().reply_seconds
+    return DEFAULT_REPLY_WITHIN if value is None else value
 
 
 def action_timeout_seconds() -> float:
     """How long Rasa waits for one custom action (env SAFEGUARD_ACTION_TIMEOUT_SECONDS)."""
-    return _seconds(ACTION_TIMEOUT_ENV, DEFAULT_ACTION_TIMEOUT)
+    value = settings.current().action_timeout_seconds
+    return DEFAULT_ACTION_TIMEOUT if value is None else value
 
 
 # -- what the worker is told -----------------------------------------------------------------

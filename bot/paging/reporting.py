@@ -8,10 +8,8 @@ exist, nor a concern nobody is paged about. Rasa-independent; the actions call i
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from bot.config import settings
 from bot.core import clock, disclosure, rota
@@ -358,15 +356,14 @@ _opened: dict[str, object] = {}
 
 def _key_stamp() -> tuple:
 
-
-    named = os.environ.get(crypto.KEY_FILE_ENV, "").strip()
-    path = Path(named) if named else crypto.default_key_path()
+    config = settings.current()
+    path = config.key_file or crypto.default_key_path()
     try:
         info = path.stat()
         on_disk: tuple = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_mode)
     except OSError:
         on_disk = ()
-    return (os.environ.get(crypto.KEY_ENV, ""), str(path), on_disk)
+    return (config.text(crypto.KEY_ENV), str(path), on_disk)
 
 
 def concern_log(url: str | None = None, engine=None):  # noqa: ANN001, ANN201

@@ -13,7 +13,6 @@ to the person's next transport, then to the next escalation step.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import threading
 from collections.abc import Callable, Coroutine
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit
 
+from bot.config import settings
 from bot.config.secrets import SecretError, secret
 
 ACK_PREFIX = "ack:"
@@ -311,23 +311,16 @@ def default_transports(stream: TextIO | None = None) -> dict[str, Transport]:
     SAFEGUARD_TEAMS_DISABLED=1    turns Teams webhooks off (on by default; URLs are per person)
     """
 
-    def env(*names: str) -> str:
-        for name in names:
-            value = os.environ.get(name, "").strip()
-            if value:
-                return value
-        return ""
-
-
+    config = settings.current()
     out: dict[str, Transport] = {"console": ConsoleTransport(stream)}
     # The token from the environment or TELEGRAM_BOT_TOKEN_FILE (a chmod 600 file).
     try:
-        token = secret("TELEGRAM_BOT_TOKEN") or env("SAFEGUARD_TELEGRAM_TOKEN")
+        token = secret("TELEGRAM_BOT_TOKEN") or config.text("SAFEGUARD_TELEGRAM_TOKEN")
     except SecretError as exc:
         raise TransportError(f"telegram: {exc}") from None
     if token:
-        base = env("TELEGRAM_BASE_URL", "SAFEGUARD_TELEGRAM_BASE_URL") or None
+        base = config.telegram_base_url or config.old_telegram_base_url or None
         out["telegram"] = TelegramTransport(token, base_url=base)
-    if os.environ.get("SAFEGUARD_TEAMS_DISABLED", "").strip() not in ("1", "true", "yes"):
+    if not config.teams_disabled:
         out["teams"] = TeamsTransport()
     return out

@@ -21,6 +21,7 @@ import os
 import sys
 from typing import Any
 
+from bot.config import settings
 from bot.config.secrets import ACTION_SECRET, SecretError, shared_secret
 
 HEADER = "X-Safeguard-Action-Secret"
@@ -54,8 +55,14 @@ def require_secret(app: Any, secret: str) -> None:  # noqa: ANN401 - a Sanic app
 
 
 def main(argv: list[str] | None = None) -> None:
+
+    problem = settings.check()
+    if problem:
+        print(f"action server: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     parser = argparse.ArgumentParser(prog="python -m bot.rasa.action_server")
-    parser.add_argument("--host", default=os.environ.get(HOST_ENV, "").strip() or "127.0.0.1")
+    # SAFEGUARD_ACTIONS_HOST, else 127.0.0.1
+    parser.add_argument("--host", default=settings.current().actions_host)
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--actions", default="actions")
     # Anything else (-vv, --cors ...) is rasa_sdk's own option: passed on to it.

@@ -1,42 +1,61 @@
-"""Run Rasa's command line with measured speed-ups: `python -m bot.rasa.server run ...`.
+"""Run Rasa's command line with safeguard's patches: `python -m bot.rasa.server run ...`.
 
 `safeguard serve` (and the benchmarks) start the Rasa server through this module
-(bot/commands/processes.py, `rasa_run_cmd`). Both changes are pure caching of work Rasa 3.6 repeats
-on every message; what Rasa accepts, rejects and does is unchanged.
+(bot/commands/processes.py, `rasa_run_cmd`). Before Rasa starts, `install` checks every patch
+in bot/rasa/patches.py against the installed Rasa (`patches.check_all`: the Rasa version they
+were written for, and every Rasa symbol they change or use); a stale one stops the server with
+one line, before anything is changed. Then it makes these six changes to Rasa in this process
+(each a `Patch` in bot/rasa/patches.py, with the Rasa symbol it replaces):
 
-Found by profiling a scripted disclosure with py-spy (`make bench`; README "Performance"):
+Speed-ups, pure caching or trimming of work Rasa 3.6 repeats on every message; what Rasa
+accepts, rejects and does is unchanged. Found by profiling a scripted disclosure with py-spy
+(`make bench`; README "Performance"):
 
-1. Half the Rasa server's CPU went on validating each action server reply against Rasa's
-   response schema with `jsonschema.validate`, which first checks the *schema itself*
-   against the JSON Schema 2020-12 meta-schema, on every call (slow in jsonschema 4.x).
-   The schema is a constant, so it is checked once and the compiled validator reused; a
-   reply that breaks it raises the same `ValidationError`, with the same message.
-2. Every event read back from the tracker store looked its class up by walking all of
-   `Event`'s subclasses (`Event.resolve_by_type`, ~8% of the CPU). The name -> class
-   answers are remembered; unknown names still go through Rasa's own lookup (and error).
-3. Every call to the action server opened a new HTTP client session and TCP connection
-   and closed them after the reply (`EndpointConfig.request`). Each of those steps hands
-   the event loop to other conversations, so with 20 at once a form answer waited behind
-   them three or four times per action call: the action-server call was ~75% of the
-   slowest 10% of turns. One keep-alive session per endpoint is now reused. It closes an
-   idle connection after KEEPALIVE_SECONDS, before the action server would (Sanic: 5 s),
-   so a request never goes out on a connection the server is closing.
-4. Every call to the action server carried the whole conversation: every event since it
-   began, serialised, sent and parsed again on each form answer, so the later answers of
-   a disclosure cost more than the first. The actions need the conversation's state (slots,
-   latest message, active form: all still sent) and only the events of the current turn
-   (rasa_sdk reads the form's slot candidates and the latest user message from them). The
-   call now carries the events from the worker's latest message on (`current_turn`). This
-   is also less of a child's story passing to the action server on every call.
+1. `RemoteAction._validate_action_result` (patches.ACTION_RESULT_SCHEMA): half the Rasa
+   server's CPU went on validating each action server reply with `jsonschema.validate`,
+   which first checks the *schema itself* against the JSON Schema 2020-12 meta-schema, on
+   every call (slow in jsonschema 4.x). The schema is a constant, so it is checked once and
+   the compiled validator reused; a reply that breaks it raises the same `ValidationError`,
+   with the same message.
+2. `Event.resolve_by_type` (patches.EVENT_LOOKUP): every event read back from the tracker
+   store looked its class up by walking all of `Event`'s subclasses (~8% of the CPU). The
+   name -> class answers are remembered; unknown names still go through Rasa's own lookup
+   (and error).
+3. `EndpointConfig.session` (patches.KEEPALIVE_SESSIONS): every call to the action server
+   opened a new HTTP client session and TCP connection and closed them after the reply
+   (`EndpointConfig.request`). Each of those steps hands the event loop to other
+   conversations, so with 20 at once a form answer waited behind them three or four times
+   per action call: the action-server call was ~75% of the slowest 10% of turns. One
+   keep-alive session per endpoint is now reused. It closes an idle connection after
+   KEEPALIVE_SECONDS, before the action server would (Sanic: 5 s), so a request never goes
+   out on a connection the server is closing.
+4. `RemoteAction._action_call_format` (patches.CURRENT_TURN_ONLY): every call to the action
+   server carried the whole conversation: every event since it began, serialised, sent and
+   parsed again on each form answer, so the later answers of a disclosure cost more than the
+   first. The actions need the conversation's state (slots, latest message, active form: all
+   still sent) and only the events of the current turn (rasa_sdk reads the form's slot
+   candidates and the latest user message from them). The call now carries the events from
+   the worker's latest message on (`current_turn`). This is also less of a child's story
+   passing to the action server on every call.
 
-And one setting (`_organisation_slot`): every conversation's `organisation` slot starts as
-the deployment's organisation, so the domain's responses cite only its own policy.
+Not speed-ups:
 
-Not a speed-up: every call to the action server carries the deployment's action secret
-(bot/rasa/action_server.py, which refuses calls without it), added to the action endpoint as it
-is read from the endpoints file (`_sign_action_calls`), so the secret is never written to
-that file. And the Rasa server reads request bodies of at most `MAX_REQUEST_BYTES` (Sanic's
-own default is 100 MB): a hostile POST cannot make it hold a huge body in memory.
+5. `AvailableEndpoints.read_endpoints` (patches.SIGNED_ACTION_CALLS, `_sign_action_calls`):
+   every call to the action server carries the deployment's action secret
+   (bot/rasa/action_server.py refuses calls without it), added to the action endpoint as it
+   is read from the endpoints file, so the secret is never written to that file.
+6. `Domain.__init__` (patches.ORGANISATION_SLOT, `_organisation_slot`): every
+   conversation's `organisation` slot starts as the deployment's organisation, so the
+   domain's responses cite only its own policy.
+
+And one setting, not a patch: the Rasa server reads request bodies of at most
+`MAX_REQUEST_BYTES` (SANIC_REQUEST_MAX_SIZE; Sanic's own default is 100 MB), so a hostile
+POST cannot make it hold a huge body in memory.
+
+Rasa is changed in two more places, outside this module, both guarded by the same
+patches.py: bot/rasa/channels/rest.py shortens `rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT`
+(patches.ACTION_WAIT), and bot/rasa/tracker_store.py overrides the private
+`SQLTrackerStore._retrieve` (patches.TRACKER_RETRIEVE).
 """
 
 from __future__ import annotations
@@ -54,6 +73,7 @@ from jsonschema.validators import validator_for
 from bot.config import settings
 from bot.config.secrets import ACTION_SECRET, shared_secret
 from bot.core.pack import available_orgs
+from bot.rasa import patches
 
 _installed = False
 
@@ -74,19 +94,28 @@ def _compiled_validator(schema: dict[str, Any]) -> Any:  # noqa: ANN401
 
 
 def install() -> None:
-    """Patch Rasa in this process (idempotent)."""
+    """Patch Rasa in this process (idempotent); refuses (patches.RasaPatchError, one line)
+    on a Rasa the patches were not written for, before changing anything."""
     global _installed
     if _installed:
         return
-    from rasa.core.actions import (
+    patches.check_all()
+    _check_action_results_once()
+    _remember_event_classes()
+    _reuse_endpoint_sessions()
+    _send_only_the_current_turn()
+    _sign_action_calls()
+    _organisation_slot()
+    _installed = True
+
+
+def _check_action_results_once() -> None:
+    """1. above: Rasa's check of an action server reply, with the schema checked once."""
+    from rasa.core.actions import (  # heavy: imported on first use, not at start-up
         action as rasa_action,  # heavy: imported on first use, not at start-up
     )
-    from rasa.shared.core import (
-        events as rasa_events,  # heavy: imported on first use, not at start-up
-    )
 
-    remote = rasa_action.RemoteAction
-    validator = _compiled_validator(remote.action_response_format_spec())
+    validator = _compiled_validator(rasa_action.RemoteAction.action_response_format_spec())
     docs = rasa_action.DOCS_BASE_URL
 
     def _validate_action_result(self, result: dict[str, Any]) -> bool:  # noqa: ANN001
@@ -104,9 +133,12 @@ def install() -> None:
         )
         raise error
 
-    remote._validate_action_result = _validate_action_result
+    patches.replace(patches.ACTION_RESULT_SCHEMA, _validate_action_result)
 
-    original = rasa_events.Event.resolve_by_type
+
+def _remember_event_classes() -> None:
+    """2. above: an event name's class is looked up once."""
+    original = patches.original(patches.EVENT_LOOKUP)
     found: dict[str, type] = {}
 
     @functools.wraps(original)
@@ -118,12 +150,7 @@ def install() -> None:
                 found[type_name] = cls
         return cls
 
-    rasa_events.Event.resolve_by_type = staticmethod(resolve_by_type)
-    _reuse_endpoint_sessions()
-    _send_only_the_current_turn()
-    _sign_action_calls()
-    _organisation_slot()
-    _installed = True
+    patches.replace(patches.EVENT_LOOKUP, staticmethod(resolve_by_type))
 
 
 ORG_SLOT = "organisation"
@@ -143,11 +170,9 @@ def _organisation_slot() -> None:
     needed, even when the action server is down). The domain's responses choose the
     variation citing only that organisation's policy (domain.yml, condition on the slot).
 
-    Not a speed-up like the rest of this module: the one place a server-wide setting can
+    Not a speed-up (6. above): the one place a server-wide setting can
     reach Rasa's response selection before the first message."""
-    from rasa.shared.core.domain import Domain  # heavy: imported on first use, not at start-up
-
-    original = Domain.__init__
+    original = patches.original(patches.ORGANISATION_SLOT)
 
     @functools.wraps(original)
     def init(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN001
@@ -158,16 +183,14 @@ def _organisation_slot() -> None:
                 slot.initial_value = org
                 slot.value = org
 
-    Domain.__init__ = init
+    patches.replace(patches.ORGANISATION_SLOT, init)
 
 
 def _sign_action_calls() -> None:
     """The action endpoint, as read from the endpoints file, sends the action secret."""
-    from rasa.core.utils import AvailableEndpoints  # heavy: imported on first use, not at start-up
-
     from bot.rasa.action_server import HEADER  # heavy: imported on first use, not at start-up
 
-    original = AvailableEndpoints.read_endpoints.__func__
+    original = patches.original(patches.SIGNED_ACTION_CALLS).__func__
 
     def read_endpoints(cls, endpoint_file):  # noqa: ANN001, ANN202
         endpoints = original(cls, endpoint_file)
@@ -178,7 +201,7 @@ def _sign_action_calls() -> None:
             }
         return endpoints
 
-    AvailableEndpoints.read_endpoints = classmethod(read_endpoints)
+    patches.replace(patches.SIGNED_ACTION_CALLS, classmethod(read_endpoints))
 
 
 def current_turn(events: Any) -> list[Any]:  # noqa: ANN401
@@ -205,12 +228,10 @@ def current_turn(events: Any) -> list[Any]:  # noqa: ANN401
 
 
 def _send_only_the_current_turn() -> None:
-    """`RemoteAction._action_call_format` as in Rasa 3.6.21, with `current_turn` events."""
+    """4. above: `RemoteAction._action_call_format` as in Rasa 3.6.21 (the only change:
+    `current_turn` events, and so EventVerbosity.NONE for the rest of the state)."""
     import rasa  # heavy: imported on first use, not at start-up
-    from rasa.core.actions import (
-        action as rasa_action,  # heavy: imported on first use, not at start-up
-    )
-    from rasa.shared.core.trackers import (
+    from rasa.shared.core.trackers import (  # heavy: imported on first use, not at start-up
         EventVerbosity,  # heavy: imported on first use, not at start-up
     )
 
@@ -230,14 +251,14 @@ def _send_only_the_current_turn() -> None:
             result["domain"] = domain.as_dict()
         return result
 
-    rasa_action.RemoteAction._action_call_format = _action_call_format
+    patches.replace(patches.CURRENT_TURN_ONLY, _action_call_format)
 
 
 def _shared_session(endpoint: Any) -> Any:  # noqa: ANN401
     """This endpoint's keep-alive client session for the running event loop."""
 
     import aiohttp  # heavy: imported on first use, not at start-up
-    from rasa.utils.endpoints import (
+    from rasa.utils.endpoints import (  # heavy: imported on first use, not at start-up
         DEFAULT_REQUEST_TIMEOUT,  # heavy: imported on first use, not at start-up
     )
 
@@ -279,15 +300,22 @@ class _Borrowed:
 def _reuse_endpoint_sessions() -> None:
     """Rasa's `EndpointConfig.request` does `async with self.session()` for each call; the
     session it gets is now the endpoint's shared one, left open (3. above)."""
-    from rasa.utils import endpoints  # heavy: imported on first use, not at start-up
 
-    endpoints.EndpointConfig.session = lambda self: _Borrowed(_shared_session(self))
+    def session(self: Any) -> _Borrowed:  # noqa: ANN401
+        return _Borrowed(_shared_session(self))
+
+    patches.replace(patches.KEEPALIVE_SESSIONS, session)
 
 
 def main() -> None:
 
     os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
-    install()
+    try:
+        install()
+    except patches.RasaPatchError as exc:
+        # One line, no traceback: which Rasa, and where to look.
+        print(exc, file=sys.stderr)
+        raise SystemExit(1) from None
     from rasa.__main__ import main as rasa_main  # heavy: imported on first use, not at start-up
 
     sys.argv[0] = "rasa"

@@ -43,6 +43,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.core import clock, disclosure
+from bot.rasa import patches
 from bot.records.crypto import CryptoError, KeySpec, Sealer
 
 logger = logging.getLogger(__name__)
@@ -186,6 +187,11 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
         key: KeySpec = None,
         **kwargs: Any,
     ) -> None:
+        # `_retrieve` below overrides a private method of Rasa's (bot/rasa/patches.py,
+        # TRACKER_RETRIEVE): refused, in one line, on a Rasa it was not written for, or one
+        # whose SQLTrackerStore lacks it (or what save() uses) or calls it differently.
+        # Never silently: Rasa's retrieve() would then read the sealed events unopened.
+        patches.TRACKER_RETRIEVE.require()
         # A full URL as `host` (what endpoints.yml's `url:` becomes) is used as is.
         target = url or host
         if target is None and "dialect" not in kwargs:
@@ -241,6 +247,7 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
+        # Rasa's own, with each stored event opened (patches.TRACKER_RETRIEVE).
         with self.session_scope() as session:
             rows = self._event_query(
                 session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions

@@ -24,7 +24,6 @@ probed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -92,7 +91,7 @@ def actor_from_roster(
     RosterUnavailable if the roster cannot be read.
     """
 
-    wanted = (person_id or os.environ.get(USER_ENV, "")).strip()
+    wanted = (person_id or settings.current().user).strip()
     if not wanted:
         raise UnknownPerson(
             f"say who you are: --as PERSON_ID or {USER_ENV} (your id in the roster)"

@@ -95,12 +95,12 @@ def _create_default_key(path: Path) -> None:
 
 def load_key() -> MultiFernet:
     """The concern-log key from the environment or the embedded default (see module doc)."""
-    inline = os.environ.get(KEY_ENV, "").strip()
+    config = settings.current()
+    inline = config.text(KEY_ENV)
     if inline:
         return _fernets([k for k in inline.split(",") if k.strip()], KEY_ENV)
-    named = os.environ.get(KEY_FILE_ENV, "").strip()
-    if named:
-        return _read_key_file(Path(named))
+    if config.key_file:
+        return _read_key_file(config.key_file)
     path = default_key_path()
     if not path.exists():
         _create_default_key(path)

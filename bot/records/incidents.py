@@ -17,7 +17,6 @@ together.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from hashlib import sha256
@@ -32,7 +31,7 @@ from bot.records.db import Base
 WINDOW_ENV = "SAFEGUARD_INCIDENT_HOURS"
 # A conversation quiet for longer than this starts a new incident: about a shift. Within it
 # the worker is asked to say "new concern" for a different child (bot/core/disclosure.py).
-DEFAULT_WINDOW_HOURS = 12.0
+DEFAULT_WINDOW_HOURS = settings.DEFAULT_INCIDENT_HOURS
 
 ENDED_NEW_CONCERN = "worker started a new concern"
 ENDED_QUIET = "conversation quiet"
@@ -79,12 +78,7 @@ class OpenIncident:
 
 def window_hours() -> float:
     """Hours of quiet after which a conversation's next signal is a new incident."""
-    raw = os.environ.get(WINDOW_ENV, "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_WINDOW_HOURS
-    except ValueError:
-        return DEFAULT_WINDOW_HOURS
-    return value if 0 < value <= 24 * 14 else DEFAULT_WINDOW_HOURS
+    return settings.current().incident_hours  # SAFEGUARD_INCIDENT_HOURS
 
 
 def conversation_key(sender: str, org: str | None = None) -> str:

@@ -52,7 +52,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import time
 import weakref
@@ -71,6 +70,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.config import settings
 from bot.config.secrets import secret
 from bot.core import clock, limits, replies
 from bot.failsafe import safety
@@ -127,7 +127,7 @@ class TeamsConfigError(ValueError):
 
 
 def _loopback_only(env_name: str) -> str | None:
-    value = os.environ.get(env_name, "").strip()
+    value = settings.current().text(env_name)
     if not value:
         return None
     host = urlsplit(value).hostname or ""
@@ -462,7 +462,8 @@ class TeamsInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TeamsInput:
         credentials = dict(credentials or {})
-        app_id = str(credentials.get("app_id") or os.environ.get("TEAMS_APP_ID", "")).strip()
+        config = settings.current()
+        app_id = str(credentials.get("app_id") or config.teams_app_id or "").strip()
         if not app_id:
             raise TeamsConfigError(
                 "Teams: app_id is not set (credentials.yml or TEAMS_APP_ID): the Azure bot's "
@@ -471,7 +472,7 @@ class TeamsInput(InputChannel):
         password = str(credentials.get("app_password") or "").strip() or secret(
             "TEAMS_APP_PASSWORD", required=True
         )
-        tenant = str(credentials.get("tenant_id") or os.environ.get("TEAMS_TENANT_ID", "")).strip()
+        tenant = str(credentials.get("tenant_id") or config.teams_tenant_id or "").strip()
         within = credentials.get("reply_within_seconds")
         if within is not None:
             try:
@@ -492,7 +493,7 @@ class TeamsInput(InputChannel):
         self.app_id = app_id
         self.app_password = app_password
         self.tenant_id = tenant_id
-        if os.environ.get(safety.REPLY_WITHIN_ENV) or reply_within is None:
+        if settings.current().reply_seconds is not None or reply_within is None:
             reply_within = safety.reply_within_seconds()
         # The fail-safe shared with the REST channel: size limit, 999 first and the lead paged
         # on danger whatever fails, and never a message left unanswered.

@@ -1,11 +1,24 @@
-"""The danger detector as a Rasa NLU component: the 999 floor on every message.
+"""The intent floor: one Rasa NLU component that applies two fixed rules to every message.
 
-Thin on purpose: the rules and their logic live in `bot/core/triage.py` and
-`knowledge/danger_rules.yml`, testable without Rasa. This component only translates:
-it runs after the trained classifier (see config.yml for why it must be last), attaches
-the assessment to the parse result as `triage`, and when the detector says `immediate`
-it sets the intent to `report_danger` with confidence 1.0, whatever the classifier
-thought. It never lowers what the classifier found.
+Thin on purpose: the rules' data and logic live in `bot/core/intent_cues.py`
+(`knowledge/intent_cues.yml`) and `bot/core/triage.py` (`knowledge/danger_rules.yml`),
+testable without Rasa. This module only translates them onto Rasa's parse result, in an
+order that is fixed here, not left to config.yml:
+
+1. The cue guard (`apply_cues`): an intent the classifier may not decide alone (a gated
+   intent such as `correct_answer`, `cancel` or `pause`) without its cue word becomes
+   `nlu_fallback`, and the demoted name is kept in the parse as `demoted_intent`. A child's
+   words typed into the form are taken as the answer, not as a command.
+2. The danger floor (`apply_floor`), always last: wordless answers (an age, a date) and
+   low-confidence guesses at the `emergency` command are not trusted as danger; then the
+   deterministic detector runs, its assessment is attached as `triage`, and when it says
+   `immediate` the intent becomes `report_danger` with confidence 1.0, whatever the
+   classifier (or the cue guard) left. It never lowers what the classifier found.
+
+The component sits after DIETClassifier and the FallbackClassifier, at the end of the
+pipeline (config.yml): each of those overwrites the intent, so a rule placed before them
+would be erased. The floor runs after the cue guard so that nothing, including a demotion,
+can lower an urgency it found.
 """
 
 from __future__ import annotations
@@ -22,7 +35,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.core import triage
+from bot.core import intent_cues, triage
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +43,7 @@ DANGER_INTENT = "report_danger"
 # Intents that already mean "danger now": the detector leaves them as they are.
 DANGER_INTENTS = {DANGER_INTENT, "emergency"}
 TRIAGE_KEY = "triage"
+DEMOTED_KEY = "demoted_intent"
 # The emergency numbers themselves are the one wordless message that means danger.
 EMERGENCY_NUMBERS = {"999", "112"}
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -41,6 +55,26 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 # for: a child's name and reference ("Ellie (ref TCS-4471)") scored 0.46 and paged a lead
 # in the middle of a disclosure. report_danger is untouched: the classifier may raise it.
 EMERGENCY_MIN_CONFIDENCE = 0.6
+
+
+# --------------------------------------------------------------------------- 1. cue guard
+
+
+def apply_cues(parse: dict[str, Any], text: str) -> str | None:
+    """Demote a gated intent without its cue in `parse` (in place); the demoted name."""
+    intent = parse.get(INTENT) or {}
+    name = intent.get("name")
+    kept = intent_cues.gate(name, text)
+    if kept == name:
+        return None
+    confidence = intent.get("confidence", 0.0)
+    parse[INTENT] = {"name": kept, "confidence": confidence}
+    ranking = [r for r in parse.get(INTENT_RANKING_KEY) or [] if r.get("name") != kept]
+    parse[INTENT_RANKING_KEY] = [{"name": kept, "confidence": confidence}, *ranking]
+    return name
+
+
+# --------------------------------------------------------------------------- 2. danger floor
 
 
 def wordless(text: str) -> bool:
@@ -58,10 +92,7 @@ def classify_urgency(intent_name: str | None) -> str:
 
 
 def apply_floor(parse: dict[str, Any], text: str) -> dict[str, Any]:
-    """Return the triage result for one message and update `parse` (intent, ranking) in place.
-
-    Separate from the component class so it can be tested without building a graph.
-    """
+    """Return the triage result for one message and update `parse` (intent, ranking) in place."""
     intent = parse.get(INTENT) or {}
     if intent.get("name") in DANGER_INTENTS and wordless(text):
         # The classifier matches digits to the "999" examples: "13" or "2011-04-02" typed
@@ -96,9 +127,28 @@ def apply_floor(parse: dict[str, Any], text: str) -> dict[str, Any]:
     return result
 
 
+# --------------------------------------------------------------------------- both, in order
+
+
+def apply(parse: dict[str, Any], text: str) -> dict[str, Any]:
+    """Both rules on one message, cue guard then danger floor; `parse` is updated in place.
+
+    The keys to add to the parse result: always `triage`, and `demoted_intent` when the
+    cue guard demoted an intent. Separate from the component so it is testable without a
+    graph.
+    """
+    added: dict[str, Any] = {}
+    demoted = apply_cues(parse, text)
+    if demoted:
+        added[DEMOTED_KEY] = demoted
+    # Last, so that it sees (and can only raise) whatever the cue guard left.
+    added[TRIAGE_KEY] = apply_floor(parse, text)
+    return added
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class DangerDetector(GraphComponent):
-    """Deterministic immediate-harm floor over the trained intent classifier."""
+class IntentFloor(GraphComponent):
+    """The cue guard then the deterministic immediate-harm floor, over the trained classifier."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -111,9 +161,10 @@ class DangerDetector(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> DangerDetector:
-        # Load and validate the rules now: a broken rules file stops start-up with a
+    ) -> IntentFloor:
+        # Load and validate both rule files now: a broken one stops start-up with a
         # one-line message instead of failing on the first worried message.
+        intent_cues.load()
         triage.assess("warm-up")
         return cls()
 
@@ -126,9 +177,15 @@ class DangerDetector(GraphComponent):
                 INTENT: message.get(INTENT),
                 INTENT_RANKING_KEY: message.get(INTENT_RANKING_KEY),
             }
-            result = apply_floor(parse, message.get(TEXT) or "")
-            if "overrode_intent" in result or parse[INTENT] != message.get(INTENT):
+            added = apply(parse, message.get(TEXT) or "")
+            # Rewritten only when a rule changed them: otherwise Rasa's own values stand.
+            if (
+                DEMOTED_KEY in added
+                or "overrode_intent" in added[TRIAGE_KEY]
+                or parse[INTENT] != message.get(INTENT)
+            ):
                 message.set(INTENT, parse[INTENT], add_to_output=True)
                 message.set(INTENT_RANKING_KEY, parse[INTENT_RANKING_KEY], add_to_output=True)
-            message.set(TRIAGE_KEY, result, add_to_output=True)
+            for key, value in added.items():
+                message.set(key, value, add_to_output=True)
         return messages
