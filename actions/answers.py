@@ -15,6 +15,9 @@ from bot.core.policy_answers import (
     child_definition_answer,
     contacts_answer,
     emergency_text,
+    retention_answer,
+    route_question_answer,
+    staff_answer,
     timescales_answer,
     training_answer,
 )
@@ -75,11 +78,85 @@ class AnswerTraining(PackAnswer):
 
 
 class AnswerAfterReport(PackAnswer):
+    """What happens after a report; asked "will they know it was me?" or "what if I'm
+    wrong?", the policy's answer to that (bot.core.policy_answers.after_report_answer)."""
+
     action = "action_answer_after_report"
 
     def answer(self, tracker: Tracker) -> str:
 
-        return after_report_answer(pack())
+        return after_report_answer(pack(), latest_text(tracker))
+
+
+# -- the questions staff ask (issue #17): answers only, from the pack; none raises an alarm,
+# pages anyone or opens the disclosure form.
+
+
+class AnswerHowToReport(PackAnswer):
+    action = "action_answer_how_to_report"
+
+    def answer(self, tracker: Tracker) -> str:
+        return staff_answer(pack(), "how_to_report")
+
+
+class AnswerWhyChildrenDontTell(PackAnswer):
+    action = "action_answer_why_children_dont_tell"
+
+    def answer(self, tracker: Tracker) -> str:
+        return staff_answer(pack(), "why_children_dont_tell")
+
+
+class AnswerInformationSharing(PackAnswer):
+    action = "action_answer_information_sharing"
+
+    def answer(self, tracker: Tracker) -> str:
+        return staff_answer(pack(), "information_sharing")
+
+
+class AnswerWhatIsEmergency(PackAnswer):
+    """An explanation of what an emergency is: it may name 999 as the number to call, but it
+    is not the danger reply and raises no alarm (a real emergency is caught by the danger
+    detector, whatever intent the words were given)."""
+
+    action = "action_answer_what_is_emergency"
+
+    def answer(self, tracker: Tracker) -> str:
+        return staff_answer(pack(), "what_is_emergency")
+
+
+class AnswerOnlineSafety(PackAnswer):
+    action = "action_answer_online_safety"
+
+    def answer(self, tracker: Tracker) -> str:
+        return staff_answer(pack(), "online_safety")
+
+
+class AnswerAllegation(PackAnswer):
+    action = "action_answer_allegation"
+
+    def answer(self, tracker: Tracker) -> str:
+        return route_question_answer(pack(), "allegation_staff")
+
+
+class AnswerFgmDuty(PackAnswer):
+    action = "action_answer_fgm_duty"
+
+    def answer(self, tracker: Tracker) -> str:
+        return route_question_answer(pack(), "fgm")
+
+
+class AnswerPrevent(PackAnswer):
+    action = "action_answer_prevent"
+
+    def answer(self, tracker: Tracker) -> str:
+        return route_question_answer(pack(), "prevent")
+
+
+class AnswerRetention(PackAnswer):
+    action = "action_answer_retention"
+
+    def answer(self, tracker: Tracker) -> str:
+        return retention_answer(pack())
 
 
 class FallbackContacts(PackAnswer):

@@ -72,8 +72,29 @@ def too_long_message(field_label: str) -> str:
 
 DANGER_INTENTS = frozenset({"report_danger", "emergency"})
 # Questions a worker may ask in the middle of the record (answered, then the record's
-# question is asked again).
+# question is asked again). The questions staff ask (issue #17) are answered from the pack
+# too: "who do I report FGM to?" typed at "when and where?" is a question, not the answer.
 QUESTION_INTENTS = frozenset({"ask_contact", "ask_timescale", "help"})
+PACK_QUESTIONS = {
+    "ask_how_to_report": lambda pack, text: policy_answers.staff_answer(pack, "how_to_report"),
+    "ask_after_report": policy_answers.after_report_answer,
+    "ask_allegation_staff": lambda pack, text: policy_answers.route_question_answer(
+        pack, "allegation_staff"
+    ),
+    "ask_why_children_dont_tell": lambda pack, text: policy_answers.staff_answer(
+        pack, "why_children_dont_tell"
+    ),
+    "ask_information_sharing": lambda pack, text: policy_answers.staff_answer(
+        pack, "information_sharing"
+    ),
+    "ask_records_retention": lambda pack, text: policy_answers.retention_answer(pack),
+    "ask_what_is_emergency": lambda pack, text: policy_answers.staff_answer(
+        pack, "what_is_emergency"
+    ),
+    "ask_fgm_duty": lambda pack, text: policy_answers.route_question_answer(pack, "fgm"),
+    "ask_prevent": lambda pack, text: policy_answers.route_question_answer(pack, "prevent"),
+    "ask_online_safety": lambda pack, text: policy_answers.staff_answer(pack, "online_safety"),
+}
 # The worker's typed answers to the first two questions, kept with the record.
 TYPED_ANSWERS = ("danger_answer", "timing_answer")
 
@@ -119,6 +140,11 @@ class ValidateDisclosureForm(FormValidationAction):
         if isinstance(value, bool):
             if value:
                 alarm_here(dispatcher, tracker, ANSWERED_YES)
+            # Read as yes or no, but typed as a sentence ("no, she's at her nan's and he
+            # doesn't know the address"): what was typed is kept with the record too.
+            typed = disclosure.clean_answer(str((tracker.latest_message or {}).get("text") or ""))
+            if typed and not is_payload(typed) and len(typed.split()) > 3:
+                return {"danger_now": value, "danger_answer": typed}
             return {"danger_now": value}
         text = disclosure.clean_answer(value)
         if not text or is_payload(text):
@@ -192,7 +218,9 @@ class ValidateDisclosureForm(FormValidationAction):
         the pack, and True (the record's question is asked again). Only when the classifier
         heard a question AND it is asked as one; otherwise the text is the answer."""
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if intent not in QUESTION_INTENTS or not disclosure.is_question(text):
+        if intent not in QUESTION_INTENTS and intent not in PACK_QUESTIONS:
+            return False
+        if not disclosure.is_question(text):
             return False
         if danger_in_latest(tracker):
             return False  # danger in it: it is taken as the answer, with 999 first
@@ -202,6 +230,8 @@ class ValidateDisclosureForm(FormValidationAction):
                 say(dispatcher, policy_answers.contacts_answer(pack(), text))
             elif intent == "ask_timescale":
                 say(dispatcher, policy_answers.timescales_answer(pack(), text))
+            elif intent in PACK_QUESTIONS:
+                say(dispatcher, PACK_QUESTIONS[intent](pack(), text))
             else:
                 dispatcher.utter_message(response="utter_help_menu")
         except Exception as exc:  # noqa: BLE001

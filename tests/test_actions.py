@@ -109,6 +109,89 @@ def test_a_broken_pack_gives_a_plain_message_with_999(monkeypatch: pytest.Monkey
     assert "Traceback" not in texts(messages)
 
 
+# -- the questions staff ask (issue #17): an answer from the pack, never an alarm ------------
+
+QUESTION_ACTIONS = [
+    answers.AnswerHowToReport(),
+    answers.AnswerAllegation(),
+    answers.AnswerWhyChildrenDontTell(),
+    answers.AnswerInformationSharing(),
+    answers.AnswerRetention(),
+    answers.AnswerWhatIsEmergency(),
+    answers.AnswerFgmDuty(),
+    answers.AnswerPrevent(),
+    answers.AnswerOnlineSafety(),
+    answers.AnswerAfterReport(),
+]
+POLICY_LABELS = {
+    "crasac": "CRASAC policy",
+    "childrens-society": "The Children's Society policy",
+    "leics-seips": "Leicestershire SEIPS policy template",
+    "chelmsford-chsg": "Chelmsford County High School for Girls policy",
+}
+
+
+@pytest.mark.parametrize("org", sorted(POLICY_LABELS))
+@pytest.mark.parametrize("action", QUESTION_ACTIONS, ids=lambda a: a.name())
+def test_question_answers_come_from_each_organisations_pack(
+    org: str,
+    action,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_db: Path,
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_ORG", org)
+    messages, events = run(action, make_tracker("what counts as an emergency?", intent="x"))
+    assert events == []  # no slot, no form, no alarm
+    assert len(messages) == 1
+    reply = messages[0]["text"]
+    assert reply.splitlines()[-1].startswith(f"Source: {POLICY_LABELS[org]}")
+    assert ".txt" not in reply
+    # An answer, never the danger reply; nothing is written and nobody is paged.
+    assert "\U0001f6a8" not in reply and "I have paged" not in reply
+    assert not (fresh_db / "concerns.sqlite3").exists()
+
+
+def test_what_counts_as_an_emergency_is_explained_not_raised(
+    monkeypatch: pytest.MonkeyPatch, fresh_db: Path
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_ORG", "childrens-society")
+    messages, events = run(
+        answers.AnswerWhatIsEmergency(), make_tracker("when do I call 999?", intent="x")
+    )
+    reply = texts(messages)
+    assert reply.startswith("What counts as an emergency:")
+    assert "999" in reply  # the number to call in an emergency, explained
+    assert events == [] and not (fresh_db / "concerns.sqlite3").exists()
+
+
+def test_a_policy_that_is_silent_says_not_set_and_who_to_ask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_ORG", "childrens-society")
+    reply = texts(run(answers.AnswerFgmDuty(), make_tracker("what's the fgm duty?"))[0])
+    assert reply.startswith("The FGM reporting duty: not set in your policy.")
+    assert "Ask your line manager or the safeguarding team." in reply
+    monkeypatch.setenv("SAFEGUARD_ORG", "generic")
+    reply = texts(run(answers.AnswerPrevent(), make_tracker("what is prevent?"))[0])
+    assert "not set in your policy" in reply and "Ask your Safeguarding Lead / DSL." in reply
+
+
+@pytest.mark.parametrize(
+    ("question", "first_line"),
+    [
+        ("can I stay anonymous if I report?", "Who is told that you raised the concern:"),
+        ("will the family know it was me?", "Who is told that you raised the concern:"),
+        ("what if I'm wrong?", "If you are not sure, or worry you might be wrong:"),
+        ("I don't have all the facts", "If you are not sure, or worry you might be wrong:"),
+        ("what happens next?", "After you report:"),
+    ],
+)
+def test_after_report_answers_what_was_asked(question: str, first_line: str) -> None:
+    reply = texts(run(answers.AnswerAfterReport(), make_tracker(question))[0])
+    assert reply.splitlines()[0] == first_line
+    assert reply.splitlines()[-1].startswith("Source: CRASAC policy")
+
+
 def test_explain_category_and_menu() -> None:
     messages, _ = run(answers.ExplainCategory(), make_tracker("what are the signs of county lines"))
     assert "Source" in texts(messages)
@@ -611,6 +694,26 @@ def test_a_question_asked_as_one_is_answered_and_an_answer_is_kept() -> None:
     assert "LADO" in texts(messages) or "Source" in texts(messages)
     result, _ = validate("actions_taken", "told the DSL in person", intent="ask_contact")
     assert result["actions_taken"] == "told the DSL in person"
+
+
+def test_a_question_staff_ask_is_answered_in_the_middle_of_the_record() -> None:
+    """'Who do I report FGM to?' typed at 'when and where?' is a question (answered from the
+    pack, the record's question asked again), never that answer; an answer with the same
+    words in it is kept."""
+    result, messages = validate("when_where", "who do I report FGM to?", intent="ask_fgm_duty")
+    assert result["when_where"] is None
+    assert "FGM" in texts(messages) and "Source" in texts(messages)
+    answer = "FGM already done, her sister is at risk"
+    result, _ = validate("worker_view", answer, intent="ask_fgm_duty")
+    assert result["worker_view"] == answer
+
+
+def test_a_typed_no_read_as_no_is_still_kept_as_typed() -> None:
+    typed = "no, she's at her nan's this week and he doesn't know the address"
+    form = disclosure_form.ValidateDisclosureForm()
+    tracker = make_tracker(typed, slots={"requested_slot": "danger_now"}, intent="deny")
+    result = asyncio.run(form.validate_danger_now(False, CollectingDispatcher(), tracker, {}))
+    assert result == {"danger_now": False, "danger_answer": typed}
 
 
 def test_skip_words_skip_and_other_answers_are_kept_as_typed() -> None:

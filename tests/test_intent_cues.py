@@ -147,3 +147,55 @@ def test_a_situation_takes_the_concern_path(intent: str, text: str) -> None:
 )
 def test_a_question_stays_a_question(intent: str, text: str) -> None:
     assert intent_cues.gate(intent, text) == intent
+
+
+# -- item 2 of issue #17: the question families never take a situation ------------------------
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        # told, asked with question words first (the situation is in a later clause)
+        ("ask_how_to_report", "what do i do, a girl just told me her stepdad hits her"),
+        ("ask_contact", "who do i ring? a 9 year old has told me his uncle hurts him"),
+        ("ask_after_report", "what happens now - a boy said his dad punches him"),
+        ("ask_fgm_duty", "do i have to report it? a pupil told me she was cut on holiday"),
+        # what the worker saw, found or knows is happening to a particular child
+        ("ask_abuse_signs", "a 4 month old in the creche has a bruise on her cheek, is that bad?"),
+        ("ask_what_is_emergency", "a 6 year old has been left alone at home, is that an emergency"),
+        ("ask_online_safety", "a volunteer keeps messaging a 12 year old girl at night, ok?"),
+        ("ask_allegation_staff", "a man came to collect a year 2 boy and he's not on the list"),
+        ("out_of_scope", "one of the girls has marks on her arms, where do i park"),
+    ],
+)
+def test_a_new_question_family_never_takes_a_situation(intent: str, text: str) -> None:
+    assert intent_cues.gate(intent, text) == SITUATION.becomes
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        ("ask_how_to_report", "what's the correct way to raise a concern about a child"),
+        ("ask_abuse_signs", "is a bruise on a baby who isn't crawling a worry?"),
+        ("ask_what_is_emergency", "is leaving a child home alone an emergency?"),
+        ("ask_online_safety", "what do i do if a pupil sends me a nude image"),
+        ("ask_allegation_staff", "what if an adult i don't know comes to collect a child"),
+        ("ask_contact", "what would you do if, say, a girl told me her dad hits her"),
+        ("ask_tell_parent", "should I tell the carers what she told me?"),
+    ],
+)
+def test_a_question_about_a_situation_in_general_stays_a_question(intent: str, text: str) -> None:
+    assert intent_cues.gate(intent, text) == intent
+
+
+@pytest.mark.parametrize("text", ["got an emergency", "emergency situation", "urgent help"])
+def test_an_emergency_without_a_question_word_is_never_explained(text: str) -> None:
+    assert intent_cues.gate("ask_what_is_emergency", text) == "emergency"
+
+
+def test_a_long_message_without_a_question_word_goes_to_the_menu() -> None:
+    text = "emergency contact numbers for all the parents on the trip"
+    assert intent_cues.gate("ask_what_is_emergency", text) == "nlu_fallback"
+    assert intent_cues.gate("ask_what_is_emergency", "what counts as an emergency") == (
+        "ask_what_is_emergency"
+    )

@@ -63,6 +63,11 @@ def _all_sources(pack: Pack) -> list[tuple[str, object]]:
     found += [("office_hours", pack.office_hours.source)]
     found += [(f"training[{i}]", t.source) for i, t in enumerate(pack.training.requirements)]
     found += [(f"after_report[{i}]", s.source) for i, s in enumerate(pack.after_report)]
+    found += [
+        (f"staff_questions.{topic}[{i}]", point.source)
+        for topic, answer in pack.staff_questions.items()
+        for i, point in enumerate(answer.points)
+    ]
     return found
 
 

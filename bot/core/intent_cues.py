@@ -29,6 +29,11 @@ class GatedIntent(BaseModel):
     contrast_not: bool = False
     max_words: int | None = None
     not_with: list[str] = []
+    # Where a short message without a cue goes (default `nlu_fallback`): "got an emergency"
+    # read as the question "what counts as an emergency?" is the emergency itself. Longer
+    # than `demote_max_words`, it goes to `nlu_fallback` (the menu, with 999 and the lead).
+    demote_to: str | None = None
+    demote_max_words: int | None = None
 
     class Config:
         extra = "forbid"
@@ -47,6 +52,9 @@ class Situation(BaseModel):
     becomes: str
     overrides: list[str]
     told: list[str]
+    # What the worker saw or found, or what is happening to a child ("has a bruise", "left
+    # alone", "came to collect"): a situation as much as what a child told.
+    observed: list[str] = []
     about: list[str]
     hypothetical: list[str] = []
     question_openers: list[str] = []
@@ -54,7 +62,7 @@ class Situation(BaseModel):
     class Config:
         extra = "forbid"
 
-    @validator("told", "about", "hypothetical", "question_openers", each_item=True)
+    @validator("told", "observed", "about", "hypothetical", "question_openers", each_item=True)
     def _lower(cls, value: str) -> str:  # noqa: N805
         value = " ".join(value.lower().split())
         if not value:
@@ -110,37 +118,68 @@ def _holds(tokens: list[str], phrases: list[str]) -> bool:
     return any(f" {' '.join(_tokens(phrase))} " in joined for phrase in phrases)
 
 
+# Where a message splits into clauses: "what do I do, a girl just told me her stepdad hits
+# her" asks first and tells after the comma.
+_CLAUSES = re.compile(r"[,;:.!?\n]+|\s[-\u2013\u2014]+\s")
+
+
 def is_situation(text: str, cues: IntentCues | None = None) -> bool:
     """The message tells of something happening to a child (someone told, disclosed, ...,
-    about a child or an adult around them), not a general question."""
+    or the worker saw or found something: a bruise, a child left alone, an adult collecting
+    them; about a child or an adult around them), not a general question. A message that opens as
+    a question is still a situation when one of its later clauses tells one ("what do I do,
+    a girl just told me her stepdad hits her"); a question with the telling inside it ("should
+    I tell the carers what she told me?") is not."""
     situation = (cues or load()).situation
     if situation is None:
         return False
-    tokens = _tokens(text)
+    seen: list[str] = []  # the words before this clause: "if, say, she told me" stays an "if"
+    for clause in _CLAUSES.split(text or ""):
+        tokens = _tokens(clause)
+        if _tells(tokens, seen, situation):
+            return True
+        seen.extend(tokens)
+    return False
+
+
+def _tells(tokens: list[str], seen: list[str], situation: Situation) -> bool:
+    """One clause tells of something happening to a child (see `is_situation`); `seen` are
+    the message's words before it."""
     if not tokens or tokens[0] in situation.question_openers:
         return False
     if not _holds(tokens, situation.about):
         return False
     hypothetical = set(situation.hypothetical)
-    for phrase in situation.told:
+    # Across a comma only a condition carries over ("what would you do if, say, a girl told
+    # me ..."); "what happens now - a boy said ..." tells after a question.
+    carried = set(seen[-5:]) & _CONDITIONS
+    for phrase in [*situation.told, *situation.observed]:
         words = _tokens(phrase)
         for start in range(len(tokens) - len(words) + 1):
             if tokens[start : start + len(words)] == words:
-                before = tokens[max(0, start - 5) : start]
+                before = set(tokens[max(0, start - 5) : start])
+                if start < 5:
+                    before |= carried
                 after = tokens[start + len(words) : start + len(words) + 1]
                 # "told me cos I promised" gives a reason, not what was told.
-                if not hypothetical & set(before) and not set(after) & {"cos", "because"}:
+                if not hypothetical & before and not set(after) & {"cos", "because"}:
                     return True
     return False
 
 
+_CONDITIONS = frozenset({"if", "unless", "whether", "suppose", "supposing", "imagine"})
+
+
 def gate(intent: str | None, text: str) -> str | None:
-    """The intent to keep: `intent`; `nlu_fallback` when a gated intent has no cue; the
-    concern path when a general question is in fact a situation (see `is_situation`)."""
+    """The intent to keep: `intent`; `nlu_fallback` (or the gate's `demote_to`) when a gated
+    intent has no cue; the concern path when a general question is in fact a situation (see
+    `is_situation`)."""
     cues = load()
     situation = cues.situation
     if situation is not None and intent in situation.overrides and is_situation(text, cues):
         return situation.becomes
     if intent is None or has_cue(intent, text, cues):
         return intent
-    return DEMOTED_INTENT
+    gated = cues.gated[intent]
+    short = gated.demote_max_words is None or len(_tokens(text)) <= gated.demote_max_words
+    return (gated.demote_to if short else None) or DEMOTED_INTENT

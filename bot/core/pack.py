@@ -288,6 +288,20 @@ class SpecialRoute(Strict):
         return value
 
 
+# Questions staff ask whose answer depends on the organisation's policy, answered point by
+# point from the pack (`staff_questions`, bot.core.policy_answers.staff_answer). A topic a
+# pack leaves out, or gives only `not_set`, is answered "not set in your policy" and who to
+# ask: never a guess.
+STAFF_TOPICS: tuple[str, ...] = (
+    "how_to_report",
+    "reporter_identity",
+    "not_sure",
+    "why_children_dont_tell",
+    "information_sharing",
+    "what_is_emergency",
+    "online_safety",
+)
+
 RETENTION_STARTS: tuple[str, ...] = ("date_of_birth", "recorded")
 """What a retention period can be counted from: the child's date of birth, or the date the
 concern was recorded (`bot.records.retention` computes review dates from these)."""
@@ -356,6 +370,21 @@ class Step(Strict):
     source: Source
 
 
+class StaffAnswer(Strict):
+    """What the policy says in answer to one question staff ask, point by point, each point
+    with the seed section it comes from. `not_set` says what the policy leaves out (and
+    where staff find it); it is required when there are no points."""
+
+    points: list[Step] = Field(default_factory=list)
+    not_set: str | None = None
+
+    @root_validator(skip_on_failure=True)
+    def _points_or_explained(cls, values: dict) -> dict:  # noqa: N805
+        if not values.get("points") and not values.get("not_set"):
+            raise ValueError("give points, or not_set saying the policy does not answer this")
+        return values
+
+
 class UnsetPurpose(Strict):
     """Why a purpose has no contact in this pack, and who to ask."""
 
@@ -395,6 +424,9 @@ class Pack(Strict):
     retention: Retention
     training: Training
     after_report: list[Step] = Field(..., min_items=1)
+    # Answers to the questions staff ask (STAFF_TOPICS), from this policy; optional and
+    # growing: a topic not here is "not set in your policy".
+    staff_questions: dict[str, StaffAnswer] = Field(default_factory=dict)
 
     _org = validator("org", allow_reuse=True)(_slug)
 
@@ -402,6 +434,13 @@ class Pack(Strict):
     def _seed(cls, value: str) -> str:  # noqa: N805
         if not SEED_FILE.match(value):
             raise ValueError(f"{value!r} is not a seed file name like 000_49172c100f0fd48e.txt")
+        return value
+
+    @validator("staff_questions")
+    def _topics(cls, value: dict[str, StaffAnswer]) -> dict[str, StaffAnswer]:  # noqa: N805
+        for topic in value:
+            if topic not in STAFF_TOPICS:
+                raise ValueError(f"{topic!r} is not a topic (one of: {', '.join(STAFF_TOPICS)})")
         return value
 
     @validator("schema_version")
@@ -453,6 +492,10 @@ class Pack(Strict):
             if special.id == route_id:
                 return special
         return None
+
+    def staff_question(self, topic: str) -> StaffAnswer | None:
+        """What this policy says on a question staff ask (STAFF_TOPICS), or None."""
+        return self.staff_questions.get(topic)
 
     def timescale(self, timescale_id: str) -> Timescale:
         for item in self.timescales:
@@ -511,6 +554,15 @@ def _check_references(pack: Pack) -> str | None:
             return f"contacts[{index}].when_closed: a contact cannot be its own fallback"
         if contact.source.seed not in pack.seeds:
             return f"contacts[{index}].source.seed: {contact.source.seed!r} is not in seeds"
+    # An answer cites only this organisation's own policy (bot.core.replies.cited drops any
+    # other seed), so every point must come from one of the pack's seeds.
+    for topic, answer in pack.staff_questions.items():
+        for index, point in enumerate(answer.points):
+            if point.source.seed not in pack.seeds:
+                return (
+                    f"staff_questions.{topic}.points[{index}].source.seed: "
+                    f"{point.source.seed!r} is not in seeds"
+                )
     return None
 
 

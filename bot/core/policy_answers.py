@@ -14,7 +14,16 @@ from datetime import datetime
 
 from bot.core import clock, disclosure, replies
 from bot.core.contacts import Route, purpose_from_text, route, time_context
-from bot.core.pack import ROUTE_IDS, Pack, Source, Timescale, format_number, load_pack
+from bot.core.pack import (
+    ROUTE_IDS,
+    STAFF_TOPICS,
+    Pack,
+    Source,
+    SpecialRoute,
+    Timescale,
+    format_number,
+    load_pack,
+)
 from bot.core.replies import cite, numbers_lines
 
 BULLET = "• "
@@ -265,17 +274,52 @@ def training_answer(pack: Pack) -> str:
 
 
 def retention_answer(pack: Pack) -> str:
+    """How long safeguarding records are kept, as the policy words it; where it gives no
+    period, what it says instead, who to ask and where the policy points."""
     retention = pack.retention
     if not retention.rules:
+        ask = _without_emergency(retention.ask or pack.ask_first)
+        sources = [retention.source.cite()] if retention.source is not None else []
         return (
-            f"Retention period not set for this deployment: {retention.not_set}\n"
-            + _sources_line(pack, [])
+            f"Retention period not set for this deployment: {retention.not_set} Ask {ask}.\n"
+            + _sources_line(pack, sources)
         )
     lines = [f"{BULLET}{r.what}: {r.period}." for r in retention.rules]
     return "\n".join(lines + [_sources_line(pack, [r.source.cite() for r in retention.rules])])
 
 
-def after_report_answer(pack: Pack) -> str:
+# "Will they know it was me?", "can I stay anonymous?": who is told that you raised it.
+_ASKS_IDENTITY = re.compile(
+    r"anonym|\bit was me\b|\bknow (?:it was |that )?(?:me|i)\b|\bwho (?:reported|told|rang|"
+    r"called|raised|made)\b|\bmy name\b|\bname me\b|\bidentity\b|\bfind out (?:it was|that i|"
+    r"who)\b|\bknow i (?:reported|told|rang|called|raised|made)\b|\bkeep (?:me|my) (?:out|name)|"
+    r"\bwill (?:the |his |her |their |my )?(?:abuser|parents?|family|mum|dad|carers?|person|"
+    r"they|he|she|colleague) (?:ever )?(?:find out|know|be told)\b",
+    re.IGNORECASE,
+)
+# "What if I'm wrong?", "I don't have all the facts": not sure is no reason to wait.
+_ASKS_NOT_SURE = re.compile(
+    r"\bwrong\b|\bmistake|\bmistaken\b|\bnot (?:100% |completely |totally )?(?:sure|certain)\b|"
+    r"\bunsure\b|\ball the (?:facts|details|information|info)\b|\bfull (?:picture|story)\b|"
+    r"\b(?:turns?|turned) out (?:to be )?nothing\b|\bif it'?s nothing\b|\bif it was nothing\b|"
+    r"\boverreact|\bget (?:someone|them|him|her|the family|the parents|a family) (?:in|into) "
+    r"trouble\b|\bfalse alarm\b|\bnot true\b|\bmade (?:it|this|that) up\b",
+    re.IGNORECASE,
+)
+
+
+def after_report_answer(pack: Pack, text: str | None = None) -> str:
+    """What happens after a report. With the worker's question: "will they know it was
+    me?" is answered with who is told that they raised it, and "what if I'm wrong?" with
+    the policy on not being sure (`staff_answer`), instead of the list of next steps."""
+    asked = text or ""
+    parts = []
+    if _ASKS_IDENTITY.search(asked):
+        parts.append(staff_answer(pack, "reporter_identity"))
+    if _ASKS_NOT_SURE.search(asked):
+        parts.append(staff_answer(pack, "not_sure"))
+    if parts:
+        return "\n\n".join(parts)
     lines = ["After you report:"]
     lines.extend(BULLET + step.text for step in pack.after_report)
     lines.append(_sources_line(pack, [step.source.cite() for step in pack.after_report]))
@@ -296,6 +340,14 @@ def route_answer(pack: Pack, route_id: str) -> str:
             f"{pack.short_name}: no {label} procedure is set for this deployment. Ask "
             f"{pack.ask_first}. If a child is in danger now, call 999.\n" + _sources_line(pack, [])
         )
+    lines, sources = _route_parts(pack, special)
+    lines.append(_sources_line(pack, sources))
+    return "\n".join(lines)
+
+
+def _route_parts(pack: Pack, special: SpecialRoute) -> tuple[list[str], list[str]]:
+    """A route's lines (title, when, numbered steps, timescales, contacts, what is not set)
+    and the sources behind them, without the source line."""
     lines = [f"{special.title}", f"When: {special.when}"]
     lines.extend(f"{n}. {step}" for n, step in enumerate(special.steps, start=1))
     sources = [special.source.cite()]
@@ -320,12 +372,116 @@ def route_answer(pack: Pack, route_id: str) -> str:
         sources.append(contact.source.cite())
     if special.not_set:
         lines.append(f"Not set: {special.not_set}")
-    lines.append(_sources_line(pack, sources))
-    return "\n".join(lines)
+    return lines, sources
 
 
 def route_number(number: str | None) -> str | None:
     return format_number(number) if number else None
+
+
+# -- the questions staff ask --------------------------------------------------------------
+
+# What each answer is about, as its first line.
+STAFF_HEADINGS: dict[str, str] = {
+    "how_to_report": "How to report a concern",
+    "reporter_identity": "Who is told that you raised the concern",
+    "not_sure": "If you are not sure, or worry you might be wrong",
+    "why_children_dont_tell": "Why children may not tell, or tell only some of it",
+    "information_sharing": "Sharing information about a child",
+    "what_is_emergency": "What counts as an emergency",
+    "online_safety": "Online safety",
+}
+# The special routes staff ask about by name, and the contact purposes whose "not set" line
+# explains a route the policy does not have.
+ROUTE_QUESTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "allegation_staff": (
+        "A concern or allegation about a member of staff or a volunteer",
+        ("lado", "allegations_line"),
+    ),
+    "fgm": ("The FGM reporting duty", ("fgm",)),
+    "prevent": ("Prevent (radicalisation and extremism)", ("prevent",)),
+}
+
+
+PURPOSE_LABELS: dict[str, str] = {
+    "lado": "LADO (Local Authority Designated Officer)",
+    "allegations_line": "Allegations line",
+    "fgm": "FGM contact",
+    "prevent": "Prevent contact",
+}
+
+
+def _capitalised(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:1].upper() + text[1:]
+
+
+def _without_emergency(ask: str) -> str:
+    """'your DSL; in an emergency call 999' -> 'your DSL': an answer to a question is not
+    the emergency line."""
+    return re.split(r";\s*in an emergency", ask)[0].strip().rstrip(".")
+
+
+def not_set_line(pack: Pack, what: str | None = None, ask: str | None = None) -> str:
+    """'Not set in your policy: <what> Ask <who>.' (who: the pack's `ask_first`)."""
+    said = f": {what.strip()}" if what and what.strip() else "."
+    if said != "." and not said.endswith((".", "!", "?")):
+        said += "."
+    return f"Not set in your policy{said} Ask {_without_emergency(ask or pack.ask_first)}."
+
+
+def staff_answer(pack: Pack, topic: str) -> str:
+    """The policy's answer to a question staff ask (`STAFF_TOPICS`), point by point from the
+    pack's `staff_questions`, then what it leaves out ("Not set in your policy ... Ask ...")
+    and the source. A topic the pack does not answer is "not set", never guessed."""
+    if topic not in STAFF_TOPICS:
+        raise KeyError(f"{topic!r} is not a staff question (one of: {', '.join(STAFF_TOPICS)})")
+    answer = pack.staff_question(topic)
+    lines = [f"{STAFF_HEADINGS[topic]}:"]
+    sources: list[str] = []
+    points = answer.points if answer is not None else []
+    for point in points:
+        line = BULLET + point.text
+        if line not in lines:  # the same words from two policies (generic pack): once
+            lines.append(line)
+        sources.append(point.source.cite())
+    if not points or (answer is not None and answer.not_set):
+        lines.append(not_set_line(pack, answer.not_set if answer is not None else None))
+    lines.append(_sources_line(pack, sources))
+    return "\n".join(lines)
+
+
+def route_question_answer(pack: Pack, route_id: str) -> str:
+    """A special route asked about as a question ("what happens if the allegation is about a
+    colleague?", "what is the FGM duty?"): the route's steps, timescales and contacts from
+    the pack, with what the policy leaves unset (e.g. no LADO contact). A policy with no
+    such route is "not set in your policy", with why and who to ask."""
+    heading, purposes = ROUTE_QUESTIONS[route_id]
+    special = pack.route(route_id)
+    unset = [pack.unset(purpose) for purpose in purposes]
+    unset = [item for item in unset if item is not None]
+    if special is None:
+        lines = [f"{heading}: not set in your policy."]
+        for item in unset:
+            said = _capitalised(item.not_set)
+            if said not in lines:
+                lines.append(said)
+        ask = unset[0].ask if unset else pack.ask_first
+        lines.append(f"Ask {_without_emergency(ask)}.")
+        lines.append(_sources_line(pack, []))
+        return "\n".join(lines)
+    lines, sources = _route_parts(pack, special)
+    routed = {
+        purpose for contact_id in special.contacts for purpose in pack.contact(contact_id).purposes
+    }
+    # What the route leaves unset is said once: the route's own `not_set`, else the first
+    # contact purpose it has no contact for (e.g. the LADO).
+    missing = [item for item in unset if item.purpose not in routed]
+    if special.not_set is None and missing:
+        item = missing[0]
+        lines.append(f"{PURPOSE_LABELS.get(item.purpose, item.purpose)}: {item.not_set}")
+    lines.append(_sources_line(pack, sources))
+    return "\n".join(lines)
 
 
 # -- a concern stated with a question: answer first, then record ------------------------------
