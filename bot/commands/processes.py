@@ -306,6 +306,39 @@ class ProcessGroup:
                 proc.wait()
 
 
+STATUS_FILE = "serve-status.json"
+
+
+def status_path() -> Path:
+    from bot.config import settings  # heavy: imported on first use, not at start-up
+
+    return settings.var_dir() / STATUS_FILE
+
+
+def write_status(parts: dict[str, dict], path: Path | None = None) -> None:
+    """What `safeguard serve` knows about its parts, for `safeguard health` (replaced
+    atomically; names, states, counts and exit codes only)."""
+    import json  # heavy: imported on first use, not at start-up
+
+    path = path or status_path()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "parts": parts}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_status(path: Path | None = None) -> dict:
+    """The last status a running `safeguard serve` wrote; {} if none runs here."""
+    import json  # heavy: imported on first use, not at start-up
+
+    path = path or status_path()
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        os.kill(int(report["pid"]), 0)  # still running?
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
 class Stop(Exception):
     """Raised in the main thread by SIGTERM so cleanup runs like on Ctrl-C."""
 
