@@ -124,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
     if not ready_to_start("serve", model, role):
         return 1
     wanted = {"actions", "pager", "rasa"} if role == "all" else {role}
-    group = processes.ProcessGroup()
+    # All three here: a part that dies is restarted with back-off while the others keep
+    # serving. One role (a systemd unit): stop with its exit code, and systemd restarts it.
+    group = processes.Supervisor(restart=role == "all")
     processes.raise_stop_on_sigterm()
     try:
         started = []
@@ -165,13 +167,13 @@ def run(args: argparse.Namespace) -> int:
             )
         elif rasa is None and actions_up:
             print(f"[serve] ready: {', '.join(started)}", flush=True)
-        while (ended := group.first_exit()) is None:
+        while (ended := group.check()) is None:
             time.sleep(0.5)
         name, code = ended
-        print(f"[serve] the {name} stopped (exit {code}); stopping the rest", file=sys.stderr)
+        print(f"[serve] the {name} stopped (exit {code}); stopping", file=sys.stderr)
         return code or 1
     except (KeyboardInterrupt, processes.Stop):
         print("[serve] stopping", flush=True)
         return 0
     finally:
-        group.stop()
+        processes.stop_quietly(group)
