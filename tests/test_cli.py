@@ -59,3 +59,49 @@ def test_serve_refuses_a_broken_setting_with_one_line_per_problem(
     err = capsys.readouterr().err
     assert "policy pack" in err and "no-such-org" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("role", "parts"),
+    [
+        ("all", {"action server", "pager", "rasa server"}),
+        ("rasa", {"rasa server"}),
+        ("actions", {"action server"}),
+        ("pager", {"pager"}),
+    ],
+)
+def test_serve_role_starts_only_its_part(
+    role: str, parts: set[str], tmp_path, monkeypatch  # noqa: ANN001
+) -> None:
+    """`safeguard serve --role R` (one systemd unit per role); the processes are stood in
+    for, and exit at once: one role stops with its exit code (systemd restarts it); all
+    would restart it, so that run is stopped (as SIGTERM would) while it waits for Rasa.
+    Only rasa and all need a model."""
+    from bot.commands import processes, serve
+
+    started: dict[str, list[str]] = {}
+
+    class Exited:
+        def poll(self) -> int:
+            return 3
+
+    def start(self, name: str, cmd: list[str], **_kw) -> Exited:  # noqa: ANN001, ANN003
+        started[name] = cmd
+        self.children[name] = Exited()
+        return self.children[name]
+
+    monkeypatch.setattr(serve, "print_alarms", lambda: None)
+    monkeypatch.setattr(processes.ProcessGroup, "start", start)
+    monkeypatch.setattr(processes.ProcessGroup, "stop", lambda self, grace=10.0: None)
+    def sigterm(*_a, **_k) -> bool:  # noqa: ANN002, ANN003
+        raise processes.Stop()
+
+    waits = sigterm if role == "all" else (lambda *_a, **_k: False)
+    monkeypatch.setattr(processes, "wait_for_http", waits)
+    monkeypatch.setattr(processes, "raise_stop_on_sigterm", lambda: None)
+    monkeypatch.setenv("SAFEGUARD_VAR", str(tmp_path))
+    model = tmp_path / "model.tar.gz"
+    if role in ("all", "rasa"):
+        model.write_bytes(b"stands in for a model")
+    assert main(["serve", "--role", role, "--model", str(model)]) == (0 if role == "all" else 3)
+    assert set(started) == parts

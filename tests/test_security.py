@@ -457,7 +457,10 @@ def test_serve_prints_what_protects_each_listener_off_loopback(
     monkeypatch.setattr(serve, "ready_to_start", lambda *_a: True)
     monkeypatch.setattr(processes.ProcessGroup, "start", start)
     monkeypatch.setattr(processes.ProcessGroup, "stop", lambda self, grace=10.0: None)
-    monkeypatch.setattr(processes, "wait_for_http", lambda *_a, **_k: False)
+    def sigterm(*_a: Any, **_k: Any) -> bool:
+        raise processes.Stop()  # as SIGTERM would: serve restarts parts that exit
+
+    monkeypatch.setattr(processes, "wait_for_http", sigterm)
     monkeypatch.setattr(processes, "raise_stop_on_sigterm", lambda: None)
     monkeypatch.delenv("SAFEGUARD_DEV_REST", raising=False)
     from bot.commands.cli import main

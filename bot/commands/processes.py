@@ -1,7 +1,9 @@
 """Start the Rasa server, the action server and helpers as child processes, and stop them.
 
 Used by `safeguard serve` and `safeguard chat`. Every child is stopped when the parent
-gets Ctrl-C or SIGTERM, or when any one child exits, so nothing is left running.
+gets Ctrl-C or SIGTERM, so nothing is left running. `Supervisor` (`safeguard serve`) either
+restarts a part that dies, with back-off, while the others keep serving (`--role all`), or
+stops with its exit code so systemd restarts it (one role per unit).
 """
 
 from __future__ import annotations
@@ -306,8 +308,184 @@ class ProcessGroup:
                 proc.wait()
 
 
+# Restart back-off under `safeguard serve`: 1 s, 2 s, 4 s ... up to 30 s between tries; a
+# part that ran for a minute before dying starts again from 1 s.
+RESTART_FIRST_S = 1.0
+RESTART_MAX_S = 30.0
+RESTART_STABLE_S = 60.0
+
+
+@dataclass
+class Part:
+    """One supervised child: how to start it, and what happened to it so far."""
+
+    name: str
+    cmd: list[str]
+    kwargs: dict
+    proc: subprocess.Popen | None = None
+    state: str = "starting"
+    restarts: int = 0
+    failures: int = 0  # exits in a row without a stable run: the back-off's exponent
+    started_at: float = 0.0
+    restart_at: float | None = None
+    last_exit: int | None = None
+
+    def report(self) -> dict:
+        return {
+            "state": self.state,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+            "pid": getattr(self.proc, "pid", None) if self.state == "running" else None,
+        }
+
+
+class Supervisor:
+    """Runs parts in a `ProcessGroup`. `check()` is one pass: with `restart`, a part that
+    exited is reported and started again after a back-off delay while the others keep
+    running; without, the first exit is returned for the caller to stop with. The clock and
+    the report line are injectable (tests move the clock by hand)."""
+
+    def __init__(
+        self,
+        group: ProcessGroup | None = None,
+        *,
+        restart: bool = True,
+        first_delay: float = RESTART_FIRST_S,
+        max_delay: float = RESTART_MAX_S,
+        stable_after: float = RESTART_STABLE_S,
+        clock=time.monotonic,  # noqa: ANN001
+        report=None,  # noqa: ANN001
+        status_file: Path | None | bool = None,
+    ) -> None:
+        self.group = group or ProcessGroup()
+        self.restart = restart
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.stable_after = stable_after
+        self.clock = clock
+        self.report = report or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.status_file = status_file
+        self.parts: dict[str, Part] = {}
+
+    def start(self, name: str, cmd: list[str], **kwargs) -> subprocess.Popen:  # noqa: ANN003
+        part = self.parts.get(name) or Part(name, cmd, kwargs)
+        self.parts[name] = part
+        part.proc = self.group.start(name, part.cmd, **part.kwargs)
+        part.state = "running"
+        part.started_at = self.clock()
+        part.restart_at = None
+        self._write_status()
+        return part.proc
+
+    def delay(self, part: Part) -> float:
+        return min(self.first_delay * 2 ** max(part.failures - 1, 0), self.max_delay)
+
+    def check(self) -> tuple[str, int] | None:
+        """One pass. Returns (name, exit code) when a part exited and is not restarted."""
+        now = self.clock()
+        changed = False
+        for part in self.parts.values():
+            if part.state == "running" and part.proc is not None:
+                code = part.proc.poll()
+                if code is None:
+                    continue
+                part.last_exit = code
+                changed = True
+                if not self.restart:
+                    part.state = "stopped"
+                    self._write_status()
+                    return part.name, code
+                ran = now - part.started_at
+                part.failures = 1 if ran >= self.stable_after else part.failures + 1
+                wait = self.delay(part)
+                part.state = "restarting"
+                part.restart_at = now + wait
+                self.report(
+                    f"[serve] the {part.name} stopped (exit {code}); restarting it in "
+                    f"{wait:g}s (restart {part.restarts + 1}); the rest keep serving"
+                )
+            elif part.state == "restarting" and part.restart_at is not None:
+                if now >= part.restart_at:
+                    part.restarts += 1
+                    self.start(part.name, part.cmd, **part.kwargs)
+                    pid = getattr(part.proc, "pid", "?")
+                    self.report(f"[serve] the {part.name} started again (pid {pid})")
+                    changed = True
+        if changed:
+            self._write_status()
+        return None
+
+    def status(self) -> dict[str, dict]:
+        return {name: part.report() for name, part in self.parts.items()}
+
+    def _write_status(self) -> None:
+        if self.status_file is False:
+            return
+        try:
+            write_status(self.status(), self.status_file or None)
+        except OSError:
+            pass  # health then says nothing about serve's parts; serving goes on
+
+    def stop(self, grace: float = 10.0) -> None:
+        self.group.stop(grace)
+        if self.status_file is not False:
+            try:
+                (self.status_file or status_path()).unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+STATUS_FILE = "serve-status.json"
+
+
+def status_path() -> Path:
+    from bot.config import settings  # heavy: imported on first use, not at start-up
+
+    return settings.var_dir() / STATUS_FILE
+
+
+def write_status(parts: dict[str, dict], path: Path | None = None) -> None:
+    """What `safeguard serve` knows about its parts, for `safeguard health` (replaced
+    atomically; names, states, counts and exit codes only)."""
+    import json  # heavy: imported on first use, not at start-up
+
+    path = path or status_path()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "parts": parts}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_status(path: Path | None = None) -> dict:
+    """The last status a running `safeguard serve` wrote; {} if none runs here."""
+    import json  # heavy: imported on first use, not at start-up
+
+    path = path or status_path()
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        os.kill(int(report["pid"]), 0)  # still running?
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
 class Stop(Exception):
     """Raised in the main thread by SIGTERM so cleanup runs like on Ctrl-C."""
+
+
+def stop_quietly(group: ProcessGroup | Supervisor, grace: float = 10.0) -> None:
+    """Stop every child; a second Ctrl-C or SIGTERM meanwhile does not cut it short into a
+    traceback (the children are stopped all the same)."""
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, signal.SIG_IGN)
+        except ValueError:  # not the main thread: nothing to protect
+            pass
+    try:
+        group.stop(grace)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def raise_stop_on_sigterm() -> None:

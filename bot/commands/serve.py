@@ -1,4 +1,5 @@
-"""`safeguard serve`: the Rasa server (REST channel) and the action server, in the foreground."""
+"""`safeguard serve`: the Rasa server (REST channel), the action server and the pager, in the
+foreground; `--role` runs one of them alone (one systemd unit per role: deploy/systemd/)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+ROLES = ("all", "rasa", "actions", "pager")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "SQL tracker store and SAFEGUARD_LOCK_URL (redis://host:port/1) locks them in "
             "Redis, so that more than one server can share them (README, 'Run it on more "
             "than one server')."
+        ),
+    )
+    parser.add_argument(
+        "--role",
+        choices=ROLES,
+        default="all",
+        help=(
+            "what to run: rasa (the Rasa server only; its action server is on --actions-port "
+            "here or at SAFEGUARD_ACTIONS_ADDRESS), actions (the action server only), pager "
+            "(the paging loop only), or all three (the default, what `make serve` runs)"
         ),
     )
     parser.add_argument("--port", type=int, default=5005, help="Rasa server port (5005)")
@@ -47,9 +60,9 @@ def hosts(args: argparse.Namespace) -> tuple[str, str]:
     return args.host or config.host, args.actions_host or config.actions_host
 
 
-def preflight(model: Path) -> str | None:
-    """A plain reason not to start, or None."""
-    if not model.exists():
+def preflight(model: Path, role: str = "all") -> str | None:
+    """A plain reason not to start, or None (only the Rasa server needs a model)."""
+    if role in ("all", "rasa") and not model.exists():
         return f"no trained model at {model}: run 'make train' first"
     from bot.commands import processes  # heavy: imported on first use, not at start-up
 
@@ -82,9 +95,9 @@ def print_alarms() -> None:
         print(f"!!! {warning}", file=sys.stderr, flush=True)
 
 
-def ready_to_start(command: str, model: Path) -> bool:
+def ready_to_start(command: str, model: Path, role: str = "all") -> bool:
     """Print why `command` cannot start (one line per problem), or the cover alarms."""
-    problem = preflight(model)
+    problem = preflight(model, role)
     if problem:
         print(f"safeguard {command}: {problem}", file=sys.stderr)
         return False
@@ -107,27 +120,43 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    if not ready_to_start("serve", model):
+    role = getattr(args, "role", "all")
+    if not ready_to_start("serve", model, role):
         return 1
-    group = processes.ProcessGroup()
+    wanted = {"actions", "pager", "rasa"} if role == "all" else {role}
+    # All three here: a part that dies is restarted with back-off while the others keep
+    # serving. One role (a systemd unit): stop with its exit code, and systemd restarts it.
+    group = processes.Supervisor(restart=role == "all")
     processes.raise_stop_on_sigterm()
     try:
-        actions = group.start(
-            "action server", processes.action_server_cmd(args.actions_port, actions_host)
-        )
-        group.start("pager", processes.pager_cmd())
-        rasa = group.start(
-            "rasa server", processes.rasa_run_cmd(model, args.port, args.actions_port, rasa_host)
-        )
-        print(
-            f"[serve] starting: action server {actions_host}:{args.actions_port}, pager, "
-            f"Rasa {rasa_host}:{args.port}"
-        )
-        for line in processes.exposure_lines(rasa_host, actions_host, args.port, args.actions_port):
+        started = []
+        actions = rasa = None
+        if "actions" in wanted:
+            actions = group.start(
+                "action server", processes.action_server_cmd(args.actions_port, actions_host)
+            )
+            started.append(f"action server {actions_host}:{args.actions_port}")
+        if "pager" in wanted:
+            group.start("pager", processes.pager_cmd())
+            started.append("pager")
+        if "rasa" in wanted:
+            rasa = group.start(
+                "rasa server",
+                processes.rasa_run_cmd(model, args.port, args.actions_port, rasa_host),
+            )
+            started.append(f"Rasa {rasa_host}:{args.port}")
+        print(f"[serve] starting: {', '.join(started)}")
+        for line in processes.exposure_lines(
+            rasa_host if rasa else processes.LOOPBACK,
+            actions_host if actions else processes.LOOPBACK,
+            args.port,
+            args.actions_port,
+        ):
             print(f"[serve] not loopback: {line}", flush=True)
-        if processes.wait_for_http(
+        actions_up = actions is None or processes.wait_for_http(
             f"http://{processes.probe_host(actions_host)}:{args.actions_port}/health", 60, actions
-        ) and processes.wait_for_http(
+        )
+        if rasa is not None and actions_up and processes.wait_for_http(
             f"http://{processes.probe_host(rasa_host)}:{args.port}/", 180, rasa
         ):
             print(
@@ -136,13 +165,15 @@ def run(args: argparse.Namespace) -> int:
                 "(signed requests only)",
                 flush=True,
             )
-        while (ended := group.first_exit()) is None:
+        elif rasa is None and actions_up:
+            print(f"[serve] ready: {', '.join(started)}", flush=True)
+        while (ended := group.check()) is None:
             time.sleep(0.5)
         name, code = ended
-        print(f"[serve] the {name} stopped (exit {code}); stopping the rest", file=sys.stderr)
+        print(f"[serve] the {name} stopped (exit {code}); stopping", file=sys.stderr)
         return code or 1
     except (KeyboardInterrupt, processes.Stop):
         print("[serve] stopping", flush=True)
         return 0
     finally:
-        group.stop()
+        processes.stop_quietly(group)

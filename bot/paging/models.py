@@ -124,6 +124,18 @@ class PageNotice(Base):
     shown_at = Column(DateTime, nullable=True)
 
 
+class PagerHeartbeat(Base):
+    """When a pager last finished a pass, one row per host (`safeguard health` reads its age).
+    Real UTC time, whatever SAFEGUARD_NOW pins: it measures whether the loop is alive."""
+
+    __tablename__ = "pager_heartbeats"
+
+    host = Column(String(120), primary_key=True)
+    pid = Column(Integer, nullable=False)
+    started_at = Column(DateTime, nullable=False)
+    beat_at = Column(DateTime, nullable=False)
+
+
 # --------------------------------------------------------------------------- time helpers
 
 

@@ -30,13 +30,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
+import socket
 import sys
 import threading
 import time as _time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -63,6 +65,7 @@ from bot.paging.models import (
     PageDelivery,
     PageNotice,
     PagerError,
+    PagerHeartbeat,
     from_db,
     hhmm,
     to_db,
@@ -80,6 +83,11 @@ from bot.records import spool
 from bot.records.db import make_engine, session_factory, transaction
 
 # --------------------------------------------------------------------------- the pager
+
+# Seconds between heartbeat writes (a pass may come every 0.5 s; a write each time would cost
+# an fsync per pass on SQLite for nothing). `safeguard health` calls a beat older than
+# bot.commands.health.PAGER_STALE_S stale.
+HEARTBEAT_EVERY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -335,6 +343,35 @@ class Pager:
 
             logging.getLogger(__name__).error("pager pass failed: %s", exc)
             _time.sleep(0.05)
+            return
+        self.beat()
+
+    def beat(self, force: bool = False) -> None:
+        """Record that this pager finished a pass (`pager_heartbeats`, one row per host), at
+        most every HEARTBEAT_EVERY_S: `safeguard health` reports its age. Real time, never
+        the pinned clock. A failed write is logged; it never stops paging."""
+        moment = _time.monotonic()
+        if not force and moment < getattr(self, "_next_beat", float("-inf")):
+            return
+        self._next_beat = moment + HEARTBEAT_EVERY_S
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        host = (socket.gethostname() or "localhost")[:120]
+        try:
+            with transaction(self.factory) as session:
+                row = session.get(PagerHeartbeat, host)
+                if row is None or row.pid != os.getpid():
+                    if row is not None:
+                        session.delete(row)
+                        session.flush()
+                    session.add(
+                        PagerHeartbeat(host=host, pid=os.getpid(), started_at=now, beat_at=now)
+                    )
+                else:
+                    row.beat_at = now
+        except Exception as exc:  # noqa: BLE001 - a heartbeat must never stop paging
+            logging.getLogger(__name__).warning(
+                "pager heartbeat not written: %s", type(exc).__name__
+            )
 
     # ------------------------------------------------------------------ internals
 
