@@ -210,6 +210,108 @@ VOCABULARY_ROWS: dict[str, tuple[str, str, str]] = {
     ),
 }
 
+# Issue #19, fourth widening: whole-sentence framings (shared responsibility and consent,
+# exploitation as trade, missing episodes, labels), one row per new rule.
+VOCABULARY_ROWS.update(
+    {
+        "shared-responsibility": (
+            "TCS24",
+            "The strategy meeting felt the blame was shared between Nia and the men at the flat.",
+            "Parental responsibility is shared between mum and dad.",
+        ),
+        "capacity-to-consent": (
+            "TCS24",
+            "Officers noted that Amber is over the age of consent, so no further action.",
+            "Amber is 16 and has started a college course in September.",
+        ),
+        "happy-with-it": (
+            "DSCP",
+            "Tia appears content with the arrangement at the man's flat.",
+            "The school is content with the arrangement for her taxi.",
+        ),
+        "small-age-gap": (
+            "NSPCC-OB",
+            "There is only a small age gap, as the man is 19.",
+            "The family has moved to a smaller house nearer the school.",
+        ),
+        "no-surprise-it-happened": (
+            "CPS",
+            "It came as no surprise that she was assaulted after the party.",
+            "It came as no surprise that she was upset after the review.",
+        ),
+        "making-choices": (
+            "CSW",
+            "Kian is making his own decisions about where he sleeps.",
+            "The panel is making decisions about the plan next week.",
+        ),
+        "benefits-from-it": (
+            "TCS19",
+            "Staff feel she gets something out of it from the men.",
+            "She is benefiting from the sessions with her youth worker.",
+        ),
+        "paid-or-profiting": (
+            "NSPCC-RW",
+            "Reece is profiting from the line at the station.",
+            "Reece earns £40 a week from his paper round.",
+        ),
+        "clients-or-customers": (
+            "TCS19",
+            "Police believe she has regular clients in the town.",
+            "The bakery has regular customers from the estate.",
+        ),
+        "goods-in-exchange": (
+            "LM",
+            "Jas receives cigarettes and vapes in return for going to the address.",
+            "Jas received a certificate for her attendance.",
+        ),
+        "not-a-victim": (
+            "HO-CL",
+            "Police say Dylan is not really a victim in all this.",
+            "Dylan is a victim of criminal exploitation.",
+        ),
+        "self-producing-content": (
+            "IM-SG",
+            "Lily is self-producing explicit content for a paid page.",
+            "Lily makes baking videos for the school newsletter.",
+        ),
+        "probably-with-friends": (
+            "HO-CL",
+            "Carer thinks Zoe is probably staying at a mate's again, so not reported.",
+            "Zoe stayed at her friend's on Saturday, arranged with her carer.",
+        ),
+        "absent-not-missing": (
+            "NSPCC-CL",
+            "The episode was logged as absent rather than missing.",
+            "He was absent from school with a cold.",
+        ),
+        "aggressive-or-difficult": (
+            "DSPP",
+            "Tyrese is very aggressive towards staff at the unit.",
+            "It was difficult to arrange the meeting with Tyrese.",
+        ),
+        "resilient": (
+            "TCS24",
+            "Ayesha is a resilient girl and copes with the men at the flat.",
+            "Ayesha is a resilient girl with a lovely sense of humour.",
+        ),
+        "lucky-boy": (
+            "CPS",
+            "One officer called him a lucky boy for the attention from the 30-year-old woman.",
+            "He was lucky to get a place at the college.",
+        ),
+        "live-with-consequences": (
+            "DSCP",
+            "He has made his bed with the olders and now has to face the consequences.",
+            "He is looking forward to the football season.",
+        ),
+        "colluding-with-abuser": (
+            "LM",
+            "Maya is covering for the men and will not speak to police.",
+            "Maya is looking after her younger sister after school.",
+        ),
+    }
+)
+
 # Forms added to existing rules for issue #19 (widening the vocabulary): rule, the guide,
 # a sentence that must fire the rule, and a sentence in the same area that must not fire
 # anything (negated, about an adult, quoted, or the innocent sense of the word).
@@ -835,3 +937,90 @@ FAMILY_CONTEXT = [
 def test_widened_families_keep_context(silent: str, fires: str) -> None:
     assert rules_of(silent) == [], silent
     assert rules_of(fires) != [], fires
+
+
+# Issue #19, fourth widening: more forms of each new family (a sentence that must fire the
+# rule), written for these tests.
+ROUND4_FORMS: list[tuple[str, str]] = [
+    ("brought-it-on-themselves", "Her dad thinks she is partly to blame for what happened."),
+    ("shared-responsibility", "Staff wrote that it was partly her fault for going there."),
+    ("brought-it-on-themselves", "Both of them are equally responsible, according to the log."),
+    ("knew-what-would-happen", "As she is old enough to consent, police closed the report."),
+    ("chose-to", "Once she turned 16 it was her own decision to see him."),
+    ("capacity-to-consent", "She is above the age of consent, so this is not exploitation."),
+    ("capacity-to-consent", "He has the capacity to consent to sex with the 23-year-old."),
+    ("happy-with-it", "She says nobody is forcing her to go, so the case was closed."),
+    ("happy-with-it", "Ella is comfortable with the situation with the older men."),
+    ("small-age-gap", "It is not a big age gap, as she is 15 and he is 20."),
+    ("small-age-gap", "The age difference is minimal, as the man is only 19."),
+    ("no-surprise-it-happened", "It was only a matter of time before she was assaulted there."),
+    ("no-surprise-it-happened", "Unsurprisingly she was targeted again by the same men."),
+    ("should-have", "She should have recognised the warning signs when he offered her a lift."),
+    ("making-choices", "Holly leads a party lifestyle with adults in the town."),
+    ("making-choices", "She keeps making choices to go back to the flat."),
+    ("benefits-from-it", "He is benefiting from the association with the olders."),
+    ("benefits-from-it", "It is unclear what she gets from it; the man buys her phone credit."),
+    ("paid-or-profiting", "He gets paid £200 a week for holding the drugs."),
+    ("paid-or-profiting", "It has become more like a job to him since he started holding drugs."),
+    ("clients-or-customers", "He has his own customers for the cannabis at school."),
+    ("goods-in-exchange", "She gets vodka and gifts in exchange for going to the parties."),
+    ("sex-in-exchange", "A man had sex with her and then paid her £50."),
+    ("owes-a-debt", "He has a debt to the gang after the package was taken."),
+    ("not-a-victim", "He is more of a perpetrator than a victim."),
+    ("self-producing-content", "She is a content creator for a page run by a 28-year-old man."),
+    ("involved-in-exploitation", "Kai has become involved in supply of class A drugs."),
+    ("missing-as-choice", "She ran away to be with the man she met online."),
+    ("probably-with-friends", "He is just staying with mates, mum said, so no report was made."),
+    ("absent-not-missing", "Staff said she was not missing, just absent, as she texted."),
+    ("aggressive-or-difficult", "She is a difficult girl who will not listen."),
+    ("hard-to-reach", "Professionals describe Leo as hard to safeguard."),
+    ("resilient", "He is resilient and can handle himself around the olders."),
+    ("promiscuous", "Staff at the home describe her as boy-mad."),
+    ("promiscuous", "The old log calls her man mad."),
+    ("nothing-to-worry-about", "The school rated it as a low-level concern."),
+    ("historical-abuse", "The abuse is historical and no longer relevant to the plan."),
+    ("lucky-boy", "He should be pleased to have an older woman interested in him."),
+    ("live-with-consequences", "She has to live with the consequences of going there."),
+    ("colluding-with-abuser", "Jade is colluding with the perpetrator and will not talk."),
+    ("colluding-with-abuser", "She is protecting her abuser by saying nothing."),
+    ("contacting-adults", "Ruby instigated the contact with the 30-year-old online."),
+    ("flirts", "She may have encouraged them by messaging first."),
+]
+
+
+@pytest.mark.parametrize(("rule", "sentence"), ROUND4_FORMS)
+def test_round4_forms_fire(rule: str, sentence: str) -> None:
+    assert rule in rules_of(sentence), (sentence, rules_of(sentence))
+
+
+# Context that must hold for the fourth widening: adults are not the child, peers of the
+# same age are not exploitation, and negation, correction and quotation still hold.
+ROUND4_SILENT = [
+    "The man who runs the line is a drug dealer in his thirties.",
+    "Her mother, 35, is in a relationship with a man who has convictions.",
+    "Mr X, aged 45, has a caution for paying an adult for sex.",
+    "Josh (14) is going out with a girl of the same age, and it appears mutual.",
+    "She does not have the capacity to consent to what the man did.",
+    "She is not making her own choices; the men control where she goes.",
+    'She told us "I am happy with the arrangement".',
+    'He said "I get paid a good wage for it".',
+    "The adult dealer is profiting from the line.",
+    "Mum is colluding with the perpetrator and has been warned.",
+    "The man (32) is aggressive and has a conviction for assault.",
+    "The school is happy with the arrangement for transport.",
+    "She was absent from school on Monday.",
+    "She is a content creator on YouTube making cooking videos, supervised by mum.",
+    "Responsibility for the abuse lies with the adults.",
+    "He is a victim, not a perpetrator.",
+    "She is a resilient girl with a great sense of humour.",
+    "The panel will make decisions about the plan on Friday.",
+    "She stayed at her friend's house on Friday, as agreed with her foster carer.",
+    "It was no surprise that she was upset after the review.",
+    "Josh (14) and Amy (14): the age gap is small and neither has raised a concern.",
+    "We no longer record absent rather than missing.",
+]
+
+
+@pytest.mark.parametrize("sentence", ROUND4_SILENT)
+def test_round4_context_stays_silent(sentence: str) -> None:
+    assert rules_of(sentence) == [], sentence
