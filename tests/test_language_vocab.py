@@ -979,7 +979,7 @@ ROUND4_FORMS: list[tuple[str, str]] = [
     ("promiscuous", "The old log calls her man mad."),
     ("nothing-to-worry-about", "The school rated it as a low-level concern."),
     ("historical-abuse", "The abuse is historical and no longer relevant to the plan."),
-    ("lucky-boy", "He should be pleased to have an older woman interested in him."),
+    ("lucky-boy", "Any lad would be flattered by an older woman's attention, staff said."),
     ("live-with-consequences", "She has to live with the consequences of going there."),
     ("colluding-with-abuser", "Jade is colluding with the perpetrator and will not talk."),
     ("colluding-with-abuser", "She is protecting her abuser by saying nothing."),
@@ -996,8 +996,8 @@ def test_round4_forms_fire(rule: str, sentence: str) -> None:
 # Context that must hold for the fourth widening: adults are not the child, peers of the
 # same age are not exploitation, and negation, correction and quotation still hold.
 ROUND4_SILENT = [
-    "The man who runs the line is a drug dealer in his thirties.",
-    "Her mother, 35, is in a relationship with a man who has convictions.",
+    "The 34-year-old who controls the line has dealt drugs for years.",
+    "Her mother (36) is in a relationship with a violent man.",
     "Mr X, aged 45, has a caution for paying an adult for sex.",
     "Josh (14) is going out with a girl of the same age, and it appears mutual.",
     "She does not have the capacity to consent to what the man did.",
