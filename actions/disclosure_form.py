@@ -541,6 +541,7 @@ class AskDangerNow(Action):
 
         latest = tracker.latest_message or {}
         opening = (latest.get("intent") or {}).get("name") == "start_disclosure"
+        answer = None
         if opening:
             try:
                 answer = policy_answers.opening_answer(pack(), latest.get("text") or "")
@@ -560,8 +561,15 @@ class AskDangerNow(Action):
         # Harm told with the timing unknown: ask, don't guess. This reply keeps the 999 line
         # and asks whether the child will be with that person today or tonight; yes takes
         # the immediate path (validate_danger_now).
+        # 999 once per reply: when the opening answer above already said it, the question
+        # is asked without repeating the line.
         outcome = (latest.get("triage") or {}).get("outcome")
-        response = "utter_ask_danger_now_timing" if outcome == "ask" else "utter_ask_danger_now"
+        if outcome != "ask":
+            response = "utter_ask_danger_now"
+        elif answer and "999" in answer:
+            response = "utter_ask_timing"
+        else:
+            response = "utter_ask_danger_now_timing"
         dispatcher.utter_message(response=response)
         return []
 

@@ -783,3 +783,16 @@ def test_the_ask_reply_keeps_the_999_line_and_yes_no_buttons() -> None:
     assert reply["text"].splitlines()[0] == "If the child is in danger right now, call 999."
     assert "today or tonight" in reply["text"]
     assert [b["payload"] for b in reply["buttons"]] == ["/affirm", "/deny"]
+
+
+def test_the_ask_question_does_not_repeat_999_after_an_opening_answer_that_said_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        disclosure_form.policy_answers,
+        "opening_answer",
+        lambda pack, text: "Call the lead.\nIf a child is in danger now, call 999.",
+    )
+    messages, _ = run(disclosure_form.AskDangerNow(), opening_tracker("ask"))
+    assert sum("999" in (m.get("text") or "") for m in messages) == 1
+    assert messages[-1]["response"] == "utter_ask_timing"

@@ -162,3 +162,23 @@ def test_a_question_about_signs_stays_a_question() -> None:
 def test_the_classifier_raising_to_immediate_makes_the_outcome_immediate() -> None:
     data = parse("report_danger", 0.9)
     assert apply_floor(data, "his stepdad burns him")["outcome"] == "immediate"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "why won't some abused kids speak up?",
+        "how long do I have to report fgm, is there a deadline?",
+    ],
+)
+def test_a_general_question_naming_a_harm_keeps_its_answer(text: str) -> None:
+    data = parse("ask_why_children_dont_tell", 0.8)
+    apply_floor(data, text)
+    assert data["intent"]["name"] == "ask_why_children_dont_tell"
+
+
+def test_a_question_that_tells_a_situation_takes_the_concern_path() -> None:
+    data = parse("ask_abuse_signs", 0.8)
+    result = apply_floor(data, "a year 6 boy says his stepdad burns him, what do I do?")
+    assert result["outcome"] == "ask"
+    assert data["intent"]["name"] == "start_disclosure"

@@ -35,7 +35,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.core import intent_cues, triage
+from bot.core import disclosure, intent_cues, triage
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,14 @@ def apply_floor(parse: dict[str, Any], text: str) -> dict[str, Any]:
         "classified": classified,
         "signs": signs,
     }
-    if outcome == "ask" and answers_as_question(intent.get("name")):
+    if (
+        outcome == "ask"
+        and answers_as_question(intent.get("name"))
+        and (not disclosure.is_question(text or "") or intent_cues.is_situation(text or ""))
+    ):
+        # Told as a situation (a statement, or a question whose clause tells one); a general
+        # question that only names a harm ("why do abused children not tell?") keeps its
+        # answer.
         result["overrode_intent"] = intent.get("name")
         parse[INTENT] = {"name": SITUATION_INTENT, "confidence": 1.0}
         ranking = [
