@@ -189,3 +189,12 @@ def test_serve_parts_are_reported_while_serve_runs(deployment: str) -> None:
     assert checks["serve: rasa server"]["ok"] is True
     processes.status_path().write_text(json.dumps({"pid": 2**22 + 12345, "parts": {}}))
     assert health.serve_checks() == []  # a serve that is no longer running says nothing
+
+
+def test_a_database_never_migrated_is_reported_not_raised(tmp_path: Path) -> None:
+    """Before the pager or the action server first ran (docs/deploy.md, a fresh install)."""
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    checks = by_name({"checks": health.database_checks(url, parse_local(NOW))})
+    assert checks["database"]["ok"] is True
+    assert checks["pager"]["ok"] is False and "no heartbeat table" in checks["pager"]["detail"]
+    assert checks["outbox"]["ok"] is False and "no outbox tables" in checks["outbox"]["detail"]

@@ -1,14 +1,20 @@
 """`safeguard serve` for real: a Rasa server and an action server, talked to over REST.
 
+The module's one `safeguard serve --role all` (this session's temp var directory, SQLite,
+loopback ports) is also killed part by part, near the end (`test_each_part_killed_...`):
+it shares the first Rasa start-up with the tests before it, to keep `make test` short.
+
 Needs the trained model that `make test` builds before pytest runs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -40,6 +46,8 @@ def server():  # noqa: ANN201
             "-m",
             "bot.commands.cli",
             "serve",
+            "--role",
+            "all",
             "--port",
             str(port),
             "--actions-port",
@@ -64,7 +72,9 @@ def server():  # noqa: ANN201
     if proc.poll() is not None or not any("[serve] ready" in x for x in lines):
         proc.kill()
         pytest.fail("safeguard serve did not become ready:\n" + "".join(lines[-40:]))
-    yield {"proc": proc, "port": port, "actions_port": actions_port}
+    # Keep reading its output (pages on the console, restarts), so a full pipe never blocks it.
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    yield {"proc": proc, "port": port, "actions_port": actions_port, "lines": lines}
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -117,6 +127,106 @@ def test_the_gateways_client_is_wired_by_serve(server) -> None:  # noqa: ANN001
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=60)  # noqa: S310 (loopback)
     assert refused.value.code == 401
+
+
+# -- each part killed under `serve --role all` (SIGKILL, as in a crash) ----------------------
+
+DANGER = "he has a knife and says he will stab her tonight"
+
+
+def wait_for(what: str, check, timeout: float, server: dict):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}:\n" + "".join(server["lines"][-40:]))
+
+
+def parts() -> dict[str, dict]:
+    from bot.commands import processes
+
+    return processes.read_status().get("parts", {})
+
+
+def restarted(name: str, times: int) -> dict | None:
+    part = parts().get(name) or {}
+    ok = part.get("state") == "running" and part.get("restarts") == times and part.get("pid")
+    return part if ok else None
+
+
+def kill(name: str) -> int:
+    pid = parts()[name]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 (loopback)
+            return answer.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def danger_is_answered_and_paged(server: dict, sender: str) -> None:
+    """999 first, and a page queued for the concern (in the concern's own transaction)."""
+    from bot.paging.pager import page_rows
+    from bot.records.concern_log import ConcernLog
+    from bot.records.db import make_engine
+
+    log = ConcernLog()
+    before = {c.reference for c in log.list()}
+    replies = post(server["port"], sender, DANGER)
+    assert replies and "999" in texts(replies)[0], texts(replies)
+    (concern,) = [c for c in log.list() if c.reference not in before]
+    assert concern.urgency == "immediate"
+    engine = make_engine()
+    try:
+        assert [r for r in page_rows(engine) if r["concern_ref"] == concern.reference]
+    finally:
+        engine.dispose()
+
+
+def test_each_part_killed_under_serve_all_danger_still_answered(server, capsys) -> None:  # noqa: ANN001
+    """Action server, then Rasa and (while Rasa restarts) the pager, each SIGKILLed: danger
+    is answered with 999 and paged throughout (the REST channel's fail-safe while the
+    action server is down); the supervisor restarts each; health shows it."""
+    from bot.commands.cli import main
+
+    rasa = f"http://127.0.0.1:{server['port']}/"
+    actions = f"http://127.0.0.1:{server['actions_port']}/health"
+    danger_is_answered_and_paged(server, "sk-up")
+
+    post(server["port"], "sk-actions", "hiya")
+    kill("action server")
+    assert not answers(actions)
+    danger_is_answered_and_paged(server, "sk-actions")
+    wait_for("the action server's restart", lambda: restarted("action server", 1), 60, server)
+    wait_for("the action server to answer", lambda: answers(actions), 60, server)
+    replies = post(server["port"], "sk-actions", "who do i call")
+    assert not texts(replies)[-1].startswith("I could not do that"), texts(replies)
+
+    kill("rasa server")
+    wait_for("the REST endpoint to go down", lambda: not answers(rasa), 10, server)
+    with pytest.raises(OSError):  # URLError too: connection refused while it loads
+        post(server["port"], "sk-rasa", DANGER)
+
+    old = kill("pager")
+    part = wait_for("the pager's restart", lambda: restarted("pager", 1), 30, server)
+    assert part["pid"] != old
+    capsys.readouterr()
+    main(["health", "--json", "--rasa-url", rasa.rstrip("/"), "--actions-url", actions])
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["serve: pager"]["ok"] and checks["serve: pager"]["restarts"] == 1
+    assert checks["serve: pager"]["last_exit"] == -signal.SIGKILL
+    assert checks["serve: action server"]["ok"] and checks["serve: action server"]["restarts"] == 1
+
+    wait_for("Rasa's restart", lambda: restarted("rasa server", 1), 30, server)
+    wait_for("Rasa to answer again", lambda: answers(rasa), 420, server)
+    danger_is_answered_and_paged(server, "sk-rasa")
+    assert server["proc"].poll() is None
 
 
 def test_sigterm_stops_both_servers(server) -> None:  # noqa: ANN001

@@ -38,6 +38,7 @@ CHECKS = {  # timer name: the safeguard command its service runs
     "spool-status": "spool status",
     "rota-gaps": "rota gaps",
     "retention-due": "retention due",
+    "pager-watch": "pager watch",
 }
 
 

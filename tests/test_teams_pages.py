@@ -65,6 +65,8 @@ def test_the_card_is_a_workflows_message_with_the_reference_and_no_child_data() 
         # why an updated page is sent again: a fixed phrase and a time
         # (bot.paging.outbox.update_page)
         "update",
+        # a yes/no flag: a direct notice from the pager watch (bot.paging.watch), no ack
+        "direct",
     }
 
 

@@ -52,6 +52,8 @@ def test_a_page_message_has_only_whitelisted_fields() -> None:
         # why an updated page is sent again: a fixed phrase and a time
         # (bot.paging.outbox.update_page)
         "update",
+        # a yes/no flag: a direct notice from the pager watch (bot.paging.watch), no ack
+        "direct",
     }
     with pytest.raises(dataclasses.FrozenInstanceError):
         message().category = "changed"  # type: ignore[misc]

@@ -178,19 +178,30 @@ def database_checks(url: str, now: datetime) -> list[dict[str, Any]]:
                     else f"DOWN: the last pass was {age:g}s ago (on {pagers[0]['host']})"
                 )
                 out.append(check("pager", alive, detail, pagers=pagers, age_s=age))
-        with factory() as session:
-            # Not yet delivered: a delivery waiting to be sent (or mid-send), and a page
-            # whose first step the pager has not started yet (no delivery rows so far).
-            pending = PageDelivery.status.in_((PENDING, CLAIMED))
-            unstarted = (Page.status == ACTIVE) & Page.step_started_at.is_(None)
-            waiting = (
-                session.scalar(select(func.count()).select_from(PageDelivery).where(pending))
-                or 0
-            ) + (session.scalar(select(func.count()).select_from(Page).where(unstarted)) or 0)
-            dues = [
-                session.scalar(select(func.min(PageDelivery.next_try_at)).where(pending)),
-                session.scalar(select(func.min(Page.created_at)).where(unstarted)),
-            ]
+        try:
+            with factory() as session:
+                # Not yet delivered: a delivery waiting to be sent (or mid-send), and a page
+                # whose first step the pager has not started yet (no delivery rows so far).
+                pending = PageDelivery.status.in_((PENDING, CLAIMED))
+                unstarted = (Page.status == ACTIVE) & Page.step_started_at.is_(None)
+                waiting = (
+                    session.scalar(select(func.count()).select_from(PageDelivery).where(pending))
+                    or 0
+                ) + (session.scalar(select(func.count()).select_from(Page).where(unstarted)) or 0)
+                dues = [
+                    session.scalar(select(func.min(PageDelivery.next_try_at)).where(pending)),
+                    session.scalar(select(func.min(Page.created_at)).where(unstarted)),
+                ]
+        except Exception as exc:  # noqa: BLE001 - e.g. no migration has run yet
+            out.append(
+                check(
+                    "outbox",
+                    False,
+                    f"no outbox tables ({type(exc).__name__}): start the pager to bring the "
+                    "schema up to date",
+                )
+            )
+            return out
         dues = [d for d in dues if d is not None]
         oldest = min(dues) if dues else None
         late_s = max(0.0, (to_db(now) - oldest).total_seconds()) if oldest is not None else 0.0

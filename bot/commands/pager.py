@@ -1,8 +1,10 @@
-"""`safeguard pager run|ack|notices`: the delivery loop, acknowledging, and worker notices.
+"""`safeguard pager run|ack|notices|watch`: the delivery loop, acknowledging, worker notices,
+and the watch that tells the on-call lead directly when the loop has stopped.
 
     safeguard pager run [--interval 1.0]
     safeguard pager ack ID [--by NAME]
     safeguard pager notices [--concern REF] [--all] [--json]
+    safeguard pager watch [--stale-after 120]
 
 `run` sends pages in the foreground until Ctrl-C (or SIGTERM) stops it cleanly; a gap in
 cover is printed loudly first. Transports: the console always; Telegram when
@@ -55,6 +57,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ack.add_argument("page", metavar="ID", help="page id or token")
     ack.add_argument("--by", metavar="NAME", help="who is acknowledging (default: your login)")
     ack.set_defaults(func=run_ack)
+
+    watch = actions.add_parser(
+        "watch",
+        help="tell the on-call lead directly when the pager has stopped (run from a timer)",
+        description=(
+            "Read the pager's heartbeat; when its last pass is older than --stale-after "
+            "seconds, send a notice (no child data) straight to the on-call lead through "
+            "Telegram, Teams or the console, not through the pager's outbox. Once per "
+            "outage (kept in SAFEGUARD_VAR/pager-watch.json); again after the pager is back "
+            "and stops again. Exit 0 alive or told, 1 the pager is down and nobody could be "
+            "told, or the database cannot be read."
+        ),
+    )
+    watch.add_argument(
+        "--stale-after", type=float, default=None, metavar="S",
+        help="seconds without a pass before the lead is told (default 120)",
+    )  # fmt: skip
+    watch.set_defaults(func=run_watch)
 
     notices = actions.add_parser(
         "notices",
@@ -182,6 +202,59 @@ def run_ack(args: argparse.Namespace) -> int:
             f"{result.worker_name} back on {result.worker_contact}."
         )
     return 0
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone  # heavy: imported on first use, not at start-up
+
+    from bot.config import settings  # heavy: imported on first use, not at start-up
+    from bot.paging import deployment  # heavy: imported on first use, not at start-up
+    from bot.paging.transports import (  # heavy: imported on first use, not at start-up
+        default_transports,
+    )
+    from bot.paging.watch import (  # heavy: imported on first use, not at start-up
+        PAGER_ALARM_S,
+        STATE_FILE,
+        watch,
+    )
+    from bot.records.db import make_engine  # heavy: imported on first use, not at start-up
+
+    stale = PAGER_ALARM_S if args.stale_after is None else args.stale_after
+    if stale <= 0:
+        print("safeguard pager watch: --stale-after must be positive", file=sys.stderr)
+        return 2
+    here = deployment.current()
+    engine = None
+    transports = {}
+    try:
+        engine = make_engine()
+        transports = default_transports()
+        result = watch(
+            engine,
+            here.roster(),
+            transports,
+            datetime.now(timezone.utc).replace(tzinfo=None),
+            here.now(),
+            settings.var_dir() / STATE_FILE,
+            stale_after=stale,
+        )
+    except Exception as exc:  # noqa: BLE001 - the journal must say it, whatever it was
+        first = (str(exc).splitlines() or [""])[0][:200]
+        print(
+            f"!!! safeguard pager watch: cannot check the pager ({type(exc).__name__}: {first})",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        for transport in transports.values():
+            close = getattr(transport, "close", None)
+            if close:
+                close()
+        if engine is not None:
+            engine.dispose()
+    line = f"pager watch: {result.detail}"
+    print(f"!!! {line}" if result.state == "unsent" else line, flush=True)
+    return 1 if result.state == "unsent" else 0
 
 
 def run_notices(args: argparse.Namespace) -> int:

@@ -46,6 +46,9 @@ class PageMessage:
     # Why a page that was already under way is being sent again: a fixed phrase and a time
     # ("danger reported again at 21:52"), never anything about the child (bot.paging.pager).
     update: str = ""
+    # Sent straight through a transport, not from a page (bot.paging.watch: the pager itself
+    # is down): no acknowledgement button, nothing to acknowledge.
+    direct: bool = False
 
     @property
     def ack_data(self) -> str:
@@ -54,10 +57,20 @@ class PageMessage:
 
     @property
     def headline(self) -> str:
+        if self.direct:
+            return f"SAFEGUARD NOTICE - {self.urgency.upper()} - {self.concern_ref}"
         kind = "SAFEGUARDING PAGE - UPDATE" if self.update else "SAFEGUARDING PAGE"
         return f"{kind} - {self.urgency.upper()} - concern {self.concern_ref}"
 
     def lines(self) -> list[str]:
+        if self.direct:
+            return [
+                self.headline,
+                self.worker_name,
+                f"Look: {self.worker_contact}",
+                f"Sent as: {self.step_label}. There is nothing to acknowledge.",
+                "No details about any child are in this notice.",
+            ]
         out = [self.headline]
         if self.update:
             out.append(f"Update: {self.update}.")
@@ -121,8 +134,14 @@ def adaptive_card(message: PageMessage) -> dict[str, Any]:
         {"title": "Urgency", "value": card_value(message.urgency.upper())},
         {"title": "Concern ref", "value": card_value(message.concern_ref)},
         {"title": "Category", "value": card_value(message.category)},
-        {"title": "Worker", "value": card_value(message.worker_name)},
-        {"title": "Call back on", "value": card_value(message.worker_contact)},
+        {
+            "title": "What" if message.direct else "Worker",
+            "value": card_value(message.worker_name, 200 if message.direct else 120),
+        },
+        {
+            "title": "Look" if message.direct else "Call back on",
+            "value": card_value(message.worker_contact),
+        },
         {"title": "Paged as", "value": card_value(message.step_label)},
     ]
     return {
@@ -149,9 +168,12 @@ def adaptive_card(message: PageMessage) -> dict[str, Any]:
                             "type": "TextBlock",
                             "wrap": True,
                             "text": (
-                                "No details about the child are sent by page; call the worker "
-                                f"back. Acknowledge with `safeguard pager ack {message.page_id}` "
-                                "or the Telegram button."
+                                "A direct notice: there is nothing to acknowledge. No details "
+                                "about any child are in it."
+                                if message.direct
+                                else "No details about the child are sent by page; call the "
+                                "worker back. Acknowledge with `safeguard pager ack "
+                                f"{message.page_id}` or the Telegram button."
                             ),
                         },
                     ],
@@ -254,7 +276,9 @@ class TelegramTransport:
         try:
             self._run(
                 lambda bot: bot.send_message(
-                    chat_id=int(address), text=message.text(), reply_markup=markup
+                    chat_id=int(address),
+                    text=message.text(),
+                    reply_markup=None if message.direct else markup,
                 )
             )
         except TelegramError as exc:
