@@ -89,3 +89,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+TRAINED_MODEL = ROOT / "models" / "safeguard.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def trained_agent():  # noqa: ANN201
+    """The trained Rasa model, loaded once for the tests that only parse text with it
+    (loading takes about 30 s on this machine; each test file loading its own cost that
+    much of `make test` again). Parse only: a test that handles whole turns loads its own
+    agent after the project's Rasa patches are installed (tests/test_replies_rasa.py)."""
+    if not TRAINED_MODEL.exists():
+        pytest.fail(
+            f"no trained model at {TRAINED_MODEL}: run `make train` (make test trains first)"
+        )
+    from rasa.core.agent import Agent  # heavy: Rasa and TensorFlow load only for these tests
+
+    return Agent.load(str(TRAINED_MODEL))

@@ -13,9 +13,6 @@ import asyncio
 
 import pytest
 
-from tests.conftest import ROOT
-
-MODEL = ROOT / "models" / "safeguard.tar.gz"
 pytestmark = pytest.mark.rasa
 
 INTERRUPTING = {"correct_answer", "cancel", "pause"}
@@ -57,12 +54,8 @@ ANSWERS = [
 
 
 @pytest.fixture(scope="module")
-def agent():  # noqa: ANN201
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test trains first)")
-    from rasa.core.agent import Agent
-
-    return Agent.load(str(MODEL))
+def agent(trained_agent):  # noqa: ANN001, ANN201
+    return trained_agent
 
 
 @pytest.mark.parametrize("answer", ANSWERS)

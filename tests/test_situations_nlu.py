@@ -15,9 +15,6 @@ import asyncio
 
 import pytest
 
-from tests.conftest import ROOT
-
-MODEL = ROOT / "models" / "safeguard.tar.gz"
 pytestmark = pytest.mark.rasa
 
 CONCERN_PATH = {"start_disclosure", "report_danger", "emergency"}
@@ -44,12 +41,8 @@ SITUATIONS = [
 
 
 @pytest.fixture(scope="module")
-def agent():  # noqa: ANN201
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test trains first)")
-    from rasa.core.agent import Agent
-
-    return Agent.load(str(MODEL))
+def agent(trained_agent):  # noqa: ANN001, ANN201
+    return trained_agent
 
 
 def intent_of(agent, text: str) -> str:  # noqa: ANN001
