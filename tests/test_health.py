@@ -198,3 +198,21 @@ def test_a_database_never_migrated_is_reported_not_raised(tmp_path: Path) -> Non
     assert checks["database"]["ok"] is True
     assert checks["pager"]["ok"] is False and "no heartbeat table" in checks["pager"]["detail"]
     assert checks["outbox"]["ok"] is False and "no outbox tables" in checks["outbox"]["detail"]
+
+
+@pytest.mark.parametrize(
+    "given, checked",
+    [
+        ("http://127.0.0.1:5155", "http://127.0.0.1:5155/health"),
+        ("http://127.0.0.1:5155/", "http://127.0.0.1:5155/health"),
+        ("127.0.0.1:5155", "http://127.0.0.1:5155/health"),
+        ("http://127.0.0.1:5155/health", "http://127.0.0.1:5155/health"),
+    ],
+)
+def test_a_bare_action_server_address_is_checked_at_its_open_health_path(
+    given: str, checked: str
+) -> None:
+    """Every other path of the action server refuses an unsigned call with 401."""
+    args = types.SimpleNamespace(actions_url=given)
+    config = types.SimpleNamespace(actions_address=None)
+    assert health.actions_url(args, config) == checked

@@ -94,11 +94,11 @@ def rasa_urls(args: argparse.Namespace, config: Any) -> list[str]:  # noqa: ANN4
 
 
 def actions_url(args: argparse.Namespace, config: Any) -> str:  # noqa: ANN401
-    if args.actions_url:
-        return args.actions_url.rstrip("/")
-    address = config.actions_address or DEFAULT_ACTIONS
-    base = address if "://" in address else f"http://{address}"
-    return f"{base.rstrip('/')}/health"
+    """The action server's open liveness path: every other path refuses an unsigned call
+    (401), so a bare address given on the command line is checked at /health."""
+    address = args.actions_url or config.actions_address or DEFAULT_ACTIONS
+    base = (address if "://" in address else f"http://{address}").rstrip("/")
+    return base if base.endswith("/health") else f"{base}/health"
 
 
 def utc_now() -> datetime:
