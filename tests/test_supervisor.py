@@ -125,3 +125,54 @@ def test_stop_quietly_ignores_a_second_interrupt(tmp_path: Path) -> None:
     assert seen == [signal.SIG_IGN]
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
     assert sup.parts["rasa server"].proc.poll() is not None
+
+
+def test_a_part_that_keeps_failing_tells_the_lead_once_per_streak(sup) -> None:  # noqa: ANN001
+    told: list[str] = []
+    sup.on_keeps_failing = told.append
+    sup.start("action server", DIES)
+    for _ in range(2):
+        exited(sup, "action server")
+        sup.clock_.at = sup.parts["action server"].restart_at
+        sup.check()
+    assert told == []  # two failures: restarting is enough
+    exited(sup, "action server")
+    assert told == ["action server"]  # the third in a row: the lead is told
+    for _ in range(3):
+        sup.clock_.at = sup.parts["action server"].restart_at
+        sup.check()
+        exited(sup, "action server")
+    assert told == ["action server"]  # once for this streak, not on every restart
+    sup.clock_.at = sup.parts["action server"].restart_at
+    sup.check()
+    sup.clock_.at += 61  # a stable run ends the streak
+    exited(sup, "action server")
+    for _ in range(2):
+        sup.clock_.at = sup.parts["action server"].restart_at
+        sup.check()
+        exited(sup, "action server")
+    assert told == ["action server", "action server"]  # a new streak is told again
+    assert any("keeps failing" in line for line in sup.lines)
+
+
+def test_telling_the_lead_never_stops_the_supervisor(sup) -> None:  # noqa: ANN001
+    def broken(name: str) -> None:
+        raise OSError("no database")
+
+    sup.on_keeps_failing = broken
+    sup.keeps_failing_after = 1
+    sup.start("pager", DIES)
+    exited(sup, "pager")
+    assert sup.parts["pager"].state == "restarting"
+    assert any("could not tell the lead: OSError" in line for line in sup.lines)
+
+
+def test_the_notice_is_the_notify_failure_command_in_its_own_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[list[str]] = []
+    monkeypatch.setattr(processes.subprocess, "Popen", lambda cmd, **kw: started.append(cmd))
+    processes.notify_keeps_failing("action server")
+    assert started == [
+        [sys.executable, "-m", "bot.commands.cli", "notify-failure", "serve-action-server"]
+    ]

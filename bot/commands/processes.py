@@ -63,8 +63,15 @@ def is_loopback(host: str) -> bool:
 def action_server_cmd(port: int, host: str = LOOPBACK) -> list[str]:
     """The action server (bot/rasa/action_server.py: rasa_sdk that obeys Rasa's secret only)."""
     return [
-        sys.executable, "-m", "bot.rasa.action_server",
-        "--actions", "actions", "--port", str(port), "--host", host,
+        sys.executable,
+        "-m",
+        "bot.rasa.action_server",
+        "--actions",
+        "actions",
+        "--port",
+        str(port),
+        "--host",
+        host,
     ]
 
 
@@ -313,6 +320,9 @@ class ProcessGroup:
 RESTART_FIRST_S = 1.0
 RESTART_MAX_S = 30.0
 RESTART_STABLE_S = 60.0
+# A part that has died this many times in a row (none of its runs lasting RESTART_STABLE_S)
+# keeps failing: the on-call lead is told once for that streak (`on_keeps_failing`).
+KEEPS_FAILING_AFTER = 3
 
 
 @dataclass
@@ -329,6 +339,7 @@ class Part:
     started_at: float = 0.0
     restart_at: float | None = None
     last_exit: int | None = None
+    told: bool = False  # the lead was told about the current streak of failures
 
     def report(self) -> dict:
         return {
@@ -356,6 +367,8 @@ class Supervisor:
         clock=time.monotonic,  # noqa: ANN001
         report=None,  # noqa: ANN001
         status_file: Path | None | bool = None,
+        on_keeps_failing=None,  # noqa: ANN001 - called with the part's name, once per streak
+        keeps_failing_after: int = KEEPS_FAILING_AFTER,
     ) -> None:
         self.group = group or ProcessGroup()
         self.restart = restart
@@ -366,6 +379,8 @@ class Supervisor:
         self.report = report or (lambda line: print(line, file=sys.stderr, flush=True))
         self.status_file = status_file
         self.parts: dict[str, Part] = {}
+        self.on_keeps_failing = on_keeps_failing
+        self.keeps_failing_after = keeps_failing_after
 
     def start(self, name: str, cmd: list[str], **kwargs) -> subprocess.Popen:  # noqa: ANN003
         part = self.parts.get(name) or Part(name, cmd, kwargs)
@@ -396,7 +411,10 @@ class Supervisor:
                     self._write_status()
                     return part.name, code
                 ran = now - part.started_at
-                part.failures = 1 if ran >= self.stable_after else part.failures + 1
+                if ran >= self.stable_after:
+                    part.failures, part.told = 1, False  # a new streak
+                else:
+                    part.failures += 1
                 wait = self.delay(part)
                 part.state = "restarting"
                 part.restart_at = now + wait
@@ -404,6 +422,20 @@ class Supervisor:
                     f"[serve] the {part.name} stopped (exit {code}); restarting it in "
                     f"{wait:g}s (restart {part.restarts + 1}); the rest keep serving"
                 )
+                if (
+                    part.failures >= self.keeps_failing_after
+                    and not part.told
+                    and self.on_keeps_failing is not None
+                ):
+                    part.told = True
+                    self.report(
+                        f"[serve] the {part.name} keeps failing ({part.failures} times in a "
+                        "row): telling the on-call lead"
+                    )
+                    try:
+                        self.on_keeps_failing(part.name)
+                    except Exception as exc:  # noqa: BLE001 - serving goes on
+                        self.report(f"[serve] could not tell the lead: {type(exc).__name__}")
             elif part.state == "restarting" and part.restart_at is not None:
                 if now >= part.restart_at:
                     part.restarts += 1
@@ -442,6 +474,18 @@ def status_path() -> Path:
     from bot.config import settings  # heavy: imported on first use, not at start-up
 
     return settings.var_dir() / STATUS_FILE
+
+
+def notify_keeps_failing(name: str) -> None:
+    """Tell the on-call lead that a part of `safeguard serve` keeps failing: the same page
+    as systemd's OnFailure= sends (`safeguard notify-failure`, no child data), run as its own
+    process so a broken database or transport never blocks the supervisor."""
+    unit = "serve-" + "-".join(name.split())
+    subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        [sys.executable, "-m", "bot.commands.cli", "notify-failure", unit],
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def write_status(parts: dict[str, dict], path: Path | None = None) -> None:

@@ -126,7 +126,9 @@ def run(args: argparse.Namespace) -> int:
     wanted = {"actions", "pager", "rasa"} if role == "all" else {role}
     # All three here: a part that dies is restarted with back-off while the others keep
     # serving. One role (a systemd unit): stop with its exit code, and systemd restarts it.
-    group = processes.Supervisor(restart=role == "all")
+    group = processes.Supervisor(
+        restart=role == "all", on_keeps_failing=processes.notify_keeps_failing
+    )
     processes.raise_stop_on_sigterm()
     try:
         started = []
@@ -156,8 +158,12 @@ def run(args: argparse.Namespace) -> int:
         actions_up = actions is None or processes.wait_for_http(
             f"http://{processes.probe_host(actions_host)}:{args.actions_port}/health", 60, actions
         )
-        if rasa is not None and actions_up and processes.wait_for_http(
-            f"http://{processes.probe_host(rasa_host)}:{args.port}/", 180, rasa
+        if (
+            rasa is not None
+            and actions_up
+            and processes.wait_for_http(
+                f"http://{processes.probe_host(rasa_host)}:{args.port}/", 180, rasa
+            )
         ):
             print(
                 f"[serve] ready: POST http://{processes.probe_host(rasa_host)}:{args.port}"
