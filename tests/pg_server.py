@@ -412,6 +412,37 @@ def data_dir(url: str) -> Path | None:
     return _servers[url].data_dir()
 
 
+def raw_bytes_on_disk(url: str) -> bytes:
+    """Every byte the PostgreSQL server behind `url` keeps on disk, after a CHECKPOINT (the
+    tests that prove a child's words never reach the disk in clear). A server whose files
+    this machine cannot read fails the test with one line: it is never skipped."""
+    import sqlalchemy as sa
+
+    data = data_dir(url)
+    if data is None:
+        pytest.fail(
+            f"{POSTGRES.env} points at a PostgreSQL server whose files this machine cannot "
+            "read, and these tests read its bytes on disk: use a server on this machine "
+            f"(run as its owner, or as root) or unset {POSTGRES.env} so the harness starts "
+            "its own",
+            pytrace=False,
+        )
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("CHECKPOINT"))
+    finally:
+        engine.dispose()
+    chunks = []
+    for path in data.rglob("*"):
+        if path.is_file():
+            try:
+                chunks.append(path.read_bytes())
+            except OSError:
+                continue
+    return b"".join(chunks)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """SQLAlchemy URL of an empty database: SAFEGUARD_TEST_PG_URL's, or a throwaway loopback

@@ -156,22 +156,8 @@ def raw_db_bytes(url: str, store) -> bytes:  # noqa: ANN001
         path = Path(url.split("sqlite:///", 1)[1])
         store.engine.dispose()
         return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*") if p.is_file())
-    data = pg_server.data_dir(url)
-    if data is None:
-        pytest.skip(
-            "the PostgreSQL server at SAFEGUARD_TEST_PG_URL is not on this machine (or will not"
-            " say where its files are): its raw bytes on disk cannot be read"
-        )
-    with store.engine.connect() as connection:
-        connection.execute(sa.text("CHECKPOINT"))
-    chunks = []
-    for path in data.rglob("*"):
-        if path.is_file():
-            try:
-                chunks.append(path.read_bytes())
-            except OSError:
-                continue
-    return b"".join(chunks)
+    store.engine.dispose()
+    return pg_server.raw_bytes_on_disk(url)
 
 
 def all_texts_with_key(store) -> str:  # noqa: ANN001

@@ -51,24 +51,7 @@ AFTER_RESTART = [
 
 
 def raw_bytes(url: str) -> bytes:
-    data = pg_server.data_dir(url)
-    if data is None:
-        pytest.skip(
-            "the PostgreSQL server at SAFEGUARD_TEST_PG_URL is not on this machine (or will not"
-            " say where its files are): its raw bytes on disk cannot be read"
-        )
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        connection.execute(sa.text("CHECKPOINT"))
-    engine.dispose()
-    chunks = []
-    for path in data.rglob("*"):
-        if path.is_file():
-            try:
-                chunks.append(path.read_bytes())
-            except OSError:
-                continue
-    return b"".join(chunks)
+    return pg_server.raw_bytes_on_disk(url)
 
 
 def start_rasa(env: dict[str, str], port: int, actions_port: int, endpoints: Path, log: Path):  # noqa: ANN201
