@@ -187,7 +187,7 @@ def test_a_missing_file_is_a_plain_error(tmp_path: Path) -> None:
         ("signs of sexual abuse", "sexual"),
         ("what counts as emotional abuse", "emotional"),
         ("what is physical abuse", "physical"),
-        ("what is fabricated or induced illness", "physical"),
+        ("explain fabricated or induced illness", "physical"),
         ("how do i know if a child is being groomed", "grooming"),
         ("signs of online grooming", "grooming"),
         ("is sexting abuse", "online"),

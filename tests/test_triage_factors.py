@@ -221,7 +221,7 @@ def test_every_row_has_a_case() -> None:
     [
         ("she says her step dad smacks her hard", "ask", "urgent"),
         ("he has a gun", "immediate", "immediate"),
-        ("what are the signs of neglect?", "routine", "routine"),
+        ("which signs point to neglect?", "routine", "routine"),
         ("she was hit by her dad when she was four and he died in 2015", "urgent", "urgent"),
     ],
 )
