@@ -135,6 +135,19 @@ _SENTENCE_END = {".", "!", "?", ";", "\u2026", "...", "..", "\n"}
 # --------------------------------------------------------------------------- schema
 
 
+def snake_case_id(value: str) -> str:
+    """A rule's or a combination row's id: lower_snake_case (a reader greps for it)."""
+    if not RULE_ID.match(value):
+        raise ValueError(f"{value!r} must be lower_snake_case")
+    return value
+
+
+def not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
 class CueList(BaseModel):
     """Words that change what a sign means (negation, time, hypothetical...)."""
 
@@ -173,17 +186,9 @@ class Rule(BaseModel):
     class Config:
         extra = "forbid"
 
-    @validator("id")
-    def _id(cls, value: str) -> str:  # noqa: N805
-        if not RULE_ID.match(value):
-            raise ValueError(f"{value!r} must be lower_snake_case")
-        return value
+    _id = validator("id", allow_reuse=True)(lambda cls, value: snake_case_id(value))
 
-    @validator("sign", "why")
-    def _text(cls, value: str) -> str:  # noqa: N805
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
+    _text = validator("sign", "why", allow_reuse=True)(lambda cls, value: not_blank(value))
 
     @validator("source")
     def _has_source(cls, value: list[Source]) -> list[Source]:  # noqa: N805
@@ -229,11 +234,7 @@ class Combination(BaseModel):
     class Config:
         extra = "forbid"
 
-    @validator("id")
-    def _id(cls, value: str) -> str:  # noqa: N805
-        if not RULE_ID.match(value):
-            raise ValueError(f"{value!r} must be lower_snake_case")
-        return value
+    _id = validator("id", allow_reuse=True)(lambda cls, value: snake_case_id(value))
 
     @validator("when")
     def _when(cls, value: list[str]) -> list[str]:  # noqa: N805
@@ -241,11 +242,7 @@ class Combination(BaseModel):
             raise ValueError("give at least one factor")
         return value
 
-    @validator("why")
-    def _why(cls, value: str) -> str:  # noqa: N805
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
+    _why = validator("why", allow_reuse=True)(lambda cls, value: not_blank(value))
 
     def fits(self, factors: set[str]) -> bool:
         return set(self.when) <= factors and not set(self.unless) & factors
