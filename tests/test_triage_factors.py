@@ -11,18 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.core.datafile import DataFileError
 from bot.core.triage import (
     FACTORS,
     OUTCOMES,
-    RULES_PATH,
     Assessment,
     Detector,
     detector,
     load_rules,
 )
+from tests.test_triage import write_rules
 
 
 def assess(text: str) -> Assessment:
@@ -238,14 +237,6 @@ def test_the_message_outcome_is_its_highest_sign() -> None:
 
 
 # ------------------------------------------------------------------ the table is data
-
-
-def write_rules(tmp_path: Path, change) -> Path:  # noqa: ANN001
-    data = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
-    change(data)
-    path = tmp_path / "danger_rules.yml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def test_the_first_fitting_row_decides(tmp_path: Path) -> None:
