@@ -73,6 +73,13 @@ def answers_as_question(intent_name: str | None) -> bool:
 # --------------------------------------------------------------------------- 1. cue guard
 
 
+def set_intent(parse: dict[str, Any], name: str, confidence: float) -> None:
+    """Make `name` the parse's intent, first in its ranking (in place)."""
+    parse[INTENT] = {"name": name, "confidence": confidence}
+    ranking = [r for r in parse.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
+    parse[INTENT_RANKING_KEY] = [{"name": name, "confidence": confidence}, *ranking]
+
+
 def apply_cues(parse: dict[str, Any], text: str) -> str | None:
     """Demote a gated intent without its cue in `parse` (in place); the demoted name."""
     intent = parse.get(INTENT) or {}
@@ -80,10 +87,7 @@ def apply_cues(parse: dict[str, Any], text: str) -> str | None:
     kept = intent_cues.gate(name, text)
     if kept == name:
         return None
-    confidence = intent.get("confidence", 0.0)
-    parse[INTENT] = {"name": kept, "confidence": confidence}
-    ranking = [r for r in parse.get(INTENT_RANKING_KEY) or [] if r.get("name") != kept]
-    parse[INTENT_RANKING_KEY] = [{"name": kept, "confidence": confidence}, *ranking]
+    set_intent(parse, kept, intent.get("confidence", 0.0))
     return name
 
 
@@ -151,16 +155,10 @@ def apply_floor(parse: dict[str, Any], text: str) -> dict[str, Any]:
         # question that only names a harm ("why do abused children not tell?") keeps its
         # answer.
         result["overrode_intent"] = intent.get("name")
-        parse[INTENT] = {"name": SITUATION_INTENT, "confidence": 1.0}
-        ranking = [
-            r for r in parse.get(INTENT_RANKING_KEY) or [] if r.get("name") != SITUATION_INTENT
-        ]
-        parse[INTENT_RANKING_KEY] = [{"name": SITUATION_INTENT, "confidence": 1.0}, *ranking]
+        set_intent(parse, SITUATION_INTENT, 1.0)
     if detected == "immediate" and intent.get("name") not in DANGER_INTENTS:
         result["overrode_intent"] = intent.get("name")
-        parse[INTENT] = {"name": DANGER_INTENT, "confidence": 1.0}
-        ranking = [r for r in parse.get(INTENT_RANKING_KEY) or [] if r.get("name") != DANGER_INTENT]
-        parse[INTENT_RANKING_KEY] = [{"name": DANGER_INTENT, "confidence": 1.0}, *ranking]
+        set_intent(parse, DANGER_INTENT, 1.0)
     return result
 
 
