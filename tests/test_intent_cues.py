@@ -74,6 +74,9 @@ def test_real_corrections_are_kept(request_text: str) -> None:
         ("cancel", "she said stop it"),
         ("pause", "wait until mum is asleep"),
         ("cancel", "i just want it all to stop and go away and nobody to find out ever"),
+        # A name and reference at the identity question once scored 0.63 as `emergency`.
+        ("emergency", "Maisie, ref 4471"),
+        ("emergency", "her nan's flat above the chip shop"),
     ],
 )
 def test_a_childs_words_are_not_commands(intent: str, answer: str) -> None:
@@ -84,7 +87,14 @@ def test_a_childs_words_are_not_commands(intent: str, answer: str) -> None:
 
 @pytest.mark.parametrize(
     ("intent", "command"),
-    [("cancel", "cancel"), ("cancel", "stop, i've changed my mind"), ("pause", "hold on")],
+    [
+        ("cancel", "cancel"),
+        ("cancel", "stop, i've changed my mind"),
+        ("pause", "hold on"),
+        ("emergency", "999"),
+        ("emergency", "need the police here"),
+        ("emergency", "someone is in danger"),
+    ],
 )
 def test_short_commands_are_kept(intent: str, command: str) -> None:
     parse = {"intent": {"name": intent, "confidence": 0.9}, "intent_ranking": []}

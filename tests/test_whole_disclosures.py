@@ -55,7 +55,10 @@ class OrgStack(Stack):
     """The fail-safe test stack for one organisation, its clock in a file."""
 
     def __init__(self, root: Path, org: str) -> None:
-        super().__init__(root)
+        # These conversations test the dialogue, not the action time-out (test_failsafe
+        # does): on a loaded 2-core CI machine an action once took over the 3-second test
+        # default and the worker got the "not responding" reply mid-disclosure.
+        super().__init__(root, action_timeout=20)
         self.org = org
         self.now_file = root / "now"
         self.now_file.write_text("2026-12-07T10:00\n")
