@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bot.core.phrases import (
+    _VERDICTS_KEPT,
     SENTENCE_WORDS,
     WORDS,
     Anchors,
@@ -225,6 +226,11 @@ def test_a_key_runs_only_where_every_required_word_of_a_pattern_is(nlp) -> None:
     assert group.may_match({"she", "went", "to", "them"})
     assert group.may_match({"went", "to", "the", "men"})
     assert not group.may_match({"she", "went", "home"})  # "went" alone: the Matcher is not run
+    # Verdicts are remembered per set of held slots, and the memory stays bounded.
+    assert group.may_match({"went", "to", "them"}) and not group.may_match({"went"})
+    group.verdicts.update({-i: True for i in range(1, _VERDICTS_KEPT + 1)})
+    assert not group.may_match({"to", "home"})  # a mask not seen before
+    assert len(group.verdicts) == 1
     doc = nlp("She went home. Later she went back to them.")
     assert [doc[m.start : m.end].text for m in matcher.find(doc, _sentences(doc))] == [
         "went back to them"

@@ -452,6 +452,9 @@ class Match(NamedTuple):
     end: int
 
 
+_VERDICTS_KEPT = 4096
+
+
 @dataclass
 class _Group:
     key: str
@@ -467,13 +470,25 @@ class _Group:
     bits_of: dict[str, int] = field(default_factory=dict)
     """word -> the bits of the slots that hold it"""
 
+    verdicts: dict[int, bool] = field(default_factory=dict)
+    """held slots (a bit mask) -> whether some pattern's needs are met: a rule with many
+    phrases has many needs, and the same few masks come back sentence after sentence."""
+
     def may_match(self, words: Iterable[str]) -> bool:
         """Could some pattern match text made of these words?"""
         held = 0
         bits_of = self.bits_of
         for word in words:
             held |= bits_of.get(word, 0)
-        return any(need & held == need for need in self.needs)
+        if not held:
+            return False
+        verdict = self.verdicts.get(held)
+        if verdict is None:
+            if len(self.verdicts) >= _VERDICTS_KEPT:
+                self.verdicts.clear()  # bounded in a long-running server
+            verdict = any(need & held == need for need in self.needs)
+            self.verdicts[held] = verdict
+        return verdict
 
 
 @dataclass
