@@ -6,8 +6,10 @@ or by passing `when=` explicitly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -106,4 +108,25 @@ def trained_agent():  # noqa: ANN201
         )
     from rasa.core.agent import Agent  # heavy: Rasa and TensorFlow load only for these tests
 
-    return Agent.load(str(TRAINED_MODEL))
+    # Rasa's own model load, whatever this process has patched: this agent is also the
+    # reference the faster load is compared with (tests/test_rasa_patches.py).
+    with rasas_own_model_load():
+        return Agent.load(str(TRAINED_MODEL))
+
+
+@contextlib.contextmanager
+def rasas_own_model_load() -> Iterator[None]:
+    """Rasa's own `RasaModel.load` for the duration, even if bot.rasa.server installed its
+    faster one in this process; ours is put back afterwards."""
+    from bot.rasa import patches
+
+    if not patches.is_replaced(patches.MODEL_LOAD):
+        yield
+        return
+    owner, name = patches.MODEL_LOAD.owner()
+    ours = vars(owner)[name]
+    patches.restore(patches.MODEL_LOAD)
+    try:
+        yield
+    finally:
+        patches.replace(patches.MODEL_LOAD, ours)

@@ -34,6 +34,7 @@ SERVER_PATCHES = (
     patches.CURRENT_TURN_ONLY,
     patches.SIGNED_ACTION_CALLS,
     patches.ORGANISATION_SLOT,
+    patches.MODEL_LOAD,
 )
 OTHER_VERSION = "3.7.0"
 VERSION_LINE = (
@@ -76,7 +77,7 @@ def test_the_registry_holds_every_patch_once_each_saying_what_and_why() -> None:
     patches.check_all()  # and every one fits the Rasa installed
 
 
-def test_the_server_installs_its_six_and_its_docstring_lists_every_patch() -> None:
+def test_the_server_installs_its_patches_and_its_docstring_lists_every_patch() -> None:
     assert all(patches.is_replaced(patch) for patch in SERVER_PATCHES)
     doc = rasa_server.__doc__ or ""
     constants = {v.name: k for k, v in vars(patches).items() if isinstance(v, patches.Patch)}
@@ -98,6 +99,52 @@ def test_each_server_patch_replaces_its_target_and_can_be_restored(patch: patche
 
 
 # -- what each patch changes -----------------------------------------------------------------
+
+
+@pytest.mark.rasa
+def test_a_model_loaded_without_a_training_step_predicts_as_rasas_own(trained_agent) -> None:  # noqa: ANN001
+    """MODEL_LOAD: the same intents, confidences, entities and next actions as a model
+    loaded by Rasa's own load (the `trained_agent` fixture loads with Rasa's own)."""
+    import yaml
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import UserMessage
+
+    from tests.conftest import TRAINED_MODEL
+
+    assert patches.is_replaced(patches.MODEL_LOAD)
+    ours = Agent.load(str(TRAINED_MODEL))
+    holdout = yaml.safe_load((ROOT / "tests" / "data" / "nlu_holdout.yml").read_text("utf-8"))
+    texts = [
+        line[2:]
+        for block in holdout["nlu"]
+        for line in block.get("examples", "").splitlines()
+        if line.startswith("- ")
+    ][::8]
+    assert len(texts) > 40
+
+    def parsed(agent: Agent, text: str) -> tuple:
+        result = asyncio.run(agent.parse_message(text))
+        ranking = [(r["name"], round(r["confidence"], 5)) for r in result["intent_ranking"]]
+        entities = [(e["entity"], e["start"], e["end"]) for e in result.get("entities", [])]
+        return result["intent"]["name"], ranking, entities
+
+    differ = [t for t in texts if parsed(ours, t) != parsed(trained_agent, t)]
+    assert differ == []
+
+    def next_actions(agent: Agent, messages: list[str]) -> list[tuple[str, float]]:
+        sender = "model-load-" + str(len(messages))
+        predicted = []
+        for message in messages:
+            asyncio.run(agent.processor.log_message(UserMessage(message, sender_id=sender)))
+            tracker = asyncio.run(agent.processor.fetch_tracker_with_initial_session(sender))
+            best = agent.processor.predict_next_with_tracker(tracker)
+            assert best is not None
+            top = max(best["scores"], key=lambda s: s["score"])
+            predicted.append((top["action"], round(top["score"], 5)))
+        return predicted
+
+    conversation = ["hello", "a boy in my group told me his uncle hurts him", "no"]
+    assert next_actions(ours, conversation) == next_actions(trained_agent, conversation)
 
 
 def test_action_result_schema_is_checked_once_not_per_reply(monkeypatch) -> None:  # noqa: ANN001

@@ -11,7 +11,7 @@ override must take the parameters Rasa calls it with. Upgrading Rasa: read each 
 below against the new Rasa's source, then update `RASA_VERSION`.
 
 Who applies them: bot/rasa/server.py (`install`, the Rasa server's launcher) the first
-six; bot/rasa/channels/rest.py the action wait; bot/rasa/tracker_store.py overrides the
+seven; bot/rasa/channels/rest.py the action wait; bot/rasa/tracker_store.py overrides the
 SQL store's `_retrieve` in its own subclass. The launcher checks all of them (`check_all`)
 before Rasa starts, so a stale patch stops the server with one line.
 """
@@ -181,6 +181,21 @@ TRACKER_RETRIEVE = Patch(
     override="bot.rasa.tracker_store.ProtectedSQLTrackerStore",
 )
 
+MODEL_LOAD = Patch(
+    name="model_load",
+    target="rasa.utils.tensorflow.models.RasaModel.load",
+    kind="replaced",
+    what="a model loaded for prediction is built by its first prediction, with the saved "
+    "weights restored as its variables are made; loading to fine-tune is Rasa's own",
+    why="Rasa built each model by tracing and running one training step (gradients, "
+    "optimizer) before overwriting the weights: about half of every Rasa start, for each "
+    "restart of a crashed server and every test stack; predictions are the same",
+    uses=(
+        "rasa.utils.tensorflow.models.RasaModel.run_inference",
+        "rasa.utils.tensorflow.constants.LEARNING_RATE",
+    ),
+)
+
 PATCHES: tuple[Patch, ...] = (
     ACTION_RESULT_SCHEMA,
     EVENT_LOOKUP,
@@ -188,6 +203,7 @@ PATCHES: tuple[Patch, ...] = (
     CURRENT_TURN_ONLY,
     SIGNED_ACTION_CALLS,
     ORGANISATION_SLOT,
+    MODEL_LOAD,
     ACTION_WAIT,
     TRACKER_RETRIEVE,
 )
