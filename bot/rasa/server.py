@@ -206,7 +206,7 @@ def load_models_without_a_training_step() -> None:
     if patches.is_replaced(patches.MODEL_LOAD):
         return
     import tensorflow as tf  # heavy: imported on first use, not at start-up
-    from rasa.utils.tensorflow.constants import LEARNING_RATE
+    from rasa.utils.tensorflow.constants import LEARNING_RATE  # heavy: with TensorFlow
 
     original = patches.original(patches.MODEL_LOAD)
 
