@@ -47,6 +47,20 @@ CORRECTION = [
     ("Please do not call her a runaway in the minutes.", "Staff call her a runaway."),
     ("There is no evidence that it was consensual.", "It was consensual."),
     ("Staff should not describe him as streetwise.", "Staff describe him as streetwise."),
+    # the note denies the term exists, or says it is wrong to use it (issue: corrections read
+    # as use)
+    (
+        "There is no such thing as a child prostitute; Abi (14) is being sexually exploited.",
+        "The old log calls Abi (14) a child prostitute.",
+    ),
+    (
+        "There's no such thing as kiddie porn, only images of children being abused.",
+        "The officer found kiddie porn on the laptop.",
+    ),
+    ("It is not accurate to say Rhys is a drug runner.", "It is accurate: Rhys is a drug runner."),
+    ("It would be wrong to call Maisie promiscuous.", "Staff describe Maisie as promiscuous."),
+    ("It isn't fair to say that Tyler is streetwise.", "It is fair to say Tyler is streetwise."),
+    ("It is inaccurate to call Dani a runaway.", "It is usual to call Dani a runaway."),
 ]
 
 
@@ -63,6 +77,9 @@ def test_correction_silences_and_plain_use_is_flagged(corrected: str, used: str)
         "He is not safe, he is drug running again.",
         "She is not only streetwise but also hard to reach.",  # "not only" is no correction
         "Staff are unsure because she didn't scream or fight back.",  # negation inside the term
+        # "wrong to" that is not about the words: no correction
+        "She knew it was wrong to go, she keeps going missing.",
+        "It is not right to say much more, as she is sexually active with a man of 30.",
     ],
 )
 def test_a_negation_elsewhere_is_no_correction(text: str) -> None:
