@@ -479,6 +479,10 @@ def test_relationship_only_with_an_adult_or_older_person(text: str, fires: bool)
         ("She is 15 and sexually active.", "sexually-active"),
         ("Mum said she is sexually active.", "sexually-active"),
         ("Her mum's partner said the man is sexually active.", None),
+        # a peer whose age is given: the same age, give or take a year, from 13
+        ("Kit (13) is sexually active with a girl who is also 13.", None),
+        ("Kit (13) is sexually active with a girl of 16.", "sexually-active"),
+        ("At 14 Kit is sexually active with a 21-year-old.", "sexually-active"),
     ],
 )
 def test_sexually_active_about_a_child_and_under_13(text: str, rule: str | None) -> None:

@@ -178,6 +178,14 @@ PEERS = [
         "Poppy (15) is sexually active with a man of 23.",
     ),
     (
+        "Noah (14) is sexually active with his girlfriend, who is also 14; no concerns noted.",
+        "Noah (14) is sexually active with a woman of 26; no concerns noted.",
+    ),
+    (
+        "Esme, 15, is sexually active with a 14-year-old boy from her form.",
+        "Esme, 15, is sexually active with a 19-year-old from the gym.",
+    ),
+    (
         "Two pupils, both 15, were sexting each other.",
         "Kiera (14) was sexting a man in his thirties.",
     ),
