@@ -449,6 +449,8 @@ def test_outside_framing_around_a_quoted_word_is_flagged() -> None:
         ("She is 14 and her boyfriend is 15.", False),
         ("Her boyfriend came to the review with her.", False),
         ("Mum told us her boyfriend is 24.", True),
+        ("Ms Kaur (41) and her boyfriend (44) came to the review.", False),
+        ("Tasha (14) and her boyfriend (44) came to the review.", True),
     ],
 )
 def test_boyfriend_only_about_an_adult_older_person_or_perpetrator(text: str, fires: bool) -> None:
@@ -464,6 +466,11 @@ def test_boyfriend_only_about_an_adult_older_person_or_perpetrator(text: str, fi
         ("She is in a relationship with a boy in her year.", False),
         ("Mum is in a relationship with a 40-year-old man.", False),
         ("The man is in a relationship with a woman from Rugby.", False),
+        # two adults whose ages are given (titles or names): every age 18 or over
+        ("Mr Ferris (58) is in a relationship with Mrs Dunn (55).", False),
+        ("Ms Obi, 33, has been in a relationship with Mr Kerr, 36, since 2019.", False),
+        ("Mr Ferris (58) is in a relationship with Lacey (16).", True),
+        ("Lacey (16) is in a relationship with Mr Ferris (58).", True),
     ],
 )
 def test_relationship_only_with_an_adult_or_older_person(text: str, fires: bool) -> None:
@@ -673,6 +680,14 @@ def _rules_yaml(tmp_path: Path, **changes: object) -> Path:
         ({"condition": {"text": "x", "any_of": [{"words": "nope", "after": 2}]}}, "no word set"),
         ({"condition": {"text": "x", "any_of": [{"words": "w"}]}}, "needs before or after"),
         ({"condition": {"text": "x"}}, "at least one test"),
+        (
+            {"condition": {"text": "x", "none_of": [{"all_ages_at_least": 18, "after": 2}]}},
+            "only go with words",
+        ),
+        (
+            {"condition": {"text": "x", "none_of": [{"all_ages_at_least": 18, "age_gap": 3}]}},
+            "give exactly one of",
+        ),
     ],
 )
 def test_bad_rule_files_give_one_line_errors(tmp_path: Path, changes: dict, message: str) -> None:

@@ -202,6 +202,26 @@ def test_a_peer_of_similar_age_is_not_an_older_partner(peers: str, adult: str) -
     assert check(adult) != []
 
 
+def test_two_adults_are_not_a_child_and_an_adult(tmp_path: Path) -> None:
+    """all_ages_at_least: two or more ages, every one an adult's."""
+    rule = {
+        "id": "t",
+        "phrases": ["going steady"],
+        "alternatives": ["x"],
+        "why": "it harms",
+        "source": "T",
+        "severity": "low",
+        "condition": {"text": "x", "none_of": [{"all_ages_at_least": 18}]},
+    }
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump({"sources": {"T": "t"}, "rules": [rule]}), encoding="utf-8")
+    rules = load_rules(path)
+    assert check("Mr Amis (61) is going steady with Ms Lowe (59).", rules) == []
+    assert check("Mr Amis (61) is going steady with Bea (17).", rules) != []
+    assert check("Mr Amis (61) is going steady.", rules) != []  # one age is not two adults
+    assert check("Mr Amis is going steady with Ms Lowe.", rules) != []  # no ages
+
+
 def test_ages_named_in_more_ways() -> None:
     assert ages_in("a man of 23") == [23]
     assert ages_in("both 15") == [15, 15]

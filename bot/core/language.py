@@ -75,6 +75,7 @@ class ContextTest(BaseModel):
     age_gap: int | None = None
     ages_within: int | None = None
     youngest_at_least: int = 0
+    all_ages_at_least: int | None = None
     inside: bool = False
 
     class Config:
@@ -82,11 +83,19 @@ class ContextTest(BaseModel):
 
     @root_validator(skip_on_failure=True)
     def _one_kind(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
-        names = ("words", "age_at_least", "age_below", "age_gap", "ages_within")
+        names = (
+            "words",
+            "age_at_least",
+            "age_below",
+            "age_gap",
+            "ages_within",
+            "all_ages_at_least",
+        )
         kinds = [k for k in names if values.get(k) is not None and values.get(k) != ""]
         if len(kinds) != 1:
             raise ValueError(
-                "give exactly one of words, age_at_least, age_below, age_gap, ages_within"
+                "give exactly one of words, age_at_least, age_below, age_gap, ages_within,"
+                " all_ages_at_least"
             )
         if values.get("words"):
             if values["before"] < 0 or values["after"] < 0:
@@ -898,6 +907,9 @@ def _passes(test: ContextTest, ctx: _Words, start: int, end: int, rules: RuleSet
             and max(ages) - min(ages) <= test.ages_within
             and min(ages) >= test.youngest_at_least
         )
+    if test.all_ages_at_least is not None:
+        ages = ctx.sentence_ages(start)
+        return len(ages) >= 2 and min(ages) >= test.all_ages_at_least
     if (
         test.if_first_word_in
         and ctx.lower[start] not in rules.word_sets[test.if_first_word_in]
