@@ -28,7 +28,7 @@ def test_the_shipped_contexts() -> None:
     assert {"correction", "mention", "self-label", "exploiter-says"} <= {
         name for name, c in contexts.items() if c.every_rule
     }
-    assert {"adult-actor", "their-view"} <= set(contexts)
+    assert {"adult-actor", "their-view", "consenting-adult", "ordinary-agreement"} <= set(contexts)
     for context in contexts.values():
         assert context.text.strip()
 
@@ -150,6 +150,39 @@ def test_an_exploiters_own_claim_is_reported_not_adopted() -> None:
     # a parent's or a professional's unquoted words are still the note's: flagged
     assert rules_of("Mum says it was consensual.") == ["consented-or-willing"]
     assert rules_of("The officer said she went willingly.") == ["consented-or-willing"]
+
+
+# Consent words about a parent, carer or professional, or about agreeing to an ordinary
+# arrangement, are not about the child's abuse; the same words about the child still fire.
+CONSENTING_ADULT = [
+    # (silent, still flagged)
+    (
+        "Grandma said she would willingly take Ivy to the clinic on Monday.",
+        "Grandma said Ivy went willingly to the man's flat.",
+    ),
+    (
+        "Her stepdad voluntarily came to the core group.",
+        "Ivy voluntarily went back to the man's flat.",
+    ),
+    (
+        "Ivy willingly agreed to a return home interview.",
+        "Ivy willingly agreed to go to the party with the men.",
+    ),
+    (
+        "The foster carer said he would willingly meet us after school.",
+        "The foster carer said he went willingly with the older boys.",
+    ),
+    (
+        "Both parents agreed willingly to the strategy meeting.",
+        "Both parents say Ivy got into the van with the men willingly.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("silent", "flagged"), CONSENTING_ADULT)
+def test_consent_words_about_an_adult_or_an_appointment(silent: str, flagged: str) -> None:
+    assert check(silent) == []
+    assert "consented-or-willing" in rules_of(flagged)
 
 
 # --------------------------------------------------------------------------- the child's view
