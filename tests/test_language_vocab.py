@@ -1024,3 +1024,50 @@ ROUND4_SILENT = [
 @pytest.mark.parametrize("sentence", ROUND4_SILENT)
 def test_round4_context_stays_silent(sentence: str) -> None:
     assert rules_of(sentence) == [], sentence
+
+
+# Round 5: general gaps an outside evaluation found. A row per new rule (VOCABULARY_ROWS),
+# and per new form of an existing rule: the guide, a sentence that must fire the rule and a
+# look-alike that must fire nothing. All sentences written for these tests.
+VOCABULARY_ROWS.update(
+    {
+        "adult-dating-a-child": (
+            "NSPCC-OB",
+            "A man of 27 has been seeing Holly (15) since the autumn.",
+            "Holly (15) has been seeing her nan (71) every Sunday.",
+        ),
+    }
+)
+
+ROUND5_FORMS: list[tuple[str, str, str, str]] = [
+    # -- 5. an adult "dating" or "seeing" a child, whoever the note names first
+    (
+        "adult-dating-a-child",
+        "NSPCC-OB",
+        "The 22-year-old man was dating Brooke, who is 14.",
+        "Brooke (14) and Finn (14) were dating for a few weeks.",
+    ),
+    (
+        "adult-dating-a-child",
+        "NSPCC-OB",
+        "An adult male of 26 went out with Lexi (13) last year.",
+        "The adult male of 26 went out with friends; Lexi (13) stayed in.",
+    ),
+    (
+        "adult-dating-a-child",
+        "TCS24",
+        "A 35-year-old woman has been seeing Rosa, aged 15.",
+        "Rosa, aged 15, said the counsellor (35) has been seeing her since May.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "source", "sentence", "look_alike"), ROUND5_FORMS)
+def test_every_round5_form_fires_and_its_look_alike_does_not(
+    rule: str, source: str, sentence: str, look_alike: str
+) -> None:
+    assert rule in rules_of(sentence), (sentence, rules_of(sentence))
+    assert rules_of(look_alike) == [], (look_alike, rules_of(look_alike))
+    compiled = default_rules().by_key[rule]
+    sources = [part.strip().split(" ", 1)[0] for part in compiled.rule.source.split(";")]
+    assert source in sources
