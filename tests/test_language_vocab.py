@@ -1036,6 +1036,16 @@ VOCABULARY_ROWS.update(
             "A man of 27 has been seeing Holly (15) since the autumn.",
             "Holly (15) has been seeing her nan (71) every Sunday.",
         ),
+        "got-themselves-involved": (
+            "CSW",
+            "Dev has got himself caught up with the lads who run the trap house.",
+            "Dev has got himself a place on the cricket team.",
+        ),
+        "wanted-it-or-not-forced": (
+            "CPS",
+            "Nobody made her go to the hotel; she wanted to be there.",
+            "She wanted to be there for her sister's graduation.",
+        ),
     }
 )
 
@@ -1058,6 +1068,53 @@ ROUND5_FORMS: list[tuple[str, str, str, str]] = [
         "TCS24",
         "A 35-year-old woman has been seeing Rosa, aged 15.",
         "Rosa, aged 15, said the counsellor (35) has been seeing her since May.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 6. choice and consent framing
+    (
+        "child-as-offender",
+        "LM",
+        "The panel discussed his own criminality at length.",
+        "The panel discussed the adults who exploit him at length.",
+    ),
+    (
+        "got-themselves-involved",
+        "TCS-4.7",
+        "The police log says she got herself mixed up with the men at the garage.",
+        "The log says she got herself involved with the youth club's charity walk.",
+    ),
+    (
+        "wanted-it-or-not-forced",
+        "CPS",
+        "Ayo was not pressured into holding the package, the officer wrote.",
+        "Ayo was not pressured into joining the football team, the coach wrote.",
+    ),
+    (
+        "wanted-it-or-not-forced",
+        "CPS",
+        "The taxi driver said she wasn't dragged into the car.",
+        "The driver of the taxi took her to school early.",
+    ),
+    (
+        "wanted-it-or-not-forced",
+        "TCS-4.6",
+        "Staff noted she was not kept there against her will.",
+        "Staff noted she was kept safe at her aunt's flat overnight.",
+    ),
+    (
+        "live-with-consequences",
+        "TCS24",
+        "The exploitation is the result of his choices over the summer.",
+        "The exploitation is the result of adults targeting him over the summer.",
+    ),
+    (
+        "live-with-consequences",
+        "DSCP",
+        "Her decisions led to her being assaulted at the party.",
+        "A man's decision to assault her at the party is the concern.",
     ),
 ]
 
