@@ -1119,6 +1119,29 @@ ROUND5_FORMS += [
 ]
 
 
+ROUND5_FORMS += [
+    # -- 7. a child "supplying" drugs: dealing by another name
+    (
+        "dealer-or-gang-member",
+        "HO-CL",
+        "Zane, 16, was charged with supplying class A drugs in Bangor.",
+        "Zane, 16, was charged after adults used him to move class A drugs to Bangor.",
+    ),
+    (
+        "dealer-or-gang-member",
+        "LM",
+        "Teachers believe he supplies pupils with weed at lunch.",
+        "Teachers believe older boys give him weed at lunch.",
+    ),
+    (
+        "dealer-or-gang-member",
+        "TCS24",
+        "She is a known cocaine supplier, the intelligence report says.",
+        "The hospital pharmacy supplies drugs to the ward where she stayed.",
+    ),
+]
+
+
 @pytest.mark.parametrize(("rule", "source", "sentence", "look_alike"), ROUND5_FORMS)
 def test_every_round5_form_fires_and_its_look_alike_does_not(
     rule: str, source: str, sentence: str, look_alike: str
