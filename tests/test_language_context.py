@@ -191,6 +191,8 @@ def test_consent_words_about_an_adult_or_an_appointment(silent: str, flagged: st
 def test_how_someone_sees_it_is_not_the_workers_minimising() -> None:
     assert check("Riley sees the trips as a bit of a laugh.") == []
     assert rules_of("The trips were a bit of a laugh.") == ["nothing-to-worry-about"]
+    assert check("The lads view the sexual comments as banter.") == []
+    assert rules_of("The sexual comments were banter.") == ["banter"]
 
 
 def test_quoted_words_with_only_little_words_outside_are_kept() -> None:

@@ -1041,6 +1041,11 @@ VOCABULARY_ROWS.update(
             "Dev has got himself caught up with the lads who run the trap house.",
             "Dev has got himself a place on the cricket team.",
         ),
+        "banter": (
+            "UKCIS",
+            "Staff recorded the airdropped nude as a bit of banter among the Year 9 boys.",
+            "Staff and the Year 9 boys shared some banter about the cup final.",
+        ),
         "wanted-it-or-not-forced": (
             "CPS",
             "Nobody made her go to the hotel; she wanted to be there.",
@@ -1138,6 +1143,23 @@ ROUND5_FORMS += [
         "TCS24",
         "She is a known cocaine supplier, the intelligence report says.",
         "The hospital pharmacy supplies drugs to the ward where she stayed.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 8. "banter" for image sharing or sexual harassment
+    (
+        "banter",
+        "TCS24",
+        "The head of year said the comments about her breasts were banter.",
+        "The head of year said the boys get on well and enjoy a joke with staff.",
+    ),
+    (
+        "banter",
+        "NSPCC-SX",
+        "Sharing the video in the group chat was only laddish banter.",
+        "Sharing the video with police was the right thing to do.",
     ),
 ]
 
