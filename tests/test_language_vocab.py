@@ -1046,6 +1046,11 @@ VOCABULARY_ROWS.update(
             "Staff recorded the airdropped nude as a bit of banter among the Year 9 boys.",
             "Staff and the Year 9 boys shared some banter about the cup final.",
         ),
+        "trading-images": (
+            "UKCIS",
+            "Year 8 staff say Kiera has been trading semi-nudes over Instagram.",
+            "Year 8 staff say Kiera has been trading stickers at break.",
+        ),
         "wanted-it-or-not-forced": (
             "CPS",
             "Nobody made her go to the hotel; she wanted to be there.",
@@ -1160,6 +1165,23 @@ ROUND5_FORMS += [
         "NSPCC-SX",
         "Sharing the video in the group chat was only laddish banter.",
         "Sharing the video with police was the right thing to do.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 9. "trading" sexual images, with or without a price
+    (
+        "trading-images",
+        "IM-SG",
+        "He has traded explicit videos of himself in a Discord server.",
+        "He has reported explicit videos of himself to the IWF.",
+    ),
+    (
+        "goods-in-exchange",
+        "TCS24",
+        "She swapped topless selfies for a new phone.",
+        "A man sent her a new phone and then asked her for selfies.",
     ),
 ]
 
