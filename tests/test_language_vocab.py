@@ -1186,6 +1186,35 @@ ROUND5_FORMS += [
 ]
 
 
+ROUND5_FORMS += [
+    # -- 10. an adjective before "gang member", "criminal", "offender" ("hardened")
+    (
+        "dealer-or-gang-member",
+        "LM",
+        "Probation describe Levi (16) as a hardened gang member.",
+        "Probation describe Levi (16) as frightened of gang members.",
+    ),
+    (
+        "dealer-or-gang-member",
+        "TCS24",
+        "Levi, a notorious drug dealer at 16, was remanded.",
+        "Levi, aged 16, was remanded after adults made him carry drugs.",
+    ),
+    (
+        "child-as-offender",
+        "TCS22",
+        "The police summary calls Levi (16) a seasoned offender.",
+        "The police summary calls Levi (16) a victim of trafficking.",
+    ),
+    (
+        "child-as-offender",
+        "LM",
+        "At 14 he was already a hardened criminal, the report says.",
+        "At 14 he was already hardened to the violence at home, the report says.",
+    ),
+]
+
+
 @pytest.mark.parametrize(("rule", "source", "sentence", "look_alike"), ROUND5_FORMS)
 def test_every_round5_form_fires_and_its_look_alike_does_not(
     rule: str, source: str, sentence: str, look_alike: str
