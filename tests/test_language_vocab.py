@@ -1215,6 +1215,35 @@ ROUND5_FORMS += [
 ]
 
 
+ROUND5_FORMS += [
+    # -- 11. the adults who abuse a child named as buyers of sex, customers or clients
+    (
+        "sex-in-exchange",
+        "TCS-4.7",
+        "Two adults bought sexual services from Kezia (15) in a car park.",
+        "Two adults were charged with raping Kezia (15) in a car park.",
+    ),
+    (
+        "sex-in-exchange",
+        "TCS-4.7",
+        "A man paid cash to sleep with Kezia at the hotel.",
+        "A man paid for the hotel room where Kezia was abused.",
+    ),
+    (
+        "clients-or-customers",
+        "TCS19",
+        "The buyers who paid for sex with Kezia have not been traced.",
+        "The men who sexually abused Kezia have not been traced.",
+    ),
+    (
+        "clients-or-customers",
+        "SAS",
+        "Clients booked her through an advert on a website.",
+        "Adults contacted her through an advert on a website.",
+    ),
+]
+
+
 @pytest.mark.parametrize(("rule", "source", "sentence", "look_alike"), ROUND5_FORMS)
 def test_every_round5_form_fires_and_its_look_alike_does_not(
     rule: str, source: str, sentence: str, look_alike: str
