@@ -138,6 +138,8 @@ def test_words_about_an_adult_are_not_about_the_child(adult: str, child: str) ->
         "She met the men and keeps going missing.",  # "and" ends the clause with the men
         "Police believe Deon is a gang member.",  # the name is nearer than the police
         "Concerns about his risky behaviour with adults.",  # "his": the child's
+        "Her uncle insists the allegation is malicious.",  # "insists": the uncle is the speaker
+        "Dad maintains she is streetwise.",
     ],
 )
 def test_the_nearest_person_before_the_words_decides(text: str) -> None:

@@ -1244,6 +1244,35 @@ ROUND5_FORMS += [
 ]
 
 
+ROUND5_FORMS += [
+    # -- 12. the child's allegation called malicious, made up or a lie
+    (
+        "doubting-the-child",
+        "CPS",
+        "The deputy head felt the complaint was malicious and closed it.",
+        "The deputy head felt the complaint was serious and passed it to the DSL.",
+    ),
+    (
+        "doubting-the-child",
+        "CPS",
+        "Her stepmum insists the disclosure is made up.",
+        "Her stepmum insists the disclosure is passed to police.",
+    ),
+    (
+        "doubting-the-child",
+        "TCS24",
+        "The carer called it an attention-seeking lie about the driver.",
+        "The carer called the police about the driver.",
+    ),
+    (
+        "doubting-the-child",
+        "CPS",
+        "Staff suspect she concocted the allegation after an argument.",
+        "Staff suspect the driver threatened her after an argument.",
+    ),
+]
+
+
 @pytest.mark.parametrize(("rule", "source", "sentence", "look_alike"), ROUND5_FORMS)
 def test_every_round5_form_fires_and_its_look_alike_does_not(
     rule: str, source: str, sentence: str, look_alike: str
