@@ -1273,6 +1273,35 @@ ROUND5_FORMS += [
 ]
 
 
+ROUND5_FORMS += [
+    # -- 13. minimising image and online abuse, and abuse with no physical contact
+    (
+        "nothing-to-worry-about",
+        "TCS24",
+        "Dad's view is that they were only a few selfies.",
+        "Dad's view is that the selfies were taken by a man in his car.",
+    ),
+    (
+        "nothing-to-worry-about",
+        "NSPCC",
+        "The grooming was purely online, so the case was stepped down.",
+        "The grooming started online and moved to meetings in the park.",
+    ),
+    (
+        "nothing-to-worry-about",
+        "LM",
+        "Nothing physical took place, the duty worker concluded.",
+        "Nothing was found at the address, the duty worker noted.",
+    ),
+    (
+        "nothing-to-worry-about",
+        "TCS24",
+        "Her aunt said it was just messages, nothing more.",
+        "Her aunt said the messages came from a man of 40.",
+    ),
+]
+
+
 @pytest.mark.parametrize(("rule", "source", "sentence", "look_alike"), ROUND5_FORMS)
 def test_every_round5_form_fires_and_its_look_alike_does_not(
     rule: str, source: str, sentence: str, look_alike: str
