@@ -786,6 +786,25 @@ def test_anchor_filter_changes_nothing_on_the_corpus() -> None:
     assert check(note.replace("\n", "\n\n")) == _without_anchor_filter(note.replace("\n", "\n\n"))
 
 
+def test_looking_only_for_the_contexts_in_use_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """check() looks only for the contexts its kept matches use; looking for all of them
+    finds the same, sentence by sentence and in one note."""
+    corpus = yaml.safe_load((ROOT / "tests/data/language_corpus.yml").read_text("utf-8"))
+    texts = [item["text"] for item in corpus["sentences"]]
+    texts.append("\n".join(texts))
+    expected = [check(text) for text in texts]
+    every = set(default_rules().contexts)
+    real = language._context_cues
+
+    def every_context(rules: object, ctx: object, sentences: set[int], _names: object) -> None:
+        real(rules, ctx, sentences, every)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(language, "_context_cues", every_context)
+    assert [check(text) for text in texts] == expected
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(

@@ -932,14 +932,18 @@ def _condition_holds(
     return not any(_passes(t, ctx, start, end, rules) for t in condition.none_of)
 
 
-def _context_cues(rules: RuleSet, ctx: _Words, sentences: set[int]) -> None:
-    """Find every context phrase in these sentences once (ctx.cues[sid][key] = spans)."""
+def _context_cues(rules: RuleSet, ctx: _Words, sentences: set[int], names: set[str]) -> None:
+    """Find the phrases of these contexts in these sentences once (ctx.cues[sid][key] =
+    spans). Called once per chunk, with every context a kept match there may need: a context
+    no rule of the chunk uses (one rule's own `silent_when`) is not looked for."""
     todo = sentences - set(ctx.cues)
     if not todo or rules.context_matcher is None:
         return
     for sid in todo:
         ctx.cues[sid] = {}
-    for key, start, end in rules.context_matcher.find(ctx.doc, ctx.sent, ctx.lower, only=todo):
+    keys = [key for key in rules.context_matcher.keys if key.split(":", 1)[0] in names]
+    found = rules.context_matcher.find(ctx.doc, ctx.sent, ctx.lower, only=todo, keys=keys)
+    for key, start, end in found:
         ctx.cues[ctx.sent[start]].setdefault(key, []).append((start, end))
 
 
@@ -1064,7 +1068,8 @@ def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
         wanted |= {
             _next_sentence(ctx, end - 1) for compiled, _, end, _ in kept if compiled.contexts
         }
-        _context_cues(rules, ctx, wanted - {-1})
+        names = {name for compiled, _, _, _ in kept for name in compiled.contexts}
+        _context_cues(rules, ctx, wanted - {-1}, names)
         standing = [
             (compiled, start, end)
             for compiled, start, end, _ in kept
