@@ -1105,6 +1105,12 @@ ROUND5_FORMS += [
     (
         "wanted-it-or-not-forced",
         "CPS",
+        "He wasn't forced to work for the olders, the log says.",
+        "He wasn't forced to move schools, the log says.",
+    ),
+    (
+        "wanted-it-or-not-forced",
+        "CPS",
         "The taxi driver said she wasn't dragged into the car.",
         "The driver of the taxi took her to school early.",
     ),
