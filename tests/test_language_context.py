@@ -61,6 +61,10 @@ CORRECTION = [
     ("It would be wrong to call Maisie promiscuous.", "Staff describe Maisie as promiscuous."),
     ("It isn't fair to say that Tyler is streetwise.", "It is fair to say Tyler is streetwise."),
     ("It is inaccurate to call Dani a runaway.", "It is usual to call Dani a runaway."),
+    (
+        "It would not be right to describe Cody as a drug runner.",
+        "It would be right to describe Cody as a drug runner.",
+    ),
 ]
 
 

@@ -1308,6 +1308,29 @@ ROUND5_FORMS += [
 ]
 
 
+ROUND5_FORMS += [
+    # -- more forms of the same causes
+    (
+        "dealer-or-gang-member",
+        "HO-CL",
+        "Officers believe Kobe was supplying class B.",
+        "Kobe was charged with possession with intent to supply class B.",
+    ),
+    (
+        "wanted-it-or-not-forced",
+        "CPS",
+        "The sergeant said Ria chose to be there.",
+        "Ria likes her foster home and wants to be there.",
+    ),
+    (
+        "doubting-the-child",
+        "CPS",
+        "Ria's account was judged to be exaggerated by the officer.",
+        "Ria's account was judged to be consistent by the officer.",
+    ),
+]
+
+
 @pytest.mark.parametrize(("rule", "source", "sentence", "look_alike"), ROUND5_FORMS)
 def test_every_round5_form_fires_and_its_look_alike_does_not(
     rule: str, source: str, sentence: str, look_alike: str
