@@ -449,6 +449,8 @@ def test_outside_framing_around_a_quoted_word_is_flagged() -> None:
         ("She is 14 and her boyfriend is 15.", False),
         ("Her boyfriend came to the review with her.", False),
         ("Mum told us her boyfriend is 24.", True),
+        ("Ms Kaur (41) and her boyfriend (44) came to the review.", False),
+        ("Tasha (14) and her boyfriend (44) came to the review.", True),
     ],
 )
 def test_boyfriend_only_about_an_adult_older_person_or_perpetrator(text: str, fires: bool) -> None:
@@ -464,6 +466,11 @@ def test_boyfriend_only_about_an_adult_older_person_or_perpetrator(text: str, fi
         ("She is in a relationship with a boy in her year.", False),
         ("Mum is in a relationship with a 40-year-old man.", False),
         ("The man is in a relationship with a woman from Rugby.", False),
+        # two adults whose ages are given (titles or names): every age 18 or over
+        ("Mr Ferris (58) is in a relationship with Mrs Dunn (55).", False),
+        ("Ms Obi, 33, has been in a relationship with Mr Kerr, 36, since 2019.", False),
+        ("Mr Ferris (58) is in a relationship with Lacey (16).", True),
+        ("Lacey (16) is in a relationship with Mr Ferris (58).", True),
     ],
 )
 def test_relationship_only_with_an_adult_or_older_person(text: str, fires: bool) -> None:
@@ -479,6 +486,10 @@ def test_relationship_only_with_an_adult_or_older_person(text: str, fires: bool)
         ("She is 15 and sexually active.", "sexually-active"),
         ("Mum said she is sexually active.", "sexually-active"),
         ("Her mum's partner said the man is sexually active.", None),
+        # a peer whose age is given: the same age, give or take a year, from 13
+        ("Kit (13) is sexually active with a girl who is also 13.", None),
+        ("Kit (13) is sexually active with a girl of 16.", "sexually-active"),
+        ("At 14 Kit is sexually active with a 21-year-old.", "sexually-active"),
     ],
 )
 def test_sexually_active_about_a_child_and_under_13(text: str, rule: str | None) -> None:
@@ -669,6 +680,14 @@ def _rules_yaml(tmp_path: Path, **changes: object) -> Path:
         ({"condition": {"text": "x", "any_of": [{"words": "nope", "after": 2}]}}, "no word set"),
         ({"condition": {"text": "x", "any_of": [{"words": "w"}]}}, "needs before or after"),
         ({"condition": {"text": "x"}}, "at least one test"),
+        (
+            {"condition": {"text": "x", "none_of": [{"all_ages_at_least": 18, "after": 2}]}},
+            "only go with words",
+        ),
+        (
+            {"condition": {"text": "x", "none_of": [{"all_ages_at_least": 18, "age_gap": 3}]}},
+            "give exactly one of",
+        ),
     ],
 )
 def test_bad_rule_files_give_one_line_errors(tmp_path: Path, changes: dict, message: str) -> None:
@@ -765,6 +784,25 @@ def test_anchor_filter_changes_nothing_on_the_corpus() -> None:
     assert default_rules().anchors
     assert check(note) == _without_anchor_filter(note)
     assert check(note.replace("\n", "\n\n")) == _without_anchor_filter(note.replace("\n", "\n\n"))
+
+
+def test_looking_only_for_the_contexts_in_use_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """check() looks only for the contexts its kept matches use; looking for all of them
+    finds the same, sentence by sentence and in one note."""
+    corpus = yaml.safe_load((ROOT / "tests/data/language_corpus.yml").read_text("utf-8"))
+    texts = [item["text"] for item in corpus["sentences"]]
+    texts.append("\n".join(texts))
+    expected = [check(text) for text in texts]
+    every = set(default_rules().contexts)
+    real = language._context_cues
+
+    def every_context(rules: object, ctx: object, sentences: set[int], _names: object) -> None:
+        real(rules, ctx, sentences, every)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(language, "_context_cues", every_context)
+    assert [check(text) for text in texts] == expected
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

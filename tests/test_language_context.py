@@ -28,7 +28,7 @@ def test_the_shipped_contexts() -> None:
     assert {"correction", "mention", "self-label", "exploiter-says"} <= {
         name for name, c in contexts.items() if c.every_rule
     }
-    assert {"adult-actor", "their-view"} <= set(contexts)
+    assert {"adult-actor", "their-view", "consenting-adult", "ordinary-agreement"} <= set(contexts)
     for context in contexts.values():
         assert context.text.strip()
 
@@ -47,6 +47,24 @@ CORRECTION = [
     ("Please do not call her a runaway in the minutes.", "Staff call her a runaway."),
     ("There is no evidence that it was consensual.", "It was consensual."),
     ("Staff should not describe him as streetwise.", "Staff describe him as streetwise."),
+    # the note denies the term exists, or says it is wrong to use it (issue: corrections read
+    # as use)
+    (
+        "There is no such thing as a child prostitute; Abi (14) is being sexually exploited.",
+        "The old log calls Abi (14) a child prostitute.",
+    ),
+    (
+        "There's no such thing as kiddie porn, only images of children being abused.",
+        "The officer found kiddie porn on the laptop.",
+    ),
+    ("It is not accurate to say Rhys is a drug runner.", "It is accurate: Rhys is a drug runner."),
+    ("It would be wrong to call Maisie promiscuous.", "Staff describe Maisie as promiscuous."),
+    ("It isn't fair to say that Tyler is streetwise.", "It is fair to say Tyler is streetwise."),
+    ("It is inaccurate to call Dani a runaway.", "It is usual to call Dani a runaway."),
+    (
+        "It would not be right to describe Cody as a drug runner.",
+        "It would be right to describe Cody as a drug runner.",
+    ),
 ]
 
 
@@ -63,6 +81,9 @@ def test_correction_silences_and_plain_use_is_flagged(corrected: str, used: str)
         "He is not safe, he is drug running again.",
         "She is not only streetwise but also hard to reach.",  # "not only" is no correction
         "Staff are unsure because she didn't scream or fight back.",  # negation inside the term
+        # "wrong to" that is not about the words: no correction
+        "She knew it was wrong to go, she keeps going missing.",
+        "It is not right to say much more, as she is sexually active with a man of 30.",
     ],
 )
 def test_a_negation_elsewhere_is_no_correction(text: str) -> None:
@@ -121,6 +142,8 @@ def test_words_about_an_adult_are_not_about_the_child(adult: str, child: str) ->
         "She met the men and keeps going missing.",  # "and" ends the clause with the men
         "Police believe Deon is a gang member.",  # the name is nearer than the police
         "Concerns about his risky behaviour with adults.",  # "his": the child's
+        "Her uncle insists the allegation is malicious.",  # "insists": the uncle is the speaker
+        "Dad maintains she is streetwise.",
     ],
 )
 def test_the_nearest_person_before_the_words_decides(text: str) -> None:
@@ -135,12 +158,47 @@ def test_an_exploiters_own_claim_is_reported_not_adopted() -> None:
     assert rules_of("The officer said she went willingly.") == ["consented-or-willing"]
 
 
+# Consent words about a parent, carer or professional, or about agreeing to an ordinary
+# arrangement, are not about the child's abuse; the same words about the child still fire.
+CONSENTING_ADULT = [
+    # (silent, still flagged)
+    (
+        "Grandma said she would willingly take Ivy to the clinic on Monday.",
+        "Grandma said Ivy went willingly to the man's flat.",
+    ),
+    (
+        "Her stepdad voluntarily came to the core group.",
+        "Ivy voluntarily went back to the man's flat.",
+    ),
+    (
+        "Ivy willingly agreed to a return home interview.",
+        "Ivy willingly agreed to go to the party with the men.",
+    ),
+    (
+        "The foster carer said he would willingly meet us after school.",
+        "The foster carer said he went willingly with the older boys.",
+    ),
+    (
+        "Both parents agreed willingly to the strategy meeting.",
+        "Both parents say Ivy got into the van with the men willingly.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("silent", "flagged"), CONSENTING_ADULT)
+def test_consent_words_about_an_adult_or_an_appointment(silent: str, flagged: str) -> None:
+    assert check(silent) == []
+    assert "consented-or-willing" in rules_of(flagged)
+
+
 # --------------------------------------------------------------------------- the child's view
 
 
 def test_how_someone_sees_it_is_not_the_workers_minimising() -> None:
     assert check("Riley sees the trips as a bit of a laugh.") == []
     assert rules_of("The trips were a bit of a laugh.") == ["nothing-to-worry-about"]
+    assert check("The lads view the sexual comments as banter.") == []
+    assert rules_of("The sexual comments were banter.") == ["banter"]
 
 
 def test_quoted_words_with_only_little_words_outside_are_kept() -> None:
@@ -161,6 +219,14 @@ PEERS = [
         "Poppy (15) is sexually active with a man of 23.",
     ),
     (
+        "Noah (14) is sexually active with his girlfriend, who is also 14; no concerns noted.",
+        "Noah (14) is sexually active with a woman of 26; no concerns noted.",
+    ),
+    (
+        "Esme, 15, is sexually active with a 14-year-old boy from her form.",
+        "Esme, 15, is sexually active with a 19-year-old from the gym.",
+    ),
+    (
         "Two pupils, both 15, were sexting each other.",
         "Kiera (14) was sexting a man in his thirties.",
     ),
@@ -175,6 +241,26 @@ PEERS = [
 def test_a_peer_of_similar_age_is_not_an_older_partner(peers: str, adult: str) -> None:
     assert check(peers) == []
     assert check(adult) != []
+
+
+def test_two_adults_are_not_a_child_and_an_adult(tmp_path: Path) -> None:
+    """all_ages_at_least: two or more ages, every one an adult's."""
+    rule = {
+        "id": "t",
+        "phrases": ["going steady"],
+        "alternatives": ["x"],
+        "why": "it harms",
+        "source": "T",
+        "severity": "low",
+        "condition": {"text": "x", "none_of": [{"all_ages_at_least": 18}]},
+    }
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump({"sources": {"T": "t"}, "rules": [rule]}), encoding="utf-8")
+    rules = load_rules(path)
+    assert check("Mr Amis (61) is going steady with Ms Lowe (59).", rules) == []
+    assert check("Mr Amis (61) is going steady with Bea (17).", rules) != []
+    assert check("Mr Amis (61) is going steady.", rules) != []  # one age is not two adults
+    assert check("Mr Amis is going steady with Ms Lowe.", rules) != []  # no ages
 
 
 def test_ages_named_in_more_ways() -> None:

@@ -1024,3 +1024,319 @@ ROUND4_SILENT = [
 @pytest.mark.parametrize("sentence", ROUND4_SILENT)
 def test_round4_context_stays_silent(sentence: str) -> None:
     assert rules_of(sentence) == [], sentence
+
+
+# Round 5: general gaps an outside evaluation found. A row per new rule (VOCABULARY_ROWS),
+# and per new form of an existing rule: the guide, a sentence that must fire the rule and a
+# look-alike that must fire nothing. All sentences written for these tests.
+VOCABULARY_ROWS.update(
+    {
+        "adult-dating-a-child": (
+            "NSPCC-OB",
+            "A man of 27 has been seeing Holly (15) since the autumn.",
+            "Holly (15) has been seeing her nan (71) every Sunday.",
+        ),
+        "got-themselves-involved": (
+            "CSW",
+            "Dev has got himself caught up with the lads who run the trap house.",
+            "Dev has got himself a place on the cricket team.",
+        ),
+        "banter": (
+            "UKCIS",
+            "Staff recorded the airdropped nude as a bit of banter among the Year 9 boys.",
+            "Staff and the Year 9 boys shared some banter about the cup final.",
+        ),
+        "trading-images": (
+            "UKCIS",
+            "Year 8 staff say Kiera has been trading semi-nudes over Instagram.",
+            "Year 8 staff say Kiera has been trading stickers at break.",
+        ),
+        "wanted-it-or-not-forced": (
+            "CPS",
+            "Nobody made her go to the hotel; she wanted to be there.",
+            "She wanted to be there for her sister's graduation.",
+        ),
+    }
+)
+
+ROUND5_FORMS: list[tuple[str, str, str, str]] = [
+    # -- 5. an adult "dating" or "seeing" a child, whoever the note names first
+    (
+        "adult-dating-a-child",
+        "NSPCC-OB",
+        "The 22-year-old man was dating Brooke, who is 14.",
+        "Brooke (14) and Finn (14) were dating for a few weeks.",
+    ),
+    (
+        "adult-dating-a-child",
+        "NSPCC-OB",
+        "An adult male of 26 went out with Lexi (13) last year.",
+        "The adult male of 26 went out with friends; Lexi (13) stayed in.",
+    ),
+    (
+        "adult-dating-a-child",
+        "TCS24",
+        "A 35-year-old woman has been seeing Rosa, aged 15.",
+        "Rosa, aged 15, said the counsellor (35) has been seeing her since May.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 6. choice and consent framing
+    (
+        "child-as-offender",
+        "LM",
+        "The panel discussed his own criminality at length.",
+        "The panel discussed the adults who exploit him at length.",
+    ),
+    (
+        "got-themselves-involved",
+        "TCS-4.7",
+        "The police log says she got herself mixed up with the men at the garage.",
+        "The log says she got herself involved with the youth club's charity walk.",
+    ),
+    (
+        "wanted-it-or-not-forced",
+        "CPS",
+        "Ayo was not pressured into holding the package, the officer wrote.",
+        "Ayo was not pressured into joining the football team, the coach wrote.",
+    ),
+    (
+        "wanted-it-or-not-forced",
+        "CPS",
+        "He wasn't forced to work for the olders, the log says.",
+        "He wasn't forced to move schools, the log says.",
+    ),
+    (
+        "wanted-it-or-not-forced",
+        "CPS",
+        "The taxi driver said she wasn't dragged into the car.",
+        "The driver of the taxi took her to school early.",
+    ),
+    (
+        "wanted-it-or-not-forced",
+        "TCS-4.6",
+        "Staff noted she was not kept there against her will.",
+        "Staff noted she was kept safe at her aunt's flat overnight.",
+    ),
+    (
+        "live-with-consequences",
+        "TCS24",
+        "The exploitation is the result of his choices over the summer.",
+        "The exploitation is the result of adults targeting him over the summer.",
+    ),
+    (
+        "live-with-consequences",
+        "DSCP",
+        "Her decisions led to her being assaulted at the party.",
+        "A man's decision to assault her at the party is the concern.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 7. a child "supplying" drugs: dealing by another name
+    (
+        "dealer-or-gang-member",
+        "HO-CL",
+        "Zane, 16, was charged with supplying class A drugs in Bangor.",
+        "Zane, 16, was charged after adults used him to move class A drugs to Bangor.",
+    ),
+    (
+        "dealer-or-gang-member",
+        "LM",
+        "Teachers believe he supplies pupils with weed at lunch.",
+        "Teachers believe older boys give him weed at lunch.",
+    ),
+    (
+        "dealer-or-gang-member",
+        "TCS24",
+        "She is a known cocaine supplier, the intelligence report says.",
+        "The hospital pharmacy supplies drugs to the ward where she stayed.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 8. "banter" for image sharing or sexual harassment
+    (
+        "banter",
+        "TCS24",
+        "The head of year said the comments about her breasts were banter.",
+        "The head of year said the boys get on well and enjoy a joke with staff.",
+    ),
+    (
+        "banter",
+        "NSPCC-SX",
+        "Sharing the video in the group chat was only laddish banter.",
+        "Sharing the video with police was the right thing to do.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 9. "trading" sexual images, with or without a price
+    (
+        "trading-images",
+        "IM-SG",
+        "He has traded explicit videos of himself in a Discord server.",
+        "He has reported explicit videos of himself to the IWF.",
+    ),
+    (
+        "goods-in-exchange",
+        "TCS24",
+        "She swapped topless selfies for a new phone.",
+        "A man sent her a new phone and then asked her for selfies.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 10. an adjective before "gang member", "criminal", "offender" ("hardened")
+    (
+        "dealer-or-gang-member",
+        "LM",
+        "Probation describe Levi (16) as a hardened gang member.",
+        "Probation describe Levi (16) as frightened of gang members.",
+    ),
+    (
+        "dealer-or-gang-member",
+        "TCS24",
+        "Levi, a notorious drug dealer at 16, was remanded.",
+        "Levi, aged 16, was remanded after adults made him carry drugs.",
+    ),
+    (
+        "child-as-offender",
+        "TCS22",
+        "The police summary calls Levi (16) a seasoned offender.",
+        "The police summary calls Levi (16) a victim of trafficking.",
+    ),
+    (
+        "child-as-offender",
+        "LM",
+        "At 14 he was already a hardened criminal, the report says.",
+        "At 14 he was already hardened to the violence at home, the report says.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 11. the adults who abuse a child named as buyers of sex, customers or clients
+    (
+        "sex-in-exchange",
+        "TCS-4.7",
+        "Two adults bought sexual services from Kezia (15) in a car park.",
+        "Two adults were charged with raping Kezia (15) in a car park.",
+    ),
+    (
+        "sex-in-exchange",
+        "TCS-4.7",
+        "A man paid cash to sleep with Kezia at the hotel.",
+        "A man paid for the hotel room where Kezia was abused.",
+    ),
+    (
+        "clients-or-customers",
+        "TCS19",
+        "The buyers who paid for sex with Kezia have not been traced.",
+        "The men who sexually abused Kezia have not been traced.",
+    ),
+    (
+        "clients-or-customers",
+        "SAS",
+        "Clients booked her through an advert on a website.",
+        "Adults contacted her through an advert on a website.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 12. the child's allegation called malicious, made up or a lie
+    (
+        "doubting-the-child",
+        "CPS",
+        "The deputy head felt the complaint was malicious and closed it.",
+        "The deputy head felt the complaint was serious and passed it to the DSL.",
+    ),
+    (
+        "doubting-the-child",
+        "CPS",
+        "Her stepmum insists the disclosure is made up.",
+        "Her stepmum insists the disclosure is passed to police.",
+    ),
+    (
+        "doubting-the-child",
+        "TCS24",
+        "The carer called it an attention-seeking lie about the driver.",
+        "The carer called the police about the driver.",
+    ),
+    (
+        "doubting-the-child",
+        "CPS",
+        "Staff suspect she concocted the allegation after an argument.",
+        "Staff suspect the driver threatened her after an argument.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- 13. minimising image and online abuse, and abuse with no physical contact
+    (
+        "nothing-to-worry-about",
+        "TCS24",
+        "Dad's view is that they were only a few selfies.",
+        "Dad's view is that the selfies were taken by a man in his car.",
+    ),
+    (
+        "nothing-to-worry-about",
+        "NSPCC",
+        "The grooming was purely online, so the case was stepped down.",
+        "The grooming started online and moved to meetings in the park.",
+    ),
+    (
+        "nothing-to-worry-about",
+        "LM",
+        "Nothing physical took place, the duty worker concluded.",
+        "Nothing was found at the address, the duty worker noted.",
+    ),
+    (
+        "nothing-to-worry-about",
+        "TCS24",
+        "Her aunt said it was just messages, nothing more.",
+        "Her aunt said the messages came from a man of 40.",
+    ),
+]
+
+
+ROUND5_FORMS += [
+    # -- more forms of the same causes
+    (
+        "dealer-or-gang-member",
+        "HO-CL",
+        "Officers believe Kobe was supplying class B.",
+        "Kobe was charged with possession with intent to supply class B.",
+    ),
+    (
+        "wanted-it-or-not-forced",
+        "CPS",
+        "The sergeant said Ria chose to be there.",
+        "Ria likes her foster home and wants to be there.",
+    ),
+    (
+        "doubting-the-child",
+        "CPS",
+        "Ria's account was judged to be exaggerated by the officer.",
+        "Ria's account was judged to be consistent by the officer.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "source", "sentence", "look_alike"), ROUND5_FORMS)
+def test_every_round5_form_fires_and_its_look_alike_does_not(
+    rule: str, source: str, sentence: str, look_alike: str
+) -> None:
+    assert rule in rules_of(sentence), (sentence, rules_of(sentence))
+    assert rules_of(look_alike) == [], (look_alike, rules_of(look_alike))
+    compiled = default_rules().by_key[rule]
+    sources = [part.strip().split(" ", 1)[0] for part in compiled.rule.source.split(";")]
+    assert source in sources

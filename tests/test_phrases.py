@@ -154,6 +154,19 @@ def test_a_key_runs_only_on_sentences_holding_its_anchors(nlp) -> None:  # noqa:
     assert matcher.anchor_words == {"keeps", "went", "years"}  # the rarest word of each
 
 
+def test_find_can_be_limited_to_some_keys(nlp) -> None:  # noqa: ANN001
+    matcher = _matcher(nlp, RULES)
+    doc = nlp("She keeps going missing. She went to them.")
+    found = matcher.find(doc, _sentences(doc), keys=["back"])
+    assert [(m.key, doc[m.start : m.end].text) for m in found] == [("back", "went to them")]
+    assert matcher.find(doc, _sentences(doc), keys=[]) == []
+    matcher.filtering = False
+    try:
+        assert [m.key for m in matcher.find(doc, keys=["missing"])] == ["missing"]
+    finally:
+        matcher.filtering = True
+
+
 def test_greedy_keeps_the_longest_of_a_keys_overlapping_matches(nlp) -> None:  # noqa: ANN001
     matcher = _matcher(nlp, {"back": ["went to them", "went back? to them"]})
     doc = nlp("She went back to them.")

@@ -75,6 +75,7 @@ class ContextTest(BaseModel):
     age_gap: int | None = None
     ages_within: int | None = None
     youngest_at_least: int = 0
+    all_ages_at_least: int | None = None
     inside: bool = False
 
     class Config:
@@ -82,11 +83,19 @@ class ContextTest(BaseModel):
 
     @root_validator(skip_on_failure=True)
     def _one_kind(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
-        names = ("words", "age_at_least", "age_below", "age_gap", "ages_within")
+        names = (
+            "words",
+            "age_at_least",
+            "age_below",
+            "age_gap",
+            "ages_within",
+            "all_ages_at_least",
+        )
         kinds = [k for k in names if values.get(k) is not None and values.get(k) != ""]
         if len(kinds) != 1:
             raise ValueError(
-                "give exactly one of words, age_at_least, age_below, age_gap, ages_within"
+                "give exactly one of words, age_at_least, age_below, age_gap, ages_within,"
+                " all_ages_at_least"
             )
         if values.get("words"):
             if values["before"] < 0 or values["after"] < 0:
@@ -898,6 +907,9 @@ def _passes(test: ContextTest, ctx: _Words, start: int, end: int, rules: RuleSet
             and max(ages) - min(ages) <= test.ages_within
             and min(ages) >= test.youngest_at_least
         )
+    if test.all_ages_at_least is not None:
+        ages = ctx.sentence_ages(start)
+        return len(ages) >= 2 and min(ages) >= test.all_ages_at_least
     if (
         test.if_first_word_in
         and ctx.lower[start] not in rules.word_sets[test.if_first_word_in]
@@ -920,14 +932,18 @@ def _condition_holds(
     return not any(_passes(t, ctx, start, end, rules) for t in condition.none_of)
 
 
-def _context_cues(rules: RuleSet, ctx: _Words, sentences: set[int]) -> None:
-    """Find every context phrase in these sentences once (ctx.cues[sid][key] = spans)."""
+def _context_cues(rules: RuleSet, ctx: _Words, sentences: set[int], names: set[str]) -> None:
+    """Find the phrases of these contexts in these sentences once (ctx.cues[sid][key] =
+    spans). Called once per chunk, with every context a kept match there may need: a context
+    no rule of the chunk uses (one rule's own `silent_when`) is not looked for."""
     todo = sentences - set(ctx.cues)
     if not todo or rules.context_matcher is None:
         return
     for sid in todo:
         ctx.cues[sid] = {}
-    for key, start, end in rules.context_matcher.find(ctx.doc, ctx.sent, ctx.lower, only=todo):
+    keys = [key for key in rules.context_matcher.keys if key.split(":", 1)[0] in names]
+    found = rules.context_matcher.find(ctx.doc, ctx.sent, ctx.lower, only=todo, keys=keys)
+    for key, start, end in found:
         ctx.cues[ctx.sent[start]].setdefault(key, []).append((start, end))
 
 
@@ -1052,7 +1068,8 @@ def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
         wanted |= {
             _next_sentence(ctx, end - 1) for compiled, _, end, _ in kept if compiled.contexts
         }
-        _context_cues(rules, ctx, wanted - {-1})
+        names = {name for compiled, _, _, _ in kept for name in compiled.contexts}
+        _context_cues(rules, ctx, wanted - {-1}, names)
         standing = [
             (compiled, start, end)
             for compiled, start, end, _ in kept

@@ -558,13 +558,15 @@ class PhraseMatcher:
         sentence_of: Sequence[int] | None = None,
         lower: Sequence[str] | None = None,
         only: set[int] | None = None,
+        keys: Iterable[str] | None = None,
     ) -> list[Match]:
         """Every match in `doc`, by key in the order keys were added, then by position.
 
         `sentence_of[i]` is the sentence number of token i (non-decreasing); without it the
         whole Doc is one sentence. A key runs only on sentences holding one of its anchors,
         unless `filtering` is off. `lower` (each token's lower-case text) saves recomputing.
-        `only` limits the search to these sentence numbers (needs `sentence_of`).
+        `only` limits the search to these sentence numbers (needs `sentence_of`); `keys` to
+        these keys (the others are not run).
         """
         n = len(doc)
         if n == 0:
@@ -574,6 +576,9 @@ class PhraseMatcher:
         wanted = (
             self._wanted(doc, lower, sentence_of) if self.filtering else dict.fromkeys(self._groups)
         )
+        if keys is not None:
+            chosen = set(keys)
+            wanted = {key: held for key, held in wanted.items() if key in chosen}
         if only is not None and sentence_of is not None:
             wanted = {
                 key: (set(only) if held is None else held & only)
