@@ -482,6 +482,7 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "image_blackmail": "a man online is blackmailing him",
         "young_child_in_car": "the baby is in the car",
         "barred_person": "there is a no contact order",
+        "medicine_withheld": "she has run out of her insulin",
     }
     assert set(examples) == {rule.id for rule in load_rules().rules}
     for rule_id, text in examples.items():
