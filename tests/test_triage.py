@@ -483,6 +483,7 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "young_child_in_car": "the baby is in the car",
         "barred_person": "there is a no contact order",
         "medicine_withheld": "she has run out of her insulin",
+        "breast_ironing": "her aunt does breast ironing",
     }
     assert set(examples) == {rule.id for rule in load_rules().rules}
     for rule_id, text in examples.items():
