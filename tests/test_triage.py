@@ -487,6 +487,8 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "medicine_withheld": "she has run out of her insulin",
         "breast_ironing": "her aunt does breast ironing",
         "bruised_baby": "the newborn has a bruise",
+        "veiled_threat": "dad told her she'll get what her mum got",
+        "family_death_threat": "mum says she and the kids will be dead soon",
     }
     assert set(examples) == {rule.id for rule in load_rules().rules}
     for rule_id, text in examples.items():
