@@ -70,6 +70,12 @@ FACTOR_CASES = [
         "her cousin abused her, she never sees him",
     ),
     (
+        "contact",
+        "sexual_abuse",
+        "her stepbrother touches her and mum is on nights this week",
+        "her stepbrother touches her and mum is on a course next month",
+    ),
+    (
         "past",
         "physical_abuse",
         "her stepmum slapped her when she was in year 2",
