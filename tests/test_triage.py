@@ -490,6 +490,7 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "veiled_threat": "dad told her she'll get what her mum got",
         "family_death_threat": "mum says she and the kids will be dead soon",
         "child_minding_baby": "a 7 year old is looking after the baby",
+        "belief_based_abuse": "her aunt says she is a witch",
     }
     assert set(examples) == {rule.id for rule in load_rules().rules}
     for rule_id, text in examples.items():
