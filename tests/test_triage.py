@@ -491,6 +491,7 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "family_death_threat": "mum says she and the kids will be dead soon",
         "child_minding_baby": "a 7 year old is looking after the baby",
         "belief_based_abuse": "her aunt says she is a witch",
+        "weapon_taken_off": "we confiscated a knife from him",
     }
     assert set(examples) == {rule.id for rule in load_rules().rules}
     for rule_id, text in examples.items():

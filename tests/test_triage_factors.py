@@ -94,6 +94,12 @@ FACTOR_CASES = [
         "the man who groomed him online keeps messaging",
     ),
     (
+        "safe",
+        "domestic_abuse",
+        "years of domestic abuse from her ex, she and the kids now live in a refuge",
+        "years of domestic abuse from her ex, she and the kids now live with him",
+    ),
+    (
         "not_a_case",
         "self_harm",
         "a boy self-harmed years ago - can we archive the old file?",
