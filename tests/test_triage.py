@@ -492,6 +492,7 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "child_minding_baby": "a 7 year old is looking after the baby",
         "belief_based_abuse": "her aunt says she is a witch",
         "weapon_taken_off": "we confiscated a knife from him",
+        "child_not_seen": "no one has seen her all week",
     }
     assert set(examples) == {rule.id for rule in load_rules().rules}
     for rule_id, text in examples.items():
