@@ -70,6 +70,12 @@ FACTOR_CASES = [
         "her cousin abused her, she never sees him",
     ),
     (
+        "contact",
+        "sexual_abuse",
+        "her stepbrother touches her and mum is on nights this week",
+        "her stepbrother touches her and mum is on a course next month",
+    ),
+    (
         "past",
         "physical_abuse",
         "her stepmum slapped her when she was in year 2",
@@ -86,6 +92,12 @@ FACTOR_CASES = [
         "sexual_abuse",
         "the man who groomed him online is blocked and reported",
         "the man who groomed him online keeps messaging",
+    ),
+    (
+        "safe",
+        "domestic_abuse",
+        "years of domestic abuse from her ex, she and the kids now live in a refuge",
+        "years of domestic abuse from her ex, she and the kids now live with him",
     ),
     (
         "not_a_case",
