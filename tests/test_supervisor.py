@@ -121,9 +121,15 @@ def test_stop_quietly_ignores_a_second_interrupt(tmp_path: Path) -> None:
             signal.raise_signal(signal.SIGINT)  # ignored here, not KeyboardInterrupt
             sup.stop(grace)
 
-    processes.stop_quietly(Group())
-    assert seen == [signal.SIG_IGN]
-    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    # A known handler first: a test run started in the background inherits SIGINT ignored,
+    # and "restored" must mean "as it was", not "not ignored".
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        processes.stop_quietly(Group())
+        assert seen == [signal.SIG_IGN]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert sup.parts["rasa server"].proc.poll() is not None
 
 
