@@ -161,7 +161,9 @@ class ValidateDisclosureForm(FormValidationAction):
             return {"danger_now": True, "danger_answer": text}
         if reading == disclosure.DANGER_NO:
             return {"danger_now": False, "danger_answer": text}
-        dispatcher.utter_message(response="utter_danger_unclear")
+        # Unclear: the answer is kept and the form asks its question once more, as the
+        # follow-up with the 999 line (AskDangerNow); saying it here as well put two danger
+        # questions in one reply, and every later answer landed one question late.
         return {"danger_now": None, "danger_answer": text}
 
     async def validate_disclosure_timing(
@@ -529,6 +531,12 @@ class CancelDisclosure(Action):
         return [ActiveLoop(None), *(SlotSet(slot, v) for slot, v in closed_record().items())]
 
 
+def unclear_answer_kept(tracker: Tracker) -> bool:
+    """The first answer to the danger question was kept but did not say yes or no: the
+    question is asked once more, as the follow-up (a second unclear answer is kept as no)."""
+    return tracker.get_slot("danger_now") is None and bool(tracker.get_slot("danger_answer"))
+
+
 class AskDangerNow(Action):
     """The form's first question. Before it: the answer to what the opening message asked
     and the special route its words name (answer first, then record), and, when this
@@ -564,7 +572,9 @@ class AskDangerNow(Action):
         # 999 once per reply: when the opening answer above already said it, the question
         # is asked without repeating the line.
         outcome = (latest.get("triage") or {}).get("outcome")
-        if outcome != "ask":
+        if unclear_answer_kept(tracker):
+            response = "utter_danger_unclear"
+        elif outcome != "ask":
             response = "utter_ask_danger_now"
         elif answer and "999" in answer:
             response = "utter_ask_timing"

@@ -750,10 +750,21 @@ def test_a_typed_answer_to_the_danger_question_is_that_answer(typed: str, expect
 def test_an_unclear_danger_answer_asks_once_with_999_then_is_kept() -> None:
     result, messages = validate("danger_now", "not sure really")
     assert result == {"danger_now": None, "danger_answer": "not sure really"}
-    assert messages[0]["response"] == "utter_danger_unclear"
+    # The form asks again; the validation itself says nothing (one question per reply).
+    assert messages == []
+    asked, _ = run(
+        disclosure_form.AskDangerNow(),
+        make_tracker("not sure really", slots={"requested_slot": "danger_now", **result}),
+    )
+    assert [m.get("response") for m in asked] == ["utter_danger_unclear"]
     result, _ = validate("danger_now", "hard to say", {"danger_answer": "not sure really"})
     assert result["danger_now"] is False
     assert result["danger_answer"] == "not sure really\nhard to say"
+
+
+def test_the_first_danger_question_is_the_plain_one() -> None:
+    asked, _ = run(disclosure_form.AskDangerNow(), make_tracker("a boy told me something"))
+    assert [m.get("response") for m in asked] == ["utter_ask_danger_now"]
 
 
 # -- ask, don't guess ------------------------------------------------------------------------
