@@ -195,6 +195,30 @@ def test_negation_stops_at_a_clause_break(detector: Detector, text: str) -> None
     assert level(detector, text) == "immediate"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if she doesn't go back to his flat tonight he says he'll stab her",
+        "unless he doesn't turn up tonight they'll post the nudes of him",
+        "if I don't meet them after school they'll hurt my sister",
+    ],
+)
+def test_a_conditions_negation_does_not_deny_the_threat(detector: Detector, text: str) -> None:
+    # "If X doesn't..." negates the condition's own verb, not the threat or its time.
+    assert level(detector, text) == "immediate"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if she doesn't want to talk about it that's fine, we'll try next week",
+        "if he doesn't come to football tonight his dad will ring us",
+    ],
+)
+def test_a_condition_alone_is_no_danger(detector: Detector, text: str) -> None:
+    assert level(detector, text) == "routine"
+
+
 def test_negation_window_is_short(detector: Detector) -> None:
     # The "not" is far from the weapon and belongs to another statement.
     assert level(detector, "she did not want to talk to me about it because he has a knife") == (
