@@ -789,6 +789,8 @@ class _Reader:
             for name in ("current_risk", "safe_now", "not_a_case", "hypothetical_message")
         }
         for rule in self.rules.rules:
+            if rule.id not in self.rule_spans:
+                continue  # most rules find nothing in a message: no generator, no sort
             for span in self._best_spans(rule):
                 sign = self._resolve(rule, span, message, reasons)
                 if sign is not None:
