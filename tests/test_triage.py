@@ -517,7 +517,6 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "belief_based_abuse": "her aunt says she is a witch",
         "weapon_taken_off": "we confiscated a knife from him",
         "child_not_seen": "no one has seen her all week",
-        "pregnancy_under_16": "a 14yo in my group is pregnant",
         "struggling_to_breathe": "she is struggling for breath",
     }
     assert set(examples) == {rule.id for rule in load_rules().rules}
