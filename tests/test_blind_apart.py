@@ -10,17 +10,16 @@ apart from training by tests/test_holdout_apart.py.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+import sys
 from pathlib import Path
 
 import yaml
 
 from tests.conftest import ROOT
 
-BLIND = ROOT / "tests" / "data" / "blind"
-RUN = 8
-_WORDS = re.compile(r"[a-z0-9']+")
+sys.path.insert(0, str(ROOT / "bench"))
+
+import blind_apart  # noqa: E402 - bench/ is scripts, not a package
 
 # Written before blind batch 1 existed: the published guides' own example sentences, which
 # the project's first language rules and tests quoted and the batch-1 writer then wrote
@@ -39,62 +38,63 @@ BEFORE_THE_BLIND_SETS = {
 }
 
 
-def _words(text: str) -> list[str]:
-    return _WORDS.findall(text.lower().replace("\u2019", "'"))
-
-
-def _keys(words: list[str]) -> Iterator[tuple[str, ...]]:
-    for i in range(len(words) - RUN + 1):
-        yield tuple(words[i : i + RUN])
-    if len(words) >= 4:
-        yield ("<whole>", *words)
-
-
-def blind_keys() -> dict[tuple[str, ...], str]:
-    """Every 8-word run and every whole item of the blind sets -> a blind item's id."""
-    keys: dict[tuple[str, ...], str] = {}
-    for path in sorted(BLIND.glob("*.yml")):
-        for item in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]:
-            for key in _keys(_words(item["text"])):
-                keys.setdefault(key, str(item["id"]))
-    return keys
-
-
-def project_files() -> list[Path]:
-    found = [ROOT / "domain.yml", *ROOT.glob("data/*.yml"), *ROOT.glob("knowledge/*.yml")]
-    for path in ROOT.glob("tests/**/*"):
-        if path.is_file() and path.suffix in (".yml", ".py") and BLIND not in path.parents:
-            found.append(path)
-    return sorted(found)
-
-
-def copies(
-    files: list[Path], keys: dict[tuple[str, ...], str], root: Path = ROOT
-) -> set[tuple[str, str]]:
-    """(file under `root`, blind id) for each line of `files` holding a blind item's words."""
-    found = set()
-    for path in files:
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            for key in _keys(_words(line)):
-                if key in keys:
-                    found.add((path.relative_to(root).as_posix(), keys[key]))
-                    break
-    return found
-
-
-def test_no_rule_training_example_or_test_copies_a_blind_item() -> None:
-    found = copies(project_files(), blind_keys())
+def test_no_rule_training_example_test_doc_or_code_copies_a_blind_item() -> None:
+    found = blind_apart.copies(blind_apart.project_files(), blind_apart.blind_keys())
     assert sorted(found - BEFORE_THE_BLIND_SETS) == []
+
+
+def _keys(text: str) -> list[tuple[str, ...]]:
+    return list(blind_apart.keys(blind_apart.words(text)))
 
 
 def test_a_copy_is_found(tmp_path: Path) -> None:
     item = "he says the man in the blue van will be waiting for her after school"
-    keys = {key: "t9999" for key in _keys(_words(item))}
+    keys = {key: "t9999" for key in _keys(item)}
     data = tmp_path / "nlu.yml"
     data.write_text("- the man in the blue van will be waiting for her\n- hello there\n")
     short = tmp_path / "short.yml"
     short.write_text(f"- {item.title()}\n")
     apart = tmp_path / "apart.yml"
     apart.write_text("- a man in a van waits for her\n")
-    found = copies([data, short, apart], keys, root=tmp_path)
+    found = blind_apart.copies([data, short, apart], keys, root=tmp_path)
     assert found == {("nlu.yml", "t9999"), ("short.yml", "t9999")}
+
+
+NEW_BATCH = """# BLIND evaluation set: written from published material only.
+batch: 9
+labels: [immediate, routine]
+items:
+  - id: t9001
+    text: "the man in the blue van will be waiting for her by the gate"
+    label: immediate
+    source: "somewhere"
+  - id: t9002
+    text: "a different sentence nobody here has ever written at all"
+    label: routine
+    note: >-
+      folded over
+      two lines
+  - id: t9003
+    text: "Hello There Friend Again"
+    label: routine
+"""
+
+
+def test_admitting_a_batch_drops_only_what_the_project_already_wrote(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "nlu.yml").write_text(
+        "- the man in the blue van will be waiting for her\n- hello there friend again\n"
+    )
+    (tmp_path / "domain.yml").write_text("version: '3.1'\n")
+    (tmp_path / "tests" / "data" / "blind").mkdir(parents=True)
+    new = tmp_path / "incoming.yml"
+    new.write_text(NEW_BATCH)
+    out, dropped = blind_apart.admit(new, "triage_batch9.yml", root=tmp_path)
+    assert dropped == ["t9001", "t9003"]
+    assert out == tmp_path / "tests" / "data" / "blind" / "triage_batch9.yml"
+    text = out.read_text()
+    assert "# Dropped before any run on them: t9001, t9003" in text.splitlines()[1]
+    batch = yaml.safe_load(text)
+    assert [item["id"] for item in batch["items"]] == ["t9002"]
+    assert batch["items"][0]["note"] == "folded over two lines"
+    assert batch["batch"] == 9

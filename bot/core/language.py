@@ -1102,7 +1102,7 @@ def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
 
 MERGE_GAP = 3
 """Findings of one rule this many words apart or closer, in one sentence, are one finding
-("a teenage phase that she will grow out of" is one piece of minimising, not two); the same
+("just a phase he will soon grow out of" is one piece of minimising, not two); the same
 words twice stay two findings."""
 
 
