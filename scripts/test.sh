@@ -19,9 +19,14 @@ $VENV/bin/rasa data validate --fail-on-warnings --quiet
 step "rasa train (skipped by Rasa when nothing changed)"
 $VENV/bin/rasa train --fixed-model-name safeguard --out models --quiet
 
-step "pytest"
-# The slowest tests are listed at the end, so the 20-minute budget is kept with figures.
-$VENV/bin/python -m pytest -q -p no:cacheprovider --durations=25
+step "pytest on both cores (pytest-xdist; a test file stays on one worker, so its servers start once)"
+# Most of the time goes on Rasa stacks starting in child processes while the test waits:
+# two workers keep both cores busy. The slowest tests are listed at the end, so the
+# 20-minute budget is kept with figures.
+$VENV/bin/python -m pytest -q -p no:cacheprovider --durations=25 -n 2 --dist loadfile -m "not serial"
+
+step "pytest: the tests that assert how long something took, on their own (marker serial)"
+$VENV/bin/python -m pytest -q -p no:cacheprovider --durations=5 -m serial
 
 step "rasa test core --stories tests/ --e2e --fail-on-prediction-errors (intents from the text, then actions)"
 $VENV/bin/rasa test core --stories tests/ --e2e --model models/safeguard.tar.gz \

@@ -99,7 +99,12 @@ def test_key_from_environment_wins(key_env: Path, monkeypatch: pytest.MonkeyPatc
     assert not default_key_path().exists()
 
 
-@pytest.mark.parametrize("bad", ["not-a-key", "short", Fernet.generate_key().decode()[:-2]])
+# Ids fixed: a generated key in a test id differs per process (pytest-xdist needs the same).
+@pytest.mark.parametrize(
+    "bad",
+    ["not-a-key", "short", Fernet.generate_key().decode()[:-2]],
+    ids=["not-a-key", "short", "truncated"],
+)
 def test_malformed_key_is_a_plain_error(
     key_env: Path, monkeypatch: pytest.MonkeyPatch, bad: str
 ) -> None:

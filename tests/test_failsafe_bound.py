@@ -13,7 +13,8 @@ import pytest
 from bot.failsafe import safety
 from tests.failsafe_stack import MODEL, FakeActionServer, Stack, joined, texts
 
-pytestmark = pytest.mark.rasa
+# Serial: the reply must come before a 12-second fake action answers.
+pytestmark = [pytest.mark.rasa, pytest.mark.serial]
 
 BOUND = 5.0  # SAFEGUARD_REPLY_SECONDS for this stack
 ACTION_WAIT = 120.0  # SAFEGUARD_ACTION_TIMEOUT_SECONDS: Rasa would wait this long

@@ -37,7 +37,8 @@ from tests.failsafe_stack import (
     texts,
 )
 
-pytestmark = pytest.mark.rasa
+# Serial: Rasa must give up on a hanging action after the 3-second action time-out.
+pytestmark = [pytest.mark.rasa, pytest.mark.serial]
 
 DANGER = "hes outside the centre with a knife now"
 CHILD_WORDS = "he comes in my room at night when mum is at work canaryword"

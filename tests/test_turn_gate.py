@@ -170,6 +170,7 @@ def test_a_danger_message_never_waits_for_a_place() -> None:
     asyncio.run(scenario())
 
 
+@pytest.mark.serial  # a 0.2-second margin
 def test_the_wait_for_a_place_counts_towards_the_reply_bound() -> None:
     async def scenario() -> list[dict]:
         blocked = Blocked(reply_within=0.5)
