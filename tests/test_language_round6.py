@@ -319,9 +319,9 @@ ROUND6_FORMS: list[tuple[str, str, str, str]] = [
         "Maya was frightened to say who she had been with all weekend.",
     ),
     (
-        "missing-as-choice",
+        "always-comes-back",
         "CSW",
-        "He usually comes home by Sunday night, so staff wait.",
+        "When he is missing he usually comes home by Sunday night, so staff wait.",
         "He usually phones home on Sunday night from his dad's.",
     ),
     (
@@ -388,9 +388,9 @@ ROUND6_FORMS: list[tuple[str, str, str, str]] = [
         "Mum felt frightened by the messages from a man of 40.",
     ),
     (
-        "nothing-to-worry-about",
+        "always-comes-back",
         "TCS24",
-        "He was home for breakfast, therefore it is not a safeguarding concern.",
+        "He was missing overnight, therefore it is not a safeguarding concern.",
         "He was home for breakfast and told staff he had been scared.",
     ),
     (
@@ -448,6 +448,10 @@ def test_round6_forms_fire_and_their_look_alikes_do_not(
         "The cleaner touched up the paint in the hallway.",
         "The CSE team meeting moved to Thursday.",
         "Her older friend from the sixth form, who is 17, walks her home.",
+        "He refused to say where he would like to go for his birthday.",
+        "She was only holding the door open for her brother.",
+        "This is a CCE case for the panel on Monday.",
+        "The mechanic touched up the scratches on Dad's van.",
         # the exploiter is the one named
         "The customer service desk called Mum back about the refund.",
     ],

@@ -1076,6 +1076,11 @@ VOCABULARY_ROWS.update(
             "Over the summer Lola and a man of 41 swapped nude photos.",
             "Over the summer a man of 41 made Lola send him nude photos.",
         ),
+        "always-comes-back": (
+            "CSW",
+            "Reported missing twice this week, but Ivy always returns home, staff said.",
+            "Ivy always returns home from school by four, staff said.",
+        ),
         "relationship-called-consensual": (
             "TCS24",
             "Because Tia (14) says she loves him, the relationship was seen to be consensual.",
