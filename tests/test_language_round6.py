@@ -452,6 +452,11 @@ def test_round6_forms_fire_and_their_look_alikes_do_not(
         "She was only holding the door open for her brother.",
         "This is a CCE case for the panel on Monday.",
         "The mechanic touched up the scratches on Dad's van.",
+        "A mutual arrangement between the college and the council pays for her bus.",
+        "The 13-year-old slept with the lamp on for weeks after the attack.",
+        "Buyers of the house next door have complained to the council.",
+        "Customers at the hotel reception were asked for statements.",
+        "At the restorative meeting he took responsibility for his actions.",
         # the exploiter is the one named
         "The customer service desk called Mum back about the refund.",
     ],
