@@ -334,7 +334,7 @@ ROUND6_FORMS: list[tuple[str, str, str, str]] = [
     (
         "shared-responsibility",
         "TCS24",
-        "Ellie needs to accept responsibility for her own actions with these men.",
+        "Ellie needs to accept responsibility for her own safety around these men.",
         "The men need to be held responsible for their actions towards Ellie.",
     ),
     (
