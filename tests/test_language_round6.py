@@ -186,6 +186,18 @@ def test_peers_and_adults_stay_silent(silent: str, fires: str) -> None:
     assert rules_of(fires), fires
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Her boyfriend is 25 and her sister is also 15.",
+        "Her boyfriend is much older but they met at the same college.",
+        "His girlfriend is 30; his brother is a year older than him.",
+    ],
+)
+def test_a_peer_cue_about_someone_else_does_not_silence(text: str) -> None:
+    assert rules_of(text), text
+
+
 def test_child_sex_offender_names_an_adult() -> None:
     assert rules_of("The men at the flat are convicted child sex offenders.") == []
     assert "child-as-offender" in rules_of("Kai (14) is described as a young sex offender.")
