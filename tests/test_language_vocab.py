@@ -1048,6 +1048,48 @@ VOCABULARY_ROWS.update(
     }
 )
 
+# Language round 6: one row per new rule (source, a sentence that fires, a near-miss).
+VOCABULARY_ROWS.update(
+    {
+        "sex-with-a-child": (
+            "TCS-4.7",
+            "The lodger had sex with Demi (14) while her mum was at work.",
+            "Demi (14) was raped by the lodger while her mum was at work.",
+        ),
+        "abusers-as-customers": (
+            "TCS24",
+            "The customers who came to the hotel room were never traced; Ruby was 15.",
+            "The customers at the bakery saw Ruby (15) crying and rang her mum.",
+        ),
+        "exploitation-as-label": (
+            "NSCP",
+            "Staff at the unit call Jay the CCE lad.",
+            "Staff at the unit say Jay is being criminally exploited.",
+        ),
+        "touched-up": (
+            "TCS24",
+            "A stranger touched her up at the bus stop, the log says.",
+            "A stranger sexually assaulted her at the bus stop, the log says.",
+        ),
+        "images-exchanged-with-adult": (
+            "IWF",
+            "Over the summer Lola and a man of 41 swapped nude photos.",
+            "Over the summer a man of 41 made Lola send him nude photos.",
+        ),
+        "always-comes-back": (
+            "CSW",
+            "Reported missing twice this week, but Ivy always returns home, staff said.",
+            "Ivy always returns home from school by four, staff said.",
+        ),
+        "relationship-called-consensual": (
+            "TCS24",
+            "Because Tia (14) says she loves him, the relationship was seen to be consensual.",
+            "Because Tia (14) says she loves him, the man's grooming was hard to spot.",
+        ),
+    }
+)
+
+
 ROUND5_FORMS: list[tuple[str, str, str, str]] = [
     # -- 5. an adult "dating" or "seeing" a child, whoever the note names first
     (

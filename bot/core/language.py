@@ -55,6 +55,10 @@ MAX_PATTERNS_PER_PHRASE = SENTENCE_WORDS.max_patterns
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 
+SPELLING_MIN_LENGTH = 7
+"""Only words this long get misspellings read as them: a slip in a short word is too often
+another word."""
+
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SEED_FILE = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt\b")
 
@@ -75,6 +79,7 @@ class ContextTest(BaseModel):
     age_gap: int | None = None
     ages_within: int | None = None
     youngest_at_least: int = 0
+    oldest_below: int = 18
     all_ages_at_least: int | None = None
     inside: bool = False
 
@@ -108,6 +113,8 @@ class ContextTest(BaseModel):
             raise ValueError("inside only goes with words")
         if values.get("youngest_at_least") and values.get("ages_within") is None:
             raise ValueError("youngest_at_least only goes with ages_within")
+        if values.get("oldest_below", 18) != 18 and values.get("ages_within") is None:
+            raise ValueError("oldest_below only goes with ages_within")
         return values
 
 
@@ -217,8 +224,28 @@ class Rule(BaseModel):
         return value.strip()
 
 
+class Spelling(BaseModel):
+    """Words whose common misspellings are read as the word (see the header of the rules)."""
+
+    text: str
+    words: list[str]
+
+    class Config:
+        extra = "forbid"
+
+    @validator("words")
+    def _long_single_words(cls, value: list[str]) -> list[str]:  # noqa: N805
+        for word in value:
+            if not re.fullmatch(rf"[a-z]{{{SPELLING_MIN_LENGTH},}}", word):
+                raise ValueError(
+                    f"{word!r}: one lower-case word of {SPELLING_MIN_LENGTH} letters or more"
+                )
+        return value
+
+
 class RuleFile(BaseModel):
     sources: dict[str, Source]
+    spelling: Spelling | None = None
     word_sets: dict[str, list[str]] = {}
     contexts: dict[str, Context] = {}
     rules: list[Rule]
@@ -626,6 +653,53 @@ def age_mentions(sentence: str) -> list[tuple[int, int]]:
     return sorted(mentions)
 
 
+# --------------------------------------------------------------------------- spelling
+
+
+def misspellings(word: str) -> set[str]:
+    """The usual one-slip misspellings of a word: one letter left out, two neighbouring
+    letters swapped, a letter doubled or a double letter made single, s and z confused
+    ("sexualy", "recruted", "promiscous", "streetwize"). The first letter is never changed."""
+    out: set[str] = set()
+    for i in range(1, len(word)):
+        out.add(word[:i] + word[i + 1 :])  # one left out
+        out.add(word[:i] + word[i] + word[i:])  # one doubled
+        if i + 1 < len(word) and word[i] != word[i + 1]:
+            out.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])  # neighbours swapped
+        swap = {"s": "z", "z": "s"}.get(word[i])
+        if swap:
+            out.add(word[:i] + swap + word[i + 1 :])
+    out.discard(word)
+    return out
+
+
+def spelling_map(words: list[str], known: set[str]) -> dict[str, str]:
+    """misspelling -> word, for each word of `words`; a misspelling that is a word the rules
+    use (`known`) or that two of the words share is left alone."""
+    found: dict[str, str] = {}
+    shared: set[str] = set()
+    for word in words:
+        for slip in misspellings(word):
+            if slip in known:
+                continue
+            if slip in found and found[slip] != word:
+                shared.add(slip)
+            found[slip] = word
+    return {slip: word for slip, word in found.items() if slip not in shared}
+
+
+def _pattern_words(patterns: list[list[dict[str, Any]]]) -> set[str]:
+    words: set[str] = set()
+    for pattern in patterns:
+        for spec in pattern:
+            value = spec.get("LOWER")
+            if isinstance(value, str):
+                words.add(value)
+            elif isinstance(value, dict):
+                words.update(value.get("IN", ()))
+    return words
+
+
 # --------------------------------------------------------------------------- compiling
 
 
@@ -650,6 +724,8 @@ class RuleSet:
     by_key: dict[str, CompiledRule]
     contexts: dict[str, Context] = field(default_factory=dict)
     context_matcher: PhraseMatcher | None = None
+    spelling: dict[str, str] = field(default_factory=dict)
+    """misspelling -> the word it is read as (`Spelling` in the rules file)."""
 
     @property
     def anchors(self) -> frozenset[str] | None:
@@ -687,6 +763,7 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
         entry = CompiledRule(rule, i, patterns, contexts=every + tuple(rule.silent_when))
         compiled.append(entry)
         by_key[rule.id] = entry
+    known = {w for entry in compiled for w in _pattern_words(entry.patterns)}
     context_matcher = PhraseMatcher(nlp)
     for name, context in data.contexts.items():
         for part, phrases in (
@@ -706,10 +783,13 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
                     raise DataFileError(f"{where}: {exc}") from None
             if cue_patterns:
                 context_matcher.add(f"{name}:{part}", cue_patterns)
+                known |= _pattern_words(cue_patterns)
     word_sets = {
         name: frozenset(" ".join(entry_words(nlp, word, SENTENCE_WORDS)) for word in words)
         for name, words in data.word_sets.items()
     }
+    known |= {w for entries in word_sets.values() for entry in entries for w in entry.split()}
+    spelling = spelling_map(data.spelling.words, known) if data.spelling else {}
     loaded = RuleSet(
         path=path,
         rules=compiled,
@@ -719,6 +799,7 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
         by_key=by_key,
         contexts=dict(data.contexts),
         context_matcher=context_matcher,
+        spelling=spelling,
     )
     if path == RULES_PATH:
         # Loading the shipped file (start-up checks, a reload) also refreshes what `check`
@@ -819,7 +900,7 @@ class _Words:
     paragraph); `idx[i]` is where token i starts in the chunk and `sent[i]` its sentence.
     """
 
-    def __init__(self, nlp: Any, text: str) -> None:
+    def __init__(self, nlp: Any, text: str, spelling: dict[str, str] | None = None) -> None:
         from spacy.tokens import Doc  # heavy: imported on first use, not at start-up
 
         tokenised = nlp.make_doc(text)
@@ -831,7 +912,15 @@ class _Words:
         self.lengths = [len(t.text) for t in kept]
         self.lower = [t.lower_ for t in kept]
         # Sentence ends become line breaks in the Doc the Matcher sees (SENTENCE_WORDS).
-        self.doc = Doc(nlp.vocab, words=[SENTENCE_WORDS.as_break(t.text) for t in kept])
+        words = [SENTENCE_WORDS.as_break(t.text) for t in kept]
+        if spelling:
+            # A misspelt word is matched as the word ("promiscous"); offsets stay the text's.
+            for i, lower in enumerate(self.lower):
+                word = spelling.get(lower)
+                if word is not None:
+                    self.lower[i] = word
+                    words[i] = word.title() if kept[i].text.istitle() else word
+        self.doc = Doc(nlp.vocab, words=words)
         self._ages: dict[int, list[tuple[int, int]]] = {}
         self._bounds: dict[int, tuple[int, int]] = {}
         self.cues: dict[int, dict[str, list[tuple[int, int]]]] = {}
@@ -903,7 +992,8 @@ def _passes(test: ContextTest, ctx: _Words, start: int, end: int, rules: RuleSet
         ages = ctx.sentence_ages(start)
         return (
             len(ages) >= 2
-            and max(ages) < 18
+            and max(ages) < test.oldest_below
+            and min(ages) < 18
             and max(ages) - min(ages) <= test.ages_within
             and min(ages) >= test.youngest_at_least
         )
@@ -1052,7 +1142,7 @@ def check(text: str, rules: RuleSet | None = None) -> list[Finding]:
     candidates: list[tuple[int, int, CompiledRule]] = []
     for chunk_start, chunk_end in _chunks(matchable):
         piece = matchable[chunk_start:chunk_end]
-        ctx = _Words(rules.nlp, piece)
+        ctx = _Words(rules.nlp, piece, rules.spelling)
         kept: list[tuple[CompiledRule, int, int, int]] = []
         for key, start, end in _matches(rules, ctx):
             compiled = rules.by_key[key]
