@@ -282,3 +282,78 @@ def test_a_broken_table_is_refused_with_one_line(tmp_path: Path, change, message
     with pytest.raises(DataFileError, match=message) as caught:
         load_rules(write_rules(tmp_path, change))
     assert "\n" not in str(caught.value)
+
+
+# ------------------------------------------------------------------ round 7: general causes
+# Each pair is (a message the new factor or cue must decide, its outcome, a near message it
+# must not change, that one's outcome). Our own sentences, written from the cause alone.
+
+CAUSE_CASES = [
+    # Contact said apart from the harm: the one who harms has the child today.
+    (
+        "her stepdad punches her in the ribs. her stepdad's collecting today",
+        "immediate",
+        "her stepdad punches her in the ribs",
+        "ask",
+    ),
+    (
+        "the lodger touches her at night. the lodger usually does the school run",
+        "immediate",
+        "the lodger touches her at night",
+        "ask",
+    ),
+    (
+        "the coach has been touching her and they've just gone off together",
+        "immediate",
+        "the coach has been touching her",
+        "ask",
+    ),
+    (
+        "the nursery saw bruises on his legs and he tells us his dad did that at breakfast",
+        "immediate",
+        "the nursery saw bruises on his legs and he tells us his dad did that last year",
+        "urgent",
+    ),
+    (
+        "operation encompass notice: police called to the flat last night, he's been let out and "
+        "he's back home tonight",
+        "immediate",
+        "operation encompass notice: police called to the flat last night, he's in custody",
+        "urgent",
+    ),
+    # A protective parent collecting and keeping the child in is no contact.
+    (
+        "her 20 year old boyfriend buys her vapes and he is collecting her tonight",
+        "immediate",
+        "her 20 year old boyfriend buys her vapes; mum is collecting her and keeping her in "
+        "tonight",
+        "urgent",
+    ),
+    # The harm is over and the child is safe.
+    (
+        "older lads gave him a burner phone and he is going country tonight",
+        "immediate",
+        "older lads gave him a burner phone and he talks about going country; dad has taken "
+        "both phones off him and he's grounded",
+        "urgent",
+    ),
+    (
+        "her uncle hits her and she's going to his tonight",
+        "immediate",
+        "she's medically stable on the children's ward until friday and has told the nurse "
+        "her uncle hits her",
+        "urgent",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "raised, outcome, near, near_outcome",
+    CAUSE_CASES,
+    ids=[f"cause-{n}" for n in range(len(CAUSE_CASES))],
+)
+def test_round_seven_causes_both_ways(
+    raised: str, outcome: str, near: str, near_outcome: str
+) -> None:
+    assert assess(raised).outcome == outcome, assess(raised).reasons
+    assert assess(near).outcome == near_outcome, assess(near).reasons
