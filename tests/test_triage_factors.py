@@ -329,6 +329,91 @@ CAUSE_CASES = [
         "tonight",
         "urgent",
     ),
+    # Numbers and past times read as now.
+    (
+        "there's no food in the house tonight and mum's gone out",
+        "immediate",
+        "she's been wearing one jumper for 4 weeks and says there's no food in the house",
+        "urgent",
+    ),
+    (
+        "she was abused by a lodger this morning",
+        "immediate",
+        "she was abused by a lodger at 10, and he is in prison",
+        "urgent",
+    ),
+    (
+        "the 2 year old turned up filthy and hungry and mum is drunk at home tonight",
+        "immediate",
+        "the 2 year old turned up in last night's clothes again, filthy and hungry",
+        "urgent",
+    ),
+    (
+        "a dad at drop-off said the man who hit his son years ago is round there now",
+        "immediate",
+        "a dad at drop-off said the man who hit his son years ago is now coaching the juniors",
+        "urgent",
+    ),
+    (
+        "it's the Christmas holidays now and the bloke in his fifties who gave her a phone is "
+        "collecting her tonight",
+        "immediate",
+        "it's the Christmas holidays now and the bloke in his fifties who gave her a phone "
+        "last term hasn't been seen",
+        "urgent",
+    ),
+    # Questions, training and fiction.
+    ("her boyfriend is grooming her", "ask", "Is grooming the same as exploitation?", "routine"),
+    (
+        "a boy says his stepdad will batter him tonight",
+        "immediate",
+        "slide 4 of the CPD slides has a boy who says his stepdad will batter him tonight - "
+        "should the answer be 999?",
+        "routine",
+    ),
+    (
+        "a lad's brother threatens him with a blade",
+        "immediate",
+        "role play we've put together: a lad's brother threatens him with a blade",
+        "routine",
+    ),
+    (
+        "at assembly a year 6 boy showed a knife to his mates",
+        "immediate",
+        "at assembly the police officer showed a fake knife to year 6",
+        "routine",
+    ),
+    (
+        "a reception boy brought a gun in his book bag",
+        "immediate",
+        "the reception kids play gun games in the sandpit, should I stop them?",
+        "routine",
+    ),
+    (
+        "year 9 keep talking about a shooting on the estate tonight",
+        "immediate",
+        "after a crime series they streamed on iPlayer, year 9 keep joking about a shooting",
+        "routine",
+    ),
+    (
+        "a patient's teenager says she isn't safe at home",
+        "immediate",
+        "what do we do if a patient's teenager says she isn't safe at home?",
+        "routine",
+    ),
+    (
+        "her mum says they are doing FGM on her next week",
+        "immediate",
+        "FGM training day next week - who is running it?",
+        "routine",
+    ),
+    (
+        "one of our 15 year olds is being attacked at a party right now",
+        "immediate",
+        "one of our coaches, she's 25, was attacked after a gig; an adult matter, no young "
+        "people involved",
+        "routine",
+    ),
     # The harm is over and the child is safe.
     (
         "older lads gave him a burner phone and he is going country tonight",
@@ -357,3 +442,9 @@ def test_round_seven_causes_both_ways(
 ) -> None:
     assert assess(raised).outcome == outcome, assess(raised).reasons
     assert assess(near).outcome == near_outcome, assess(near).reasons
+
+
+def test_a_heading_that_holds_the_sign_asks_about_it() -> None:
+    # "is cuckooing ...?" opens the sentence with the sign inside the heading.
+    assert assess("is cuckooing a kind of exploitation?").outcome == "routine"
+    assert assess("they are cuckooing her flat").outcome == "immediate"
