@@ -329,6 +329,120 @@ CAUSE_CASES = [
         "tonight",
         "urgent",
     ),
+    # Imminent travel for FGM or forced marriage, in other words; far off is not tonight.
+    (
+        "on sunday she flies to Pakistan; she's got to go and marry someone there",
+        "immediate",
+        "a year 11 lad says he's got to marry a girl his parents picked",
+        "ask",
+    ),
+    (
+        "gran is flying the twins out to Yemen on Saturday and they keep talking about the "
+        "women's operation",
+        "immediate",
+        "they plan for her to get married next summer",
+        "urgent",
+    ),
+    (
+        "her nan has planned a ceremony to make her a young lady during half term, and the "
+        "women of the family will give her a tiny cut",
+        "immediate",
+        "her aunts will give her a tiny cut one day when she's older",
+        "ask",
+    ),
+    (
+        "her aunt says she will have the cut done on the family trip next week",
+        "immediate",
+        "a year 4 girl told the nurse she had FGM and was cut over half term",
+        "urgent",
+    ),
+    # Suicide: a goodbye note, a high place and the act, "won't be needing it".
+    (
+        "he posted a video saying farewell to his family and he has a rope",
+        "immediate",
+        "he left a message on the group chat saying well done to everyone",
+        "routine",
+    ),
+    (
+        "she messaged that she's heading to the bridge to end it all",
+        "immediate",
+        "she'll finish it at home tonight, it's only two pages",
+        "routine",
+    ),
+    (
+        "she told friends she won't be using any of it again, and there's a rope in her wardrobe",
+        "immediate",
+        "he won't be needing it tomorrow, he's off on the trip",
+        "routine",
+    ),
+    (
+        "a man is stood on the window ledge of the flats across the road",
+        "immediate",
+        "a man is often stood at his window opposite the school",
+        "routine",
+    ),
+    (
+        "he says he'll kill himself tonight, he has the pills",
+        "immediate",
+        "she joked she'd kill herself if she fails her driving theory test",
+        "urgent",
+    ),
+    # A young child alone in danger, a child taken or lost at night.
+    (
+        "a 4 year old is running into the traffic by the roundabout, nobody with him",
+        "immediate",
+        "a 4 year old was running in the playground",
+        "routine",
+    ),
+    (
+        "through the wall we could hear a baby wailing for hours",
+        "immediate",
+        "the little boy next door was crying at the school gate this morning",
+        "routine",
+    ),
+    (
+        "a looked after lad of 13 is awol from his placement since teatime",
+        "immediate",
+        "a looked after lad of 13 went to the cinema after tea",
+        "routine",
+    ),
+    (
+        "a girl of 10 on her own at the ferry port late tonight refuses to say where she lives",
+        "immediate",
+        "in circle time a girl of 10 refuses to say where she lives",
+        "urgent",
+    ),
+    (
+        "her partner texted that he'll end things for all of them tonight",
+        "immediate",
+        "her partner texted that he'll end things with her tonight",
+        "routine",
+    ),
+    (
+        "the mother wants to discharge him against medical advice tonight",
+        "immediate",
+        "the baby's dad took him home from the clinic yesterday as planned",
+        "routine",
+    ),
+    (
+        "a pupil has just climbed into a stranger's van outside the library",
+        "immediate",
+        "she's just got into her mum's car and gone home",
+        "routine",
+    ),
+    (
+        "someone in year 10 is sharpening a spoon in DT to use on a lad tonight",
+        "immediate",
+        "he filed down the edges of his woodwork project",
+        "routine",
+    ),
+    (
+        "an unknown account ordered an uber to a house across town for a year 8 girl; the "
+        "driver is en route",
+        "immediate",
+        "school booked a taxi for a 13 year old to get to her placement",
+        "routine",
+    ),
     # Numbers and past times read as now.
     (
         "there's no food in the house tonight and mum's gone out",
