@@ -443,6 +443,25 @@ CAUSE_CASES = [
         "school booked a taxi for a 13 year old to get to her placement",
         "routine",
     ),
+    # Taken abroad: when they leave decides, not the taking itself.
+    (
+        "they're taking her to Bangladesh on Friday to find her a husband",
+        "immediate",
+        "they're taking her to Bangladesh for a few months next year to find her a husband",
+        "urgent",
+    ),
+    (
+        "her parents are taking him to india next week to get him married",
+        "immediate",
+        "her parents are taking him to india for the whole summer holidays",
+        "ask",
+    ),
+    (
+        "an older man is picking her up at the gate today",
+        "immediate",
+        "an older man picked her up at the gate most days last term",
+        "urgent",
+    ),
     # Numbers and past times read as now.
     (
         "there's no food in the house tonight and mum's gone out",
