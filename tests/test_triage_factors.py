@@ -581,3 +581,31 @@ def test_a_heading_that_holds_the_sign_asks_about_it() -> None:
     # "is cuckooing ...?" opens the sentence with the sign inside the heading.
     assert assess("is cuckooing a kind of exploitation?").outcome == "routine"
     assert assess("they are cuckooing her flat").outcome == "immediate"
+
+
+@pytest.mark.parametrize(
+    "told, near",
+    [
+        (
+            "a 7 year old said her cousin does the touching when he sleeps over",
+            "she told me she did the tickling at the party games",
+        ),
+        (
+            "the swim coach messages him at midnight and calls it their little secret",
+            "the surprise party is our little secret from the head",
+        ),
+        ("older lads told him to stash a parcel in his loft", "mum told him to post a parcel"),
+        (
+            "there's a burn on his wrist, he says his uncle did it",
+            "the cat did it, she says, about the scratches on the sofa",
+        ),
+        (
+            "his mates gave him a kicking in the park over a debt",
+            "his mates gave him a lift to the park",
+        ),
+    ],
+)
+def test_harm_told_in_other_words_is_asked_about(told: str, near: str) -> None:
+    # Harm disclosed with no time: the reply asks, with the 999 line; the near one is chat.
+    assert assess(told).outcome == "ask", assess(told).reasons
+    assert assess(near).outcome == "routine", assess(near).reasons
