@@ -609,3 +609,12 @@ def test_harm_told_in_other_words_is_asked_about(told: str, near: str) -> None:
     # Harm disclosed with no time: the reply asks, with the 999 line; the near one is chat.
     assert assess(told).outcome == "ask", assess(told).reasons
     assert assess(near).outcome == "routine", assess(near).reasons
+
+
+def test_an_overdose_already_admitted_is_for_the_lead_not_999() -> None:
+    admitted = "he is on the ward following an overdose at the weekend"
+    assert assess(admitted).outcome == "urgent", assess(admitted).reasons
+    assert {s.rule_id for s in assess(admitted).signs} == {"overdose_in_care"}
+    # Out of hospital, "fine now" does not lower an overdose (rule overdose_or_poisoning).
+    assert assess("he has overdosed and his mum says he's fine now").outcome == "immediate"
+    assert assess("she took an overdose and is in A&E refusing treatment").outcome == "immediate"
