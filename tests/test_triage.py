@@ -479,6 +479,7 @@ def test_every_rule_fires_on_its_own_phrases(detector: Detector) -> None:
         "cannot_go_home": "she is scared to go home",
         "in_danger": "she is in danger",
         "overdose_or_poisoning": "she overdosed",
+        "overdose_in_care": "she is on the ward after an overdose",
         "unresponsive_or_critical": "he is unconscious",
         "serious_injury": "he is bleeding",
         "suicide_plan": "she is going to kill herself",

@@ -909,6 +909,9 @@ class _Reader:
             if cue.start <= span.start:
                 return cue
         for cue in self._in_sentence("guidance_opening", sentence):
+            # A heading that holds the sign ("is cuckooing ...?") asks about it.
+            if cue.start <= span.start < cue.end:
+                return cue
             # The heading covers its own clause: "signs of abuse: he has a knife" is a report.
             # So does a new subject: "signs of abuse she has a knife" is a report.
             between = self.doc[cue.end : span.start]
