@@ -122,6 +122,36 @@ def test_a_finished_record_tells_whoever_acknowledged_without_reopening(
     assert int(last["chat_id"]) == LEE and "the full record was added" in last["text"]
 
 
+def test_the_finished_records_categories_replace_what_the_alarm_knew(
+    harness: Harness, telegram: FakeTelegram
+) -> None:
+    page_id = harness.enqueue("immediate", REF)
+    harness.pager.deliver_due()
+    harness.pager.acknowledge(page_id, "Lee Lead")
+    with transaction(session_factory(harness.engine)) as session:
+        update_page(
+            session, concern(), "immediate", RECORD_ADDED, harness.clock(),
+            roster=harness.roster, categories=["online", "grooming"],
+        )  # fmt: skip
+    harness.pager.deliver_due()
+    assert the_page(harness).category == "online, grooming"
+    assert "Category: online, grooming" in telegram.sent_messages()[-1]["text"]
+
+
+@pytest.mark.parametrize("categories", [None, [], ["Kai's phone"], ["other"]])
+def test_categories_a_page_may_not_carry_leave_it_as_it_was(
+    harness: Harness, categories: list[str] | None
+) -> None:
+    harness.enqueue("immediate", REF)
+    before = the_page(harness).category
+    with transaction(session_factory(harness.engine)) as session:
+        update_page(
+            session, concern(), "immediate", RECORD_ADDED, harness.clock(),
+            roster=harness.roster, categories=categories,
+        )  # fmt: skip
+    assert the_page(harness).category == before
+
+
 def test_only_fixed_reasons_can_ride_on_a_page(harness: Harness) -> None:
     harness.enqueue("immediate", REF)
     with pytest.raises(PagerError):

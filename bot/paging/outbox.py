@@ -216,6 +216,7 @@ def update_page(
     now: datetime,
     *,
     roster: Roster | None = None,
+    categories: Any = None,
 ) -> PageUpdate:
     """A later signal about a concern that already has its page chain: update THAT chain,
     in the caller's transaction, never start a second one. Returns the page id.
@@ -228,7 +229,9 @@ def update_page(
       whoever acknowledged. The escalation timing is left alone: an update never delays it.
 
     `reason` is one of UPDATE_REASONS; the page says it with the time, nothing else.
-    Returns what it did (`PageUpdate`).
+    `categories`: the finished record's, when it brings them; the page then carries them
+    (known category ids only, as `page_category` allows) instead of what the alarm knew,
+    which was none ("other"). Returns what it did (`PageUpdate`).
     """
     if reason not in UPDATE_REASONS:
         raise PagerError(f"page: update reason {reason[:40]!r} is not one of {UPDATE_REASONS}")
@@ -244,6 +247,9 @@ def update_page(
         return PageUpdate(page_id, concern.urgency, reopened=True)
     roster = roster or load_roster(shared=True)
     page.update_note = f"{reason} at {hhmm(now)}"
+    known = page_category(categories) if categories else "not given"
+    if known not in ("not given", "other"):
+        page.category = known
     higher = URGENCY_RANK[urgency] > URGENCY_RANK.get(page.urgency, 0)
     if higher or (reason == DANGER_AGAIN and page.status != ACTIVE):
         new_urgency = max(urgency, page.urgency, key=URGENCY_RANK.get)

@@ -202,7 +202,12 @@ def _add_to_incident(  # noqa: ANN001, PLR0913
         if incident is not None:
             incidents.touch(session, incident, now)
         reason = outbox.RECORD_ADDED if record else outbox.DANGER_AGAIN
-        results.append(outbox.update_page(session, row, draft.urgency, reason, now))
+        results.append(
+            outbox.update_page(
+                session, row, draft.urgency, reason, now,
+                categories=draft.categories if record else None,
+            )  # fmt: skip
+        )
 
     if record:
         text = "The worker completed the record in the same conversation.\n" + record_text(draft)
