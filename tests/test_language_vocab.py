@@ -1362,8 +1362,244 @@ ROUND5_FORMS += [
 ]
 
 
-# One test for every family-form table: the widened families, then round 5's forms.
-@pytest.mark.parametrize(("rule", "source", "sentence", "look_alike"), FAMILY_FORMS + ROUND5_FORMS)
+# Round 6's new terms and forms (its other tests are in tests/test_language_round6.py).
+# (rule, a source the rule names, a sentence that fires it, a look-alike that stays silent)
+ROUND6_FORMS: list[tuple[str, str, str, str]] = [
+    # consent and choice
+    (
+        "consented-or-willing",
+        "TCS24",
+        "The officer called it a mutual agreement between Esme (14) and the man.",
+        "The officer and Esme's mum reached a mutual agreement about contact.",
+    ),
+    (
+        "consented-or-willing",
+        "TCS-4.6",
+        "She agreed to go back to their flat once the party ended.",
+        "She agreed to go back to her foster home once the film ended.",
+    ),
+    (
+        "relationship-called-consensual",
+        "NSPCC-OB",
+        "The relationship seemed loving to staff, but he is 33 and Cara is 15.",
+        "Cara (15) and Dan (15) say their relationship is loving and their parents agree.",
+    ),
+    (
+        "chose-to",
+        "CSW",
+        "He chose to head back to the dealers after the meeting.",
+        "He chose to head back to his nan's after the meeting.",
+    ),
+    (
+        "happy-with-it",
+        "TCS24",
+        "Lucy seemed glad to go along with it while the man gave her money.",
+        "Lucy seemed glad to go along to the youth club with her sister.",
+    ),
+    # criminal exploitation
+    (
+        "dealer-or-gang-member",
+        "LM",
+        "Intelligence names Ryan as a crack supplier in the town centre.",
+        "Intelligence names the man who supplies Ryan with crack.",
+    ),
+    (
+        "dealer-or-gang-member",
+        "HO-CL",
+        "Rio is basically a drug dealer now, his teacher said.",
+        "Rio is being exploited by a drug dealer, his teacher said.",
+    ),
+    (
+        "dealer-or-gang-member",
+        "TCS24",
+        "Kian is a member of a criminal network in the north of the city.",
+        "Kian is a member of a boxing club in the north of the city.",
+    ),
+    (
+        "child-as-offender",
+        "LM",
+        "The court papers call Mo a gang offender.",
+        "The court papers say adults exploited Mo to carry knives.",
+    ),
+    (
+        "recruit-run-work",
+        "NSPCC-RW",
+        "Zane has work for a few older lads on the estate.",
+        "Zane has work experience at a garage on the estate.",
+    ),
+    (
+        "recruit-run-work",
+        "NSPCC-RW",
+        "Eli volunteered to keep the cash for the olders.",
+        "Eli volunteered to help at the food bank on Saturday.",
+    ),
+    (
+        "recruit-run-work",
+        "NSPCC-RW",
+        "She keeps wraps in her room as a favour to the dealers.",
+        "She keeps her bike at her nan's as a favour to her mum.",
+    ),
+    (
+        "recruit-run-work",
+        "HO-CL",
+        "Police found Ty cuckooing a disabled woman's house with two others.",
+        "Police found that adults had taken over a disabled woman's house.",
+    ),
+    (
+        "recruit-run-work",
+        "NSPCC-RW",
+        "Sami was recruited by older males he met at the park.",
+        "Sami was recruited by the cricket club as a junior umpire.",
+    ),
+    (
+        "paid-or-profiting",
+        "NSPCC-RW",
+        "He is paid roughly eighty pounds a day to deliver wraps.",
+        "He is paid roughly eighty pounds a day at the car wash.",
+    ),
+    (
+        "paid-or-profiting",
+        "HO-CL",
+        "Amir let criminals use his bank card and kept his cut of the proceeds.",
+        "Amir let his sister use his bank card and she paid him back.",
+    ),
+    (
+        "dabbling-or-small-time",
+        "TCS24",
+        "Officers felt his involvement in the dealing was limited, as he was only a courier.",
+        "Officers felt adults had used him as a courier and threatened him.",
+    ),
+    (
+        "drugs-in-return-for-running",
+        "TCS-4.7",
+        "She sold for them until she had cleared off what she owed.",
+        "She says the men invented a debt to control her.",
+    ),
+    # missing
+    (
+        "missing-as-choice",
+        "CSW",
+        "The night staff call Aiden a repeat misser.",
+        "The night staff report Aiden missing each time he is out after curfew.",
+    ),
+    (
+        "missing-as-choice",
+        "TCS24",
+        "Maya wouldn't say where she had been all weekend.",
+        "Maya was frightened to say who she had been with all weekend.",
+    ),
+    (
+        "always-comes-back",
+        "CSW",
+        "When he is missing he usually comes home by Sunday night, so staff wait.",
+        "He usually phones home on Sunday night from his dad's.",
+    ),
+    (
+        "missing-as-choice",
+        "TCS24",
+        "Her aunt thinks she just runs riot at weekends.",
+        "Her aunt thinks someone is picking her up at weekends.",
+    ),
+    # capability and blame
+    (
+        "shared-responsibility",
+        "TCS24",
+        "Ellie needs to accept responsibility for her own safety around these men.",
+        "The men need to be held responsible for their actions towards Ellie.",
+    ),
+    (
+        "no-surprise-it-happened",
+        "TCS24",
+        "Lads like him always end up getting groomed, one officer said.",
+        "Lads in his year group have been offered support, one officer said.",
+    ),
+    # online
+    (
+        "blamed-for-online-harm",
+        "UKCIS",
+        "The profile she set up attracted abusers, according to the school.",
+        "The profile the man set up targeted girls, according to the school.",
+    ),
+    (
+        "images-exchanged-with-adult",
+        "NSPCC-SX",
+        "Jess and an adult man were trading sexual pictures on the app.",
+        "Jess (14) and Sol (14) were sharing nudes and the school followed its guidance.",
+    ),
+    (
+        "child-pornography",
+        "IWF",
+        "The man kept her amateur porn pics on a hard drive.",
+        "The man kept images of her sexual abuse on a hard drive.",
+    ),
+    (
+        "child-pornography",
+        "IWF",
+        "A sex clip of the two girls was found on his phone.",
+        "A recording of the two girls being abused was found on his phone.",
+    ),
+    (
+        "online-friend",
+        "NSPCC-OF",
+        "Her older mate, a man of 37, picks her up from school.",
+        "Her older sister picks her up from school.",
+    ),
+    # minimising and abusers' words
+    (
+        "nothing-to-worry-about",
+        "TCS24",
+        "The school says it only occurred once and no action is needed.",
+        "The school says it occurred more than once and police are involved.",
+    ),
+    (
+        "nothing-to-worry-about",
+        "TCS24",
+        "Mum felt the messages were largely innocuous, though he is 40.",
+        "Mum felt frightened by the messages from a man of 40.",
+    ),
+    (
+        "always-comes-back",
+        "TCS24",
+        "He was missing overnight, therefore it is not a safeguarding concern.",
+        "He was home for breakfast and told staff he had been scared.",
+    ),
+    (
+        "touched-up",
+        "TCS24",
+        "The man on the train touched up the 12-year-old.",
+        "The man on the train sexually assaulted the 12-year-old.",
+    ),
+    (
+        "abusers-as-customers",
+        "TCS24",
+        "Several buyers visited the flat where the girls were held.",
+        "Several offenders visited the flat where the girls were held.",
+    ),
+    (
+        "sex-with-a-child",
+        "TCS-4.7",
+        "The man had sex with Fern, who is 14, in his car.",
+        "The man sexually abused Fern, who is 14, in his car.",
+    ),
+    (
+        "exploitation-as-label",
+        "NSCP",
+        "Keisha is one of our CSE girls, the manager told me.",
+        "Keisha is being sexually exploited, the manager told me.",
+    ),
+    (
+        "child-prostitution",
+        "TCS24",
+        "Her pimp drives her to the hotel, the log says.",
+        "The trafficker drives her to the hotel, the log says.",
+    ),
+]
+
+
+# One test for every family-form table: the widened families, then rounds 5 and 6.
+@pytest.mark.parametrize(
+    ("rule", "source", "sentence", "look_alike"), FAMILY_FORMS + ROUND5_FORMS + ROUND6_FORMS
+)
 def test_every_family_form_fires_and_its_look_alike_does_not(
     rule: str, source: str, sentence: str, look_alike: str
 ) -> None:
