@@ -39,9 +39,12 @@ def concern(urgency: str = "immediate") -> SimpleNamespace:
     )
 
 
-def update(h: Harness, urgency: str, reason: str):  # noqa: ANN201
+def update(h: Harness, urgency: str, reason: str, categories: list[str] | None = None):  # noqa: ANN201
     with transaction(session_factory(h.engine)) as session:
-        return update_page(session, concern(urgency), urgency, reason, h.clock(), roster=h.roster)
+        return update_page(
+            session, concern(urgency), urgency, reason, h.clock(),
+            roster=h.roster, categories=categories,
+        )  # fmt: skip
 
 
 def the_page(h: Harness) -> Page:
@@ -128,11 +131,7 @@ def test_the_finished_records_categories_replace_what_the_alarm_knew(
     page_id = harness.enqueue("immediate", REF)
     harness.pager.deliver_due()
     harness.pager.acknowledge(page_id, "Lee Lead")
-    with transaction(session_factory(harness.engine)) as session:
-        update_page(
-            session, concern(), "immediate", RECORD_ADDED, harness.clock(),
-            roster=harness.roster, categories=["online", "grooming"],
-        )  # fmt: skip
+    update(harness, "immediate", RECORD_ADDED, ["online", "grooming"])
     harness.pager.deliver_due()
     assert the_page(harness).category == "online, grooming"
     assert "Category: online, grooming" in telegram.sent_messages()[-1]["text"]
@@ -144,11 +143,7 @@ def test_categories_a_page_may_not_carry_leave_it_as_it_was(
 ) -> None:
     harness.enqueue("immediate", REF)
     before = the_page(harness).category
-    with transaction(session_factory(harness.engine)) as session:
-        update_page(
-            session, concern(), "immediate", RECORD_ADDED, harness.clock(),
-            roster=harness.roster, categories=categories,
-        )  # fmt: skip
+    update(harness, "immediate", RECORD_ADDED, categories)
     assert the_page(harness).category == before
 
 
