@@ -70,27 +70,29 @@ def project_files(root: Path = ROOT) -> list[Path]:
     return sorted(found)
 
 
+def _lines(files: Iterable[Path]) -> Iterator[tuple[Path, list[tuple[str, ...]]]]:
+    """Each line of `files` as its keys, read the same way for both directions: a YAML list
+    dash and surrounding quotes are not words ("- 'she said...'" is the sentence)."""
+    for path in files:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            yield path, list(keys(words(line.strip().lstrip("-").strip().strip("\"'"))))
+
+
 def copies(
     files: Iterable[Path], blind: dict[tuple[str, ...], str], root: Path = ROOT
 ) -> set[tuple[str, str]]:
     """(file under `root`, blind id) for each line of `files` holding a blind item's words."""
     found = set()
-    for path in files:
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            for key in keys(words(line)):
-                if key in blind:
-                    found.add((path.relative_to(root).as_posix(), blind[key]))
-                    break
+    for path, line_keys in _lines(files):
+        hit = next((key for key in line_keys if key in blind), None)
+        if hit is not None:
+            found.add((path.relative_to(root).as_posix(), blind[hit]))
     return found
 
 
 def written_here(files: Iterable[Path]) -> set[tuple[str, ...]]:
     """Every 8-word run and every whole line the project wrote."""
-    found: set[tuple[str, ...]] = set()
-    for path in files:
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            found.update(keys(words(line.strip().lstrip("-").strip().strip("\"'"))))
-    return found
+    return {key for _path, line_keys in _lines(files) for key in line_keys}
 
 
 def coinciding(batch: dict, written: set[tuple[str, ...]]) -> list[str]:
